@@ -1,0 +1,380 @@
+"""The table catalog: ``schema/*.yaml`` loaded into typed declarations.
+
+The catalog is data. Each ClickSend object is one YAML file that says where its rows live
+(endpoints and response shape), what its columns are (API field, SQL type), which WHERE
+predicates the API can evaluate (filters) and which DML it supports. Adding a table means adding
+a file; nothing here knows any table by name.
+
+A file looks like this (``schema/Contacts.yaml``)::
+
+    name: Contacts
+    description: Contacts stored in contact lists.
+    endpoints:
+      list: {path: /lists/{list_id}/contacts, shape: paginator}
+      get: /lists/{list_id}/contacts/{contact_id}
+      insert: /lists/{list_id}/contacts
+      update: /lists/{list_id}/contacts/{contact_id}
+      delete: /lists/{list_id}/contacts/{contact_id}
+    primary_key: [ContactId]
+    parent: {table: ContactLists, column: ListId, parent_column: ListId}
+    dml: [INSERT, UPDATE, DELETE]
+    incremental: [CreatedDate, UpdatedDate]
+    columns:
+      - {field: contact_id, type: BIGINT, path_param: contact_id, read_only: true}
+      - {field: list_id, type: BIGINT, path_param: list_id, required_for_insert: true}
+      - {field: date_added, type: TIMESTAMPTZ, read_only: true}     # -> CreatedDate
+    filters:
+      - {column: UpdatedDate, ops: [">", ">="], param: updated_after}
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+from .errors import CatalogError, UnknownTableError, did_you_mean
+
+Shape = Literal["paginator", "cursor", "cursor_no_envelope", "array", "object", "object_no_envelope"]
+FilterVia = Literal["path", "query", "q"]
+
+SHAPES: tuple[str, ...] = ("paginator", "cursor", "cursor_no_envelope", "array", "object", "object_no_envelope")
+OPERATORS: tuple[str, ...] = ("=", "IN", ">", ">=", "<", "<=")
+DML_KINDS: tuple[str, ...] = ("INSERT", "UPDATE", "DELETE")
+_TYPE_RE = re.compile(r"^(BIGINT|INTEGER|DOUBLE|VARCHAR|BOOLEAN|TIMESTAMPTZ|DATE|JSON|DECIMAL\(\d+,\s*\d+\))$")
+_SPECIAL_NAMES = {"date_added": "CreatedDate", "date_updated": "UpdatedDate"}
+
+
+def column_name(api_field: str) -> str:
+    """The SQL column name for an API field: PascalCase, with the two names Skyvia renames.
+
+    >>> column_name("contact_id"), column_name("_contacts_count"), column_name("custom_1")
+    ('ContactId', 'ContactsCount', 'Custom1')
+    >>> column_name("date_added"), column_name("date_updated")
+    ('CreatedDate', 'UpdatedDate')
+    """
+    if api_field in _SPECIAL_NAMES:
+        return _SPECIAL_NAMES[api_field]
+    return "".join(part[:1].upper() + part[1:] for part in re.split(r"[_.\-]+", api_field) if part)
+
+
+@dataclass(frozen=True)
+class Column:
+    """One SQL column and the API field it is read from.
+
+    ``field`` is a key of the row object ("." for rows that are bare scalars). ``type`` is a
+    DuckDB type name. ``time_format`` says how a TIMESTAMPTZ arrives: unix seconds (int or
+    numeric string) or ISO-8601 text.
+    """
+
+    name: str
+    field: str
+    type: str
+    description: str = ""
+    path_param: str | None = None
+    required_for_insert: bool = False
+    read_only: bool = False
+    time_format: Literal["unix", "iso"] = "unix"
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """An HTTP operation, path relative to ``/v3`` with ``{name}`` path variables."""
+
+    method: str
+    path: str
+    shape: Shape = "object"
+    rows_key: str | None = None  # for cursor_no_envelope: the key holding the row array
+    params: dict[str, Any] = field(default_factory=dict)  # fixed query parameters
+
+    @property
+    def path_vars(self) -> tuple[str, ...]:
+        return tuple(re.findall(r"\{(\w+)\}", self.path))
+
+
+@dataclass(frozen=True)
+class Filter:
+    """A predicate shape the API evaluates: ``column op literal`` -> a request parameter.
+
+    ``via`` is where the value goes: a path variable, a query parameter, or a ``q=field:value``
+    search term. ``exact`` is true when the API returns exactly the rows SQL would keep, so the
+    planner may push LIMIT and answer count(*) from ``total``.
+    """
+
+    column: str
+    ops: tuple[str, ...]
+    via: FilterVia
+    param: str
+    exact: bool
+
+
+@dataclass(frozen=True)
+class Parent:
+    """Rows of this table live under a parent row (Contacts under ContactLists)."""
+
+    table: str
+    column: str
+    parent_column: str
+
+
+@dataclass(frozen=True)
+class OrderBy:
+    """Server-side sorting: ``param=field:asc|desc`` for the listed columns."""
+
+    param: str
+    fields: dict[str, str]  # column name -> API sort field
+
+
+@dataclass(frozen=True)
+class Table:
+    """A ClickSend object exposed as a SQL table."""
+
+    name: str
+    description: str
+    columns: tuple[Column, ...]
+    primary_key: tuple[str, ...]
+    list: Endpoint
+    get: Endpoint | None = None
+    insert: Endpoint | None = None
+    update: Endpoint | None = None
+    delete: Endpoint | None = None
+    parent: Parent | None = None
+    filters: tuple[Filter, ...] = ()
+    order_by: OrderBy | None = None
+    incremental: tuple[str, ...] = ()
+    dml: tuple[str, ...] = ()
+    auth: bool = True
+    source_file: str = ""
+
+    def column(self, name: str) -> Column:
+        for col in self.columns:
+            if col.name.lower() == name.lower():
+                return col
+        from .errors import UnknownColumnError
+
+        raise UnknownColumnError(
+            f"Table {self.name} has no column {name!r}.{did_you_mean(name, self.column_names)}"
+        )
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns)
+
+    def filters_for(self, column: str) -> tuple[Filter, ...]:
+        return tuple(f for f in self.filters if f.column.lower() == column.lower())
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """A stored-procedure parameter, in call order."""
+
+    name: str
+    type: str
+    required: bool = True
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Procedure:
+    """A ClickSend action exposed as ``CALL Name(:p1, :p2, ...)``.
+
+    ``body`` and ``query`` are templates: a string ``":name"`` is replaced by that parameter's
+    value (omitted when the parameter is NULL and optional); path variables are filled by name.
+    ``charges`` marks calls that send or spend money: they are never retried automatically.
+    """
+
+    name: str
+    description: str
+    endpoint: Endpoint
+    parameters: tuple[Parameter, ...]
+    body: Any = None
+    query: dict[str, Any] = field(default_factory=dict)
+    charges: bool = False
+    auth: bool = True
+    source_file: str = ""
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """All tables and procedures, looked up case-insensitively by name."""
+
+    tables: dict[str, Table]
+    procedures: dict[str, Procedure]
+
+    def table(self, name: str) -> Table:
+        found = self.tables.get(name.lower())
+        if found is None:
+            names = [t.name for t in self.tables.values()]
+            raise UnknownTableError(f"There is no ClickSend table {name!r}.{did_you_mean(name, names)}")
+        return found
+
+    def has_table(self, name: str) -> bool:
+        return name.lower() in self.tables
+
+    def procedure(self, name: str) -> Procedure:
+        found = self.procedures.get(name.lower())
+        if found is None:
+            names = [p.name for p in self.procedures.values()]
+            raise UnknownTableError(f"There is no ClickSend procedure {name!r}.{did_you_mean(name, names)}")
+        return found
+
+
+# --- loading -------------------------------------------------------------------------------
+
+
+def catalog_dirs() -> tuple[Path, Path]:
+    """Where ``schema/`` and ``procedures/`` are: inside the wheel, else the source checkout."""
+    bundled = Path(str(resources.files("clicksend_sql"))) / "catalog_data"
+    if (bundled / "schema").is_dir():
+        return bundled / "schema", bundled / "procedures"
+    root = Path(__file__).resolve().parents[2]
+    return root / "schema", root / "procedures"
+
+
+@cache
+def load_catalog(schema_dir: Path | None = None, procedures_dir: Path | None = None) -> Catalog:
+    """Load and validate every declaration; a malformed file raises :class:`CatalogError`."""
+    default_schema, default_procs = catalog_dirs()
+    schema_dir = schema_dir or default_schema
+    procedures_dir = procedures_dir or default_procs
+    tables = {t.name.lower(): t for t in (_load_table(p) for p in sorted(schema_dir.glob("*.yaml")))}
+    procs = {p.name.lower(): p for p in (_load_procedure(f) for f in sorted(procedures_dir.glob("*.yaml")))}
+    catalog = Catalog(tables=tables, procedures=procs)
+    _check_references(catalog)
+    return catalog
+
+
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise CatalogError(f"{path.name}: not valid YAML: {exc}") from None
+    if not isinstance(doc, dict):
+        raise CatalogError(f"{path.name}: expected a mapping at the top level")
+    return doc
+
+
+def _endpoint(raw: Any, method: str, where: str) -> Endpoint:
+    if isinstance(raw, str):
+        return Endpoint(method=method, path=raw)
+    if not isinstance(raw, dict) or "path" not in raw:
+        raise CatalogError(f"{where}: an endpoint is a path string or a mapping with 'path'")
+    shape = raw.get("shape", "object")
+    if shape not in SHAPES:
+        raise CatalogError(f"{where}: shape {shape!r} is not one of {', '.join(SHAPES)}")
+    return Endpoint(
+        method=str(raw.get("method", method)).upper(),
+        path=raw["path"],
+        shape=shape,
+        rows_key=raw.get("rows_key"),
+        params=dict(raw.get("params") or {}),
+    )
+
+
+def _load_table(path: Path) -> Table:
+    doc = _read(path)
+    where = path.name
+    try:
+        columns = tuple(_column(c, where) for c in doc["columns"])
+        names = {c.name.lower() for c in columns}
+        eps = doc["endpoints"]
+        table = Table(
+            name=doc["name"],
+            description=doc.get("description", ""),
+            columns=columns,
+            primary_key=tuple(doc.get("primary_key") or ()),
+            list=_endpoint(eps["list"], "GET", where),
+            get=_endpoint(eps["get"], "GET", where) if eps.get("get") else None,
+            insert=_endpoint(eps["insert"], "POST", where) if eps.get("insert") else None,
+            update=_endpoint(eps["update"], "PUT", where) if eps.get("update") else None,
+            delete=_endpoint(eps["delete"], "DELETE", where) if eps.get("delete") else None,
+            parent=Parent(**doc["parent"]) if doc.get("parent") else None,
+            filters=tuple(_filter(f, columns, where) for f in doc.get("filters") or ()),
+            order_by=OrderBy(param=doc["order_by"]["param"], fields=dict(doc["order_by"]["fields"]))
+            if doc.get("order_by")
+            else None,
+            incremental=tuple(doc.get("incremental") or ()),
+            dml=tuple(str(d).upper() for d in doc.get("dml") or ()),
+            auth=bool(doc.get("auth", True)),
+            source_file=where,
+        )
+    except (KeyError, TypeError) as exc:
+        raise CatalogError(f"{where}: missing or malformed entry {exc}") from None
+    for ref in (*table.primary_key, *table.incremental, *(table.order_by.fields if table.order_by else ())):
+        if ref.lower() not in names:
+            raise CatalogError(f"{where}: {ref!r} is not a declared column")
+    bad_dml = set(table.dml) - set(DML_KINDS)
+    if bad_dml:
+        raise CatalogError(f"{where}: unknown DML kinds {sorted(bad_dml)}; use {', '.join(DML_KINDS)}")
+    return table
+
+
+def _column(raw: dict[str, Any], where: str) -> Column:
+    if "field" not in raw or "type" not in raw:
+        raise CatalogError(f"{where}: every column needs 'field' and 'type' ({raw!r})")
+    col_type = str(raw["type"]).upper()
+    if not _TYPE_RE.match(col_type):
+        raise CatalogError(f"{where}: column {raw['field']!r} has unsupported type {raw['type']!r}")
+    return Column(
+        name=raw.get("name") or column_name(raw["field"]),
+        field=raw["field"],
+        type=col_type,
+        description=raw.get("description", ""),
+        path_param=raw.get("path_param"),
+        required_for_insert=bool(raw.get("required_for_insert", False)),
+        read_only=bool(raw.get("read_only", False)),
+        time_format=raw.get("time_format", "unix"),
+    )
+
+
+def _filter(raw: dict[str, Any], columns: tuple[Column, ...], where: str) -> Filter:
+    col = raw["column"]
+    if col.lower() not in {c.name.lower() for c in columns}:
+        raise CatalogError(f"{where}: filter on undeclared column {col!r}")
+    ops = tuple(str(o).upper() for o in raw.get("ops", ["="]))
+    if set(ops) - set(OPERATORS):
+        raise CatalogError(f"{where}: filter on {col} uses unknown operators {ops}; use {OPERATORS}")
+    via = raw.get("via", "query")
+    if via not in ("path", "query", "q"):
+        raise CatalogError(f"{where}: filter on {col}: via must be path, query or q")
+    return Filter(column=col, ops=ops, via=via, param=raw["param"], exact=bool(raw.get("exact", via == "path")))
+
+
+def _load_procedure(path: Path) -> Procedure:
+    doc = _read(path)
+    where = path.name
+    try:
+        return Procedure(
+            name=doc["name"],
+            description=doc.get("description", ""),
+            endpoint=_endpoint(doc["endpoint"], "POST", where)
+            if isinstance(doc["endpoint"], dict)
+            else _endpoint({"path": doc["endpoint"]}, "POST", where),
+            parameters=tuple(
+                Parameter(
+                    name=p["name"],
+                    type=str(p.get("type", "VARCHAR")).upper(),
+                    required=bool(p.get("required", True)),
+                    description=p.get("description", ""),
+                )
+                for p in doc.get("parameters") or ()
+            ),
+            body=doc.get("body"),
+            query=dict(doc.get("query") or {}),
+            charges=bool(doc.get("charges", False)),
+            auth=bool(doc.get("auth", True)),
+            source_file=where,
+        )
+    except (KeyError, TypeError) as exc:
+        raise CatalogError(f"{where}: missing or malformed entry {exc}") from None
+
+
+def _check_references(catalog: Catalog) -> None:
+    for table in catalog.tables.values():
+        if table.parent and not catalog.has_table(table.parent.table):
+            raise CatalogError(f"{table.source_file}: parent table {table.parent.table!r} is not declared")
