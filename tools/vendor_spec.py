@@ -1,0 +1,123 @@
+"""Regenerate ``connector/clicksend_sql/emulator/spec_data/`` from ../shared/clicksend-api.
+
+The emulator must not read ../shared at run time and YAML parsing of the 4.6 MB specs takes
+seconds, so the parts it needs are vendored as compact JSON:
+
+* ``openapi.json``  - ``paths`` + ``components`` of the current spec (code samples dropped);
+* ``c73ffe8.json``  - the fax/letter/postcard/fax-automation paths only in spec@c73ffe8, with
+  just the component schemas they reference (transitively);
+* ``response_msgs.json`` - operation id -> the ``response_msg`` sentence from endpoints.json.
+
+``tests/test_spec_notes.py`` calls :func:`build` and compares with the vendored files, so the
+copy cannot drift from the YAML.
+
+Usage: ``python tools/vendor_spec.py [SHARED_DIR]``
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared" / "clicksend-api"
+OUT = REPO / "connector" / "clicksend_sql" / "emulator" / "spec_data"
+METHODS = ("get", "put", "post", "delete", "patch")
+C73FFE8 = "specs/openapi-v6-c73ffe8-with-fax-post.yaml"
+
+
+class _Loader(yaml.CSafeLoader):
+    """Safe loader that keeps timestamps as the strings written in the spec (JSON has no dates)."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.CSafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def _load_yaml(path: Path) -> dict[str, Any]:
+    with path.open("rb") as fh:
+        return yaml.load(fh, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+
+
+def _strip_code_samples(node: Any) -> Any:
+    """Drop ``x-codeSamples`` (curl/PHP/Java snippets: half the file, useless to the emulator)."""
+    if isinstance(node, dict):
+        return {k: _strip_code_samples(v) for k, v in node.items() if k != "x-codeSamples"}
+    if isinstance(node, list):
+        return [_strip_code_samples(v) for v in node]
+    return node
+
+
+def _refs(node: Any) -> set[str]:
+    """Names of the component schemas referenced anywhere under ``node``."""
+    if isinstance(node, dict):
+        found = {node["$ref"].rsplit("/", 1)[1]} if isinstance(node.get("$ref"), str) else set()
+        return found.union(*(_refs(v) for v in node.values()))
+    if isinstance(node, list):
+        return set().union(*(_refs(v) for v in node))
+    return set()
+
+
+def _extra_paths(old: dict[str, Any], current: dict[str, Any]) -> dict[str, Any]:
+    """The operations of ``old`` whose (method, path) the current spec no longer has."""
+    extra: dict[str, Any] = {}
+    for path, item in old["paths"].items():
+        ops = {m: op for m, op in item.items() if m in METHODS and m not in current["paths"].get(path, {})}
+        if ops:
+            extra[path] = ops
+    return extra
+
+
+def _closure(schemas: dict[str, Any], roots: set[str]) -> dict[str, Any]:
+    """The schemas named in ``roots`` plus everything they reference."""
+    todo, seen = set(roots), set()
+    while todo:
+        name = todo.pop()
+        seen.add(name)
+        todo |= _refs(schemas[name]) - seen
+    return {name: schemas[name] for name in sorted(seen)}
+
+
+def build(shared: Path = SHARED) -> dict[str, Any]:
+    """File name -> JSON document, exactly as vendored."""
+    current = _load_yaml(shared / "openapi.yaml")
+    old = _load_yaml(shared / C73FFE8)
+    extra = _strip_code_samples(_extra_paths(old, current))
+    endpoints = json.loads((shared / "endpoints.json").read_text())
+    wanted = {"openapi.yaml", C73FFE8}
+    msgs = {
+        e["operation_id"]: e.get("response_msg_example") or e.get("apiary_response_msg")
+        for e in endpoints
+        if e["source"] in wanted and (e.get("response_msg_example") or e.get("apiary_response_msg"))
+    }
+    return {
+        "openapi.json": {"paths": _strip_code_samples(current["paths"]), "components": current["components"]},
+        "c73ffe8.json": {
+            "paths": extra,
+            "components": {"schemas": _closure(old["components"]["schemas"], _refs(extra))},
+        },
+        "response_msgs.json": dict(sorted(msgs.items())),
+    }
+
+
+def dump(doc: Any) -> str:
+    """The vendored serialisation: compact, key order kept, one trailing newline."""
+    return json.dumps(doc, ensure_ascii=False, separators=(",", ":")) + "\n"
+
+
+def main() -> None:
+    shared = Path(sys.argv[1]) if len(sys.argv) > 1 else SHARED
+    OUT.mkdir(parents=True, exist_ok=True)
+    for name, doc in build(shared).items():
+        (OUT / name).write_text(dump(doc), encoding="utf-8")
+        print(f"wrote {OUT / name}")
+
+
+if __name__ == "__main__":
+    main()
