@@ -1,0 +1,270 @@
+"""Raw ClickSend response bodies -> Arrow tables with a table's declared schema.
+
+This is the hot path of every scan, so it does no per-value Python work when it can avoid it:
+page bodies go straight to Arrow's multi-threaded JSON reader, and every column is then cast
+with Arrow compute to its declared SQL type. ClickSend is loose with JSON types (a timestamp is
+an int on one endpoint and a numeric string on the next, ``NOTES.md`` §10), so casts accept
+both. A batch whose bodies mix types within one field (which the JSON reader refuses) falls
+back to a slower path that normalises values in Python.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Sequence
+from datetime import datetime, timezone
+from typing import Any
+
+import orjson
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.json as pj
+
+from .catalog import Column, Table
+from .errors import ClickSendSQLError
+
+_DECIMAL_RE = re.compile(r"DECIMAL\((\d+),\s*(\d+)\)")
+
+
+class ConversionError(ClickSendSQLError):
+    """A value could not be converted to its column's declared type."""
+
+
+def arrow_type(sql_type: str) -> pa.DataType:
+    """The Arrow type DuckDB reads back as ``sql_type``.
+
+    >>> arrow_type("TIMESTAMPTZ"), arrow_type("DECIMAL(18,6)")
+    (TimestampType(timestamp[us, tz=UTC]), Decimal128Type(decimal128(18, 6)))
+    """
+    simple = {
+        "BIGINT": pa.int64(),
+        "INTEGER": pa.int32(),
+        "DOUBLE": pa.float64(),
+        "VARCHAR": pa.string(),
+        "JSON": pa.string(),
+        "BOOLEAN": pa.bool_(),
+        "TIMESTAMPTZ": pa.timestamp("us", tz="UTC"),
+        "DATE": pa.date32(),
+    }
+    if sql_type in simple:
+        return simple[sql_type]
+    match = _DECIMAL_RE.fullmatch(sql_type)
+    if match:
+        return pa.decimal128(int(match.group(1)), int(match.group(2)))
+    raise ConversionError(f"Unsupported column type {sql_type!r}")
+
+
+def arrow_schema(table: Table) -> pa.Schema:
+    """The declared schema of ``table`` as Arrow sees it."""
+    return pa.schema([pa.field(c.name, arrow_type(c.type)) for c in table.columns])
+
+
+def rows_path(shape: str, rows_key: str | None) -> tuple[str, ...]:
+    """Where the row array (or single row object) sits inside a response body.
+
+    >>> rows_path("paginator", None), rows_path("cursor_no_envelope", "own_numbers")
+    (('data', 'data'), ('own_numbers',))
+    """
+    return {
+        "paginator": ("data", "data"),
+        "cursor": ("data", "data"),
+        "cursor_no_envelope": (rows_key or "data",),
+        "array": ("data",),
+        "object": ("data",),
+        "object_no_envelope": (),
+    }[shape]
+
+
+def bodies_to_arrow(table: Table, bodies: Sequence[bytes], shape: str, rows_key: str | None = None) -> pa.Table:
+    """Convert response bodies (pages, or single-object answers) to one typed Arrow table.
+
+    >>> from clicksend_sql.catalog import load_catalog
+    >>> t = load_catalog().table("ContactLists")
+    >>> page = b'{"data":{"total":1,"data":[{"list_id":7,"list_name":"VIP","_import_in_progress":0}]}}'
+    >>> bodies_to_arrow(t, [page], "paginator").select(["ListId", "ListName", "ImportInProgress"]).to_pylist()
+    [{'ListId': 7, 'ListName': 'VIP', 'ImportInProgress': False}]
+    """
+    if not bodies:
+        return arrow_schema(table).empty_table()
+    path = rows_path(shape, rows_key)
+    single = shape in ("object", "object_no_envelope")
+    if all(c.field == "." for c in table.columns) or table.columns[0].field == ".":
+        return _typed(table, _scalar_rows(bodies, path))
+    try:
+        raw = _read_fast(bodies, path, single)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, KeyError):
+        raw = _read_slow(bodies, path, single)
+    return _typed(table, raw)
+
+
+def rows_to_arrow(table: Table, rows: Sequence[dict[str, Any]]) -> pa.Table:
+    """Convert already-parsed row objects (e.g. from a write's response) to a typed table."""
+    return _typed(table, _columns_from_rows(table, rows))
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+
+def _read_fast(bodies: Sequence[bytes], path: tuple[str, ...], single: bool) -> dict[str, pa.Array]:
+    """Arrow's JSON reader over all bodies at once (one body per line), then unnest ``path``."""
+    buffer = b"\n".join(b.replace(b"\n", b" ") if b"\n" in b else b for b in bodies)
+    parsed = pj.read_json(io.BytesIO(buffer), read_options=pj.ReadOptions(block_size=1 << 24))
+    if not path:
+        return {name: parsed.column(name).combine_chunks() for name in parsed.column_names}
+    node: pa.Array = parsed.column(path[0]).combine_chunks()
+    for key in path[1:]:
+        node = pc.struct_field(node, key)
+    if not single:
+        if pa.types.is_null(node.type):
+            return {}
+        node = pc.list_flatten(node)
+    if not pa.types.is_struct(node.type):
+        raise pa.ArrowInvalid("rows are not objects")
+    return {node.type.field(i).name: node.field(i) for i in range(node.type.num_fields)}
+
+
+def _dig(doc: Any, path: tuple[str, ...]) -> Any:
+    for key in path:
+        doc = doc.get(key) if isinstance(doc, dict) else None
+    return doc
+
+
+def _parsed_rows(bodies: Sequence[bytes], path: tuple[str, ...]) -> list[Any]:
+    rows: list[Any] = []
+    for body in bodies:
+        found = _dig(orjson.loads(body), path)
+        if isinstance(found, list):
+            rows.extend(found)
+        elif found is not None:
+            rows.append(found)
+    return rows
+
+
+def _read_slow(bodies: Sequence[bytes], path: tuple[str, ...], single: bool) -> dict[str, pa.Array]:
+    """Parse in Python and build columns, normalising fields whose JSON type varies."""
+    rows = [r for r in _parsed_rows(bodies, path) if isinstance(r, dict)]
+    fields: dict[str, None] = {}
+    for row in rows:
+        fields.update(dict.fromkeys(row))
+    return {name: _tolerant_array([row.get(name) for row in rows]) for name in fields}
+
+
+def _columns_from_rows(table: Table, rows: Sequence[dict[str, Any]]) -> dict[str, pa.Array]:
+    return {c.field: _tolerant_array([row.get(c.field) for row in rows]) for c in table.columns}
+
+
+def _scalar_rows(bodies: Sequence[bytes], path: tuple[str, ...]) -> dict[str, pa.Array]:
+    """Rows that are bare scalars (``/timezones`` returns a list of strings)."""
+    return {".": _tolerant_array(_parsed_rows(bodies, path))}
+
+
+def _tolerant_array(values: list[Any]) -> pa.Array:
+    """An Arrow array from JSON values whose types may differ: mixed scalars become text."""
+    try:
+        return pa.array(values)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return pa.array([_as_text(v) for v in values], type=pa.string())
+
+
+def _as_text(value: Any) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, (dict, list)):
+        return orjson.dumps(value).decode()
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    return str(value)
+
+
+# --- typing ----------------------------------------------------------------------------------
+
+
+def _typed(table: Table, raw: dict[str, pa.Array]) -> pa.Table:
+    length = max((len(a) for a in raw.values()), default=0)
+    arrays = []
+    for column in table.columns:
+        source = raw.get(column.field)
+        target = arrow_type(column.type)
+        if source is None:
+            arrays.append(pa.nulls(length, type=target))
+        else:
+            arrays.append(cast_column(source, column, target, table.name))
+    return pa.Table.from_arrays(arrays, schema=arrow_schema(table))
+
+
+def cast_column(values: pa.Array, column: Column, target: pa.DataType, table_name: str = "") -> pa.Array:
+    """Cast one raw JSON-typed column to its declared Arrow type, tolerating ClickSend's variations.
+
+    >>> from clicksend_sql.catalog import Column
+    >>> col = Column(name="Date", field="date", type="TIMESTAMPTZ")
+    >>> [v and v.isoformat() for v in cast_column(pa.array(["1700000000", "", None]), col, arrow_type("TIMESTAMPTZ")).to_pylist()]
+    ['2023-11-14T22:13:20+00:00', None, None]
+    """
+    try:
+        return _cast(values, column, target)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError, ValueError) as exc:
+        where = f"{table_name}.{column.name}" if table_name else column.name
+        raise ConversionError(
+            f"Column {where} (API field {column.field!r}) holds values that are not {column.type}: {exc}"
+        ) from None
+
+
+def _cast(values: pa.Array, column: Column, target: pa.DataType) -> pa.Array:
+    source = values.type
+    if pa.types.is_null(source):
+        return pa.nulls(len(values), type=target)
+    if pa.types.is_nested(source):
+        text = pa.array([_as_text(v) for v in values.to_pylist()], type=pa.string())
+        return text if pa.types.is_string(target) else _cast(text, column, target)
+    if pa.types.is_string(target):
+        return values if pa.types.is_string(source) else pc.cast(_numeric_text(values), pa.string())
+    if pa.types.is_string(source) or pa.types.is_large_string(source):
+        values = _blank_to_null(values)
+    if pa.types.is_timestamp(target):
+        return _to_timestamp(values, column, target)
+    if pa.types.is_boolean(target):
+        if pa.types.is_string(source):
+            return pc.not_equal(pc.cast(pc.cast(values, pa.bool_()), pa.int8()), 0)
+        return values if pa.types.is_boolean(source) else pc.not_equal(values, 0)
+    if pa.types.is_integer(target) and pa.types.is_string(source):
+        return pc.cast(pc.cast(values, pa.float64()), target) if _has_fraction_text(values) else pc.cast(values, target)
+    return pc.cast(values, target)
+
+
+def _numeric_text(values: pa.Array) -> pa.Array:
+    """Booleans become ``"1"``/``"0"`` (ClickSend's flag spelling) rather than ``"true"``."""
+    if pa.types.is_boolean(values.type):
+        return pc.cast(pc.cast(values, pa.int8()), pa.string())
+    return values
+
+
+def _blank_to_null(values: pa.Array) -> pa.Array:
+    blank = pc.equal(pc.utf8_trim_whitespace(values), "")
+    return pc.if_else(blank, pa.scalar(None, values.type), values)
+
+
+def _has_fraction_text(values: pa.Array) -> bool:
+    return bool(pc.any(pc.match_substring(values, ".")).as_py())
+
+
+def _to_timestamp(values: pa.Array, column: Column, target: pa.DataType) -> pa.Array:
+    source = values.type
+    if column.time_format == "iso" and pa.types.is_string(source):
+        try:
+            return pc.cast(values, target)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            return pa.array([_parse_iso(v) for v in values.to_pylist()], type=target)
+    if pa.types.is_string(source):
+        values = pc.cast(pc.cast(values, pa.float64()), pa.int64())
+    elif pa.types.is_floating(source):
+        values = pc.cast(values, pa.int64(), safe=False)
+    seconds = pc.cast(values, pa.int64())
+    return pc.cast(pc.multiply(seconds, 1_000_000), pa.timestamp("us")).cast(target)
+
+
+def _parse_iso(text: str | None) -> datetime | None:
+    if text is None:
+        return None
+    parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
