@@ -6,7 +6,9 @@ seconds, so the parts it needs are vendored as compact JSON:
 * ``openapi.json``  - ``paths`` + ``components`` of the current spec (code samples dropped);
 * ``c73ffe8.json``  - the fax/letter/postcard/fax-automation paths only in spec@c73ffe8, with
   just the component schemas they reference (transitively);
-* ``response_msgs.json`` - operation id -> the ``response_msg`` sentence from endpoints.json.
+* ``response_msgs.json`` - operation id -> the ``response_msg`` sentence from endpoints.json;
+* ``apiary_examples.json`` - operation id -> the older docs' example response, for the current
+  operations whose spec response has no schema at all (the emulator answers with its shape).
 
 ``tests/test_spec_notes.py`` calls :func:`build` and compares with the vendored files, so the
 copy cannot drift from the YAML.
@@ -96,6 +98,21 @@ def build(shared: Path = SHARED) -> dict[str, Any]:
         for e in endpoints
         if e["source"] in wanted and (e.get("response_msg_example") or e.get("apiary_response_msg"))
     }
+    schemaless = {
+        op["operationId"]
+        for item in current["paths"].values()
+        for method, op in item.items()
+        if method in METHODS and not any(
+            (resp.get("content") or {}).get("application/json", {}).get("schema")
+            for code, resp in op["responses"].items()
+            if code.startswith("2")
+        )
+    }
+    apiary = {
+        e["operation_id"]: e["apiary_response_example"]
+        for e in endpoints
+        if e["operation_id"] in schemaless and e.get("apiary_response_example") is not None
+    }
     return {
         "openapi.json": {"paths": _strip_code_samples(current["paths"]), "components": current["components"]},
         "c73ffe8.json": {
@@ -103,6 +120,7 @@ def build(shared: Path = SHARED) -> dict[str, Any]:
             "components": {"schemas": _closure(old["components"]["schemas"], _refs(extra))},
         },
         "response_msgs.json": dict(sorted(msgs.items())),
+        "apiary_examples.json": dict(sorted(apiary.items())),
     }
 
 
