@@ -7,6 +7,9 @@ seconds, so the parts it needs are vendored as compact JSON:
 * ``c73ffe8.json``  - the fax/letter/postcard/fax-automation paths only in spec@c73ffe8, with
   just the component schemas they reference (transitively);
 * ``response_msgs.json`` - operation id -> the ``response_msg`` sentence from endpoints.json;
+* ``docs_overlay.json`` - per operation id, what endpoints.json adds from the docs' description
+  tables and older sources that the spec schemas lack: ``required`` top-level body fields and
+  ``query`` parameters (name -> JSON type);
 * ``apiary_examples.json`` - operation id -> the older docs' example response, for the current
   operations whose spec response has no schema at all (the emulator answers with its shape).
 
@@ -30,6 +33,7 @@ SHARED = REPO.parent / "shared" / "clicksend-api"
 OUT = REPO / "connector" / "clicksend_sql" / "emulator" / "spec_data"
 METHODS = ("get", "put", "post", "delete", "patch")
 C73FFE8 = "specs/openapi-v6-c73ffe8-with-fax-post.yaml"
+_JSON_TYPES = {"integer": "integer", "number": "number", "boolean": "boolean", "array": "array"}
 
 
 class _Loader(yaml.CSafeLoader):
@@ -113,6 +117,19 @@ def build(shared: Path = SHARED) -> dict[str, Any]:
         for e in endpoints
         if e["operation_id"] in schemaless and e.get("apiary_response_example") is not None
     }
+    overlay: dict[str, dict[str, Any]] = {}
+    for e in endpoints:
+        if e["source"] not in wanted:
+            continue
+        required = [
+            f["name"]
+            for f in e.get("body_fields") or []
+            if f.get("required_per_docs") or (f.get("documented_in") and f.get("required"))
+        ]
+        query = {q["name"]: _JSON_TYPES.get(q["type"], "string") for q in e["query_params"] if q.get("documented_in")}
+        entry = {k: v for k, v in (("required", required), ("query", query)) if v}
+        if entry:
+            overlay[e["operation_id"]] = entry
     return {
         "openapi.json": {"paths": _strip_code_samples(current["paths"]), "components": current["components"]},
         "c73ffe8.json": {
@@ -121,6 +138,7 @@ def build(shared: Path = SHARED) -> dict[str, Any]:
         },
         "response_msgs.json": dict(sorted(msgs.items())),
         "apiary_examples.json": dict(sorted(apiary.items())),
+        "docs_overlay.json": dict(sorted(overlay.items())),
     }
 
 

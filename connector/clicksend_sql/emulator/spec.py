@@ -14,10 +14,11 @@ import json
 import random
 import uuid
 from dataclasses import dataclass
-from importlib import resources
+from pathlib import Path
 from typing import Any
 
-from openapi_schema_validator import OAS30ReadValidator, oas30_format_checker
+from jsonschema import ValidationError, validators
+from openapi_schema_validator import OAS30ReadValidator, OAS30WriteValidator, oas30_format_checker
 
 CURRENT = "openapi.yaml"
 LEGACY = "c73ffe8"
@@ -50,7 +51,7 @@ class Operation:
 
 
 def _read(name: str) -> Any:
-    return json.loads((resources.files(__package__) / "spec_data" / name).read_text("utf-8"))
+    return json.loads((Path(__file__).parent / "spec_data" / name).read_text("utf-8"))
 
 
 @functools.cache
@@ -341,3 +342,162 @@ def spec_omits_envelope(op: Operation) -> bool:
     flat = flatten(op.source, schema)
     example = _success_example(op)
     return "http_code" not in flat.get("properties", {}) and not (isinstance(example, dict) and set(example) == {"data"})
+
+
+# --- request validation ------------------------------------------------------------------------
+
+# ClickSend runs on PHP, which coerces between numbers and numeric strings and reads 0/1 as
+# booleans; only objects and arrays in scalar places (and the reverse) are type errors there.
+_NUMERIC = (int, float)
+
+
+def _is_integer(checker: Any, value: Any) -> bool:
+    if isinstance(value, str):
+        return value.strip().lstrip("-").isdigit()
+    return not isinstance(value, bool) and (isinstance(value, int) or (isinstance(value, float) and value.is_integer()))
+
+
+def _is_number(checker: Any, value: Any) -> bool:
+    if isinstance(value, str):
+        try:
+            float(value)
+        except ValueError:
+            return False
+        return True
+    return isinstance(value, _NUMERIC) and not isinstance(value, bool)
+
+
+_PHP_TYPES = OAS30WriteValidator.TYPE_CHECKER.redefine_many(
+    {
+        "integer": _is_integer,
+        "number": _is_number,
+        "string": lambda _, v: isinstance(v, (str, *_NUMERIC)) and not isinstance(v, bool),
+        "boolean": lambda _, v: isinstance(v, bool) or v in (0, 1, "0", "1", "true", "false"),
+    }
+)
+_RequestValidator = validators.extend(OAS30WriteValidator, type_checker=_PHP_TYPES)
+# NOTES.md §4: page >= 1, limit 15..100 and (own numbers) page_size 1..500, wherever the spec
+# lists the parameter without bounds or not at all; bounds the spec gives win.
+_PAGING_BOUNDS = {"page": {"minimum": 1}, "limit": {"minimum": 15, "maximum": 100}, "page_size": {"minimum": 1, "maximum": 500}}
+# NOTES.md §8: a contact needs one of these; the docs tables' phone_number + custom_1 is v5 legacy.
+_ONE_OF_REQUIRED = {"create-new-contact": ("phone_number", "fax_number", "email")}
+_QUERY_PARSERS = {"integer": int, "number": float}
+_MESSAGES = {
+    "type": "{field} must be of type {expected}.",
+    "enum": "{field} must be one of: {expected}.",
+    "minimum": "{field} must be at least {expected}.",
+    "maximum": "{field} may not be greater than {expected}.",
+    "minLength": "{field} must be at least {expected} characters.",
+    "maxLength": "{field} may not be greater than {expected} characters.",
+    "minItems": "{field} must have at least {expected} items.",
+    "maxItems": "{field} may not have more than {expected} items.",
+}
+
+
+def _overlay(op: Operation) -> dict[str, Any]:
+    return _read_overlay().get(op.operation_id, {})
+
+
+@functools.cache
+def _read_overlay() -> dict[str, Any]:
+    return _read("docs_overlay.json")
+
+
+def request_schema(op: Operation) -> dict[str, Any] | None:
+    """The JSON body schema of ``op``: the spec's, with the docs' required fields added.
+
+    The spec marks required fields on only 7 bodies; the docs tables (endpoints.json) mark them
+    on most creates. They are enforced on creates and actions, not on ``PUT``/``PATCH`` of one
+    resource, whose tables repeat the create table (e.g. custom_1 "required" on contact update).
+    Docs names the schema does not have ("body", "stripped-string") are table noise and dropped.
+    """
+    content = (raw_operation(op).get("requestBody") or {}).get("content", {})
+    schema = content.get("application/json", {}).get("schema")
+    is_update = op.method in ("PUT", "PATCH") and op.path.endswith("}")
+    docs_required = [] if is_update or op.operation_id in _ONE_OF_REQUIRED else _overlay(op).get("required", [])
+    if schema is None:
+        return {"type": "object", "required": docs_required} if docs_required else None
+    props = flatten(op.source, schema).get("properties", {})
+    extra: dict[str, Any] = {"required": [name for name in docs_required if name in props]}
+    if op.operation_id in _ONE_OF_REQUIRED:
+        extra["anyOf"] = [{"required": [name]} for name in _ONE_OF_REQUIRED[op.operation_id]]
+    return {"allOf": [schema, extra]} if any(extra.values()) else schema
+
+
+def query_schemas(op: Operation) -> dict[str, dict[str, Any]]:
+    """Query parameter name -> schema: the spec's, plus those only the docs list."""
+    documented = {name: {"type": kind} for name, kind in _overlay(op).get("query", {}).items()}
+    params = documented | {
+        p["name"]: resolve(op.source, p.get("schema", {})) for p in raw_operation(op).get("parameters", []) if p["in"] == "query"
+    }
+    return {name: _PAGING_BOUNDS.get(name, {}) | schema for name, schema in params.items()}
+
+
+def _field(path: Any) -> str:
+    """``messages[0].body`` style, as in ClickSend's default_sender_error ``details``."""
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else f".{part}" if out else str(part)
+    return out
+
+
+def _message(error: ValidationError, root: str) -> tuple[str, str]:
+    """(field, ClickSend-style message) for one validation error; ``root`` names the value."""
+    path = [*error.absolute_path]
+    if error.validator == "required":
+        missing = next(name for name in error.validator_value if name not in error.instance)
+        field = _field([*path, missing])
+        return field, f"{field} field is required."
+    field = _field(path) or root
+    if error.validator == "anyOf" and all("required" in option for option in error.validator_value):
+        names = [name for option in error.validator_value for name in option["required"]]
+        return names[0], f"{', '.join(names[:-1])} or {names[-1]} field is required."
+    expected = error.validator_value
+    if isinstance(expected, list):
+        expected = ", ".join(map(str, expected))
+    template = _MESSAGES.get(str(error.validator), "{field} is invalid.")
+    return field, template.format(field=field, expected=expected)
+
+
+def _errors(schema: dict[str, Any], source: str, value: Any, root: str) -> dict[str, str]:
+    wrapped = {"allOf": [schema], "components": document(source)["components"]}
+    found = _RequestValidator(wrapped, format_checker=oas30_format_checker).iter_errors(value)
+    return dict(_message(e, root) for e in sorted(found, key=lambda e: list(map(str, e.absolute_path)), reverse=True))
+
+
+def _query_errors(op: Operation, query: dict[str, str]) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    for name, schema in query_schemas(op).items():
+        if name not in query or schema.get("type") not in _QUERY_PARSERS:
+            continue
+        try:
+            value = _QUERY_PARSERS[schema["type"]](query[name])
+        except ValueError:
+            errors[name] = f"{name} must be of type {schema['type']}."
+            continue
+        errors |= _errors(schema, op.source, value, name)
+    return errors
+
+
+def validate_request(op: Operation, body: Any, query: dict[str, str]) -> dict[str, str]:
+    """Field -> message for everything wrong with a request to ``op``; ``{}`` when valid.
+
+    Covers missing required body fields ("list_name field is required."), values of the wrong
+    JSON type or outside the schema (enums, lengths), out-of-range ``page``/``limit``, and a body
+    that is not an object when the operation takes one. An absent body counts as ``{}``.
+
+    >>> validate_request(operation("create-list"), {}, {})
+    {'list_name': 'list_name field is required.'}
+    >>> validate_request(operation("view-lists"), None, {"limit": "5"})
+    {'limit': 'limit must be at least 15.'}
+    >>> validate_request(operation("create-list"), ["x"], {})
+    {'body': 'The request body must be a JSON object.'}
+    """
+    errors = _query_errors(op, query)
+    schema = request_schema(op)
+    if schema is None:
+        return errors
+    body = {} if body is None else body
+    if not isinstance(body, dict):
+        return errors | {"body": "The request body must be a JSON object."}
+    return errors | _errors(schema, op.source, body, "body")
