@@ -103,7 +103,8 @@ class Filter:
 
     ``via`` is where the value goes: a path variable, a query parameter, or a ``q=field:value``
     search term. ``exact`` is true when the API returns exactly the rows SQL would keep, so the
-    planner may push LIMIT and answer count(*) from ``total``.
+    planner may push LIMIT and answer count(*) from ``total``. ``inclusive`` says whether a range
+    parameter keeps rows equal to its value (``date_from`` does; ``updated_after`` does not).
     """
 
     column: str
@@ -111,6 +112,7 @@ class Filter:
     via: FilterVia
     param: str
     exact: bool
+    inclusive: bool = True
 
 
 @dataclass(frozen=True)
@@ -342,7 +344,14 @@ def _filter(raw: dict[str, Any], columns: tuple[Column, ...], where: str) -> Fil
     via = raw.get("via", "query")
     if via not in ("path", "query", "q"):
         raise CatalogError(f"{where}: filter on {col}: via must be path, query or q")
-    return Filter(column=col, ops=ops, via=via, param=raw["param"], exact=bool(raw.get("exact", via == "path")))
+    return Filter(
+        column=col,
+        ops=ops,
+        via=via,
+        param=raw["param"],
+        exact=bool(raw.get("exact", via == "path")),
+        inclusive=bool(raw.get("inclusive", True)),
+    )
 
 
 def _load_procedure(path: Path) -> Procedure:
