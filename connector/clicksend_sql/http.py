@@ -274,12 +274,12 @@ def _bare_cursor(rows_key: str | None, body: Any) -> tuple[int, str | None]:
 def _cursor_of(link: str) -> str | None:
     """The ``offset`` of a next-page link, or the link itself when the server sent a bare token.
 
-    >>> _cursor_of("https://rest.clicksend.com/v3/own-numbers?offset=a%23b&page_size=10"), _cursor_of("a#b")
-    ('a#b', 'a#b')
+    >>> _cursor_of("https://rest.clicksend.com/v3/own-numbers?offset=a%23b&page_size=10"), _cursor_of("YQ/b==")
+    ('a#b', 'YQ/b==')
     """
-    if "?" not in link and "/" not in link:
-        return link
-    return httpx.URL(link).params.get("offset")
+    if "?" in link or link.startswith(("http://", "https://", "/")):
+        return httpx.URL(link).params.get("offset")
+    return link
 
 
 class ClickSendClient:
@@ -308,6 +308,7 @@ class ClickSendClient:
         self._max_retries = max_retries
         self._slots = asyncio.Semaphore(concurrency)
         self._limiter = _limiter(rate_limit) if rate_limit is not None else None
+        self._resume_at = 0.0  # time.monotonic() before which no request is sent (after a 429)
         self._backoff = wait_random_exponential(multiplier=backoff_base, max=backoff_max)
         self._auth = httpx.BasicAuth(settings.username, settings.api_key)
         self._http = httpx.AsyncClient(
@@ -470,13 +471,15 @@ class ClickSendClient:
     async def _attempt(
         self, method: str, path: str, params: Mapping[str, Any] | None, content: bytes | None, auth: bool
     ) -> httpx.Response:
-        """One try: take a concurrency slot, then a token, then send; count what happened."""
+        """One try: take a concurrency slot, sit out any 429 pause, take a token, send; count it all."""
         async with self._slots:
+            started = time.monotonic()
+            if self._resume_at > started:
+                await asyncio.sleep(self._resume_at - started)
             if self._limiter is not None:
-                started = time.perf_counter()
                 await self._limiter.acquire()
-                self.stats.wait_seconds += time.perf_counter() - started
-            started = time.perf_counter()
+            sending = time.monotonic()
+            self.stats.wait_seconds += sending - started
             self.stats.requests += 1
             self.stats.bytes_sent += len(content) if content else 0
             response = await self._http.request(
@@ -490,9 +493,13 @@ class ClickSendClient:
         self.stats.bytes_received += response.num_bytes_downloaded
         if response.status_code == 429:
             self.stats.rate_limited += 1
+            # The limit is per account, so every request of this client would be refused too.
+            asked = retry_after_seconds(response.headers)
+            if asked:
+                self._resume_at = max(self._resume_at, time.monotonic() + asked)
         if log.isEnabledFor(logging.DEBUG):
             log.debug("%s %s -> %d in %.1f ms", method, path, response.status_code,
-                      (time.perf_counter() - started) * 1000)
+                      (time.monotonic() - sending) * 1000)
         return response
 
     def _wait(self, state: RetryCallState) -> float:
@@ -516,7 +523,8 @@ class ClickSendClient:
         log.debug("retry %d after %s; sleeping %.2f s", state.attempt_number, what, state.upcoming_sleep)
 
     def _error(self, method: str, path: str, response: httpx.Response, *, retried: bool) -> APIError:
-        """The typed error for a final non-2xx response, its message free of the API key."""
+        """The typed error for a final non-2xx response; built from the request line and the
+        envelope only, so neither the key nor the Authorization header can appear in it."""
         status = response.status_code
         envelope = _envelope(response)
         code = envelope.get("response_code")
@@ -549,5 +557,4 @@ class ClickSendClient:
             )
         else:
             error, text = APIError, f"ClickSend answered {where} with HTTP {status} ({msg})"
-        text = text.replace(self.settings.api_key, "****")
         return error(text, status=status, response_code=code, method=method, path=path, data=data)
