@@ -1,0 +1,181 @@
+"""The vendored spec equals ../shared's YAML, and where the sources disagree, what each says.
+
+Each disagreement test asserts both sides, so a fix in either source shows up here; the
+emulator's choice for each is named in the test's docstring.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+import yaml
+
+from clicksend_sql.emulator import spec
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared" / "clicksend-api"
+SPEC_DATA = REPO / "connector" / "clicksend_sql" / "emulator" / "spec_data"
+
+
+def _vendor_tool() -> ModuleType:
+    loaded = importlib.util.spec_from_file_location("vendor_spec", REPO / "tools" / "vendor_spec.py")
+    assert loaded is not None and loaded.loader is not None
+    module = importlib.util.module_from_spec(loaded)
+    loaded.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def notes() -> str:
+    return (SHARED / "NOTES.md").read_text()
+
+
+@pytest.fixture(scope="module")
+def raw_current() -> dict[str, Any]:
+    """The current spec exactly as vendored, before the emulator's in-memory repairs."""
+    return json.loads((SPEC_DATA / "openapi.json").read_text())
+
+
+def _endpoint(operation_id: str) -> dict[str, Any]:
+    entries = json.loads((SHARED / "endpoints.json").read_text())
+    return next(e for e in entries if e["operation_id"] == operation_id)
+
+
+def _success_media(doc: dict[str, Any], path: str, method: str) -> dict[str, Any]:
+    return doc["paths"]["/v3" + path][method]["responses"]["200"]["content"]["application/json"]
+
+
+def test_vendored_spec_equals_shared_yaml() -> None:
+    tool = _vendor_tool()
+    for name, doc in tool.build(SHARED).items():
+        assert (SPEC_DATA / name).read_text(encoding="utf-8") == tool.dump(doc), f"{name} drifted; run tools/vendor_spec.py"
+
+
+def test_operation_inventory_matches_endpoints_json() -> None:
+    entries = json.loads((SHARED / "endpoints.json").read_text())
+    wanted = {"openapi.yaml": "openapi.yaml", "specs/openapi-v6-c73ffe8-with-fax-post.yaml": "c73ffe8"}
+    expected = {(e["method"], e["path"].removeprefix("/v3"), e["operation_id"], wanted[e["source"]]) for e in entries if e["source"] in wanted}
+    assert {(op.method, op.path, op.operation_id, op.source) for op in spec.load_operations()} == expected
+
+
+def test_view_sms_history_example_says_status_not_http_code(raw_current: dict[str, Any], notes: str) -> None:
+    """The emulator follows the schema: ``http_code``."""
+    schema = raw_current["components"]["schemas"][_success_media(raw_current, "/sms/history", "get")["schema"]["$ref"].rsplit("/", 1)[1]]
+    assert "http_code" in schema["properties"] and "status" not in schema["properties"]
+    assert schema["example"]["status"] == 200 and "http_code" not in schema["example"]
+    assert 'puts `"status": 200` where `"http_code"` belongs' in notes
+
+
+def test_limit_bounds_differ_between_spec_v5_and_docs(raw_current: dict[str, Any], notes: str) -> None:
+    """The emulator enforces 15..100 on every ``limit`` (NOTES.md §4)."""
+    limits = {
+        op["operationId"]: p["schema"]
+        for item in raw_current["paths"].values()
+        for op in item.values()
+        for p in op.get("parameters", [])
+        if p["name"] == "limit"
+    }
+    assert limits["view-sms-history"] == {"default": 15, "example": 15, "maximum": 100, "minimum": 15, "type": "integer"}
+    assert limits["view-mms-history"] == {"type": "integer"}  # no bounds at all
+    assert limits["view-your-numbers"] == {"default": 15, "minimum": 15, "type": "integer"}  # no maximum
+    v5 = yaml.load((SHARED / "specs" / "swagger-v5-clicksend-go.yaml").read_text(), Loader=yaml.CSafeLoader)
+    v5_limit = next(p for p in v5["paths"]["/lists"]["get"]["parameters"] if p["name"] == "limit")
+    assert (v5_limit["default"], v5_limit["minimum"]) == (10, 1)
+    assert "**min 15, max 100**" in notes
+    assert spec.validate_request(spec.operation("view-mms-history"), None, {"limit": "101"}) == {
+        "limit": "limit may not be greater than 100."
+    }
+
+
+def test_own_numbers_page_size_range(raw_current: dict[str, Any]) -> None:
+    """Own numbers: the docs table says 1..500; the alpha-tags parameter in the spec says 1..1000."""
+    assert "Range \\[1..500\\]" in next(q for q in _endpoint("list-own-numbers")["query_params"] if q["name"] == "page_size")["description"]
+    alpha = next(p for p in raw_current["paths"]["/v3/alpha-tags"]["get"]["parameters"] if p["name"] == "page_size")
+    assert (alpha["schema"]["minimum"], alpha["schema"]["maximum"]) == (1, 1000)
+
+
+def test_receipt_timestamp_is_int_for_sms_and_string_for_voice(raw_current: dict[str, Any], notes: str) -> None:
+    """The emulator emits what each schema types."""
+    schemas = raw_current["components"]["schemas"]
+    assert schemas["sms_receipt"]["properties"]["timestamp"]["type"] == "integer"
+    assert schemas["voice_receipt"]["properties"]["timestamp"]["type"] == "string"
+    assert "`sms_receipt.timestamp` is an int while `voice_receipt.timestamp` is a string" in notes
+
+
+def test_mark_one_inbound_read_data_is_an_integer_in_spec_and_empty_list_in_apiary(raw_current: dict[str, Any]) -> None:
+    """The emulator follows the current spec: ``data`` is the count marked read."""
+    media = _success_media(raw_current, "/sms/inbound-read/{message_id}", "put")
+    schema = raw_current["components"]["schemas"][media["schema"]["$ref"].rsplit("/", 1)[1]]
+    assert schema["properties"]["data"]["type"] == "integer"
+    assert schema["example"]["data"] == 1
+    apiary = json.loads((SHARED / "specs" / "apiary-docs-apisguru-openapi.json").read_text())
+    example = apiary["paths"]["/sms/inbound-read/{message_id}"]["put"]["responses"]["200"]["content"]["application/json"]
+    assert example["examples"]["response"]["value"]["data"] == []
+
+
+def test_recorded_400_has_numeric_response_code_while_spec_types_string(raw_current: dict[str, Any], notes: str) -> None:
+    """The emulator always sends the string codes of the spec."""
+    schemas = raw_current["components"]["schemas"]
+    assert schemas["400_error"]["properties"]["response_code"]["type"] == "string"
+    assert "400 with a **numeric** `response_code: 400`" in notes
+
+
+def test_cancel_sms_data_is_an_object_in_spec_but_null_in_notes(raw_current: dict[str, Any], notes: str) -> None:
+    """The schema says a non-nullable object while its own text (and NOTES.md) says null.
+
+    The emulator's synthesized body follows the schema; a stateful handler may answer null."""
+    schema = spec.flatten(spec.CURRENT, spec.success_schema(spec.operation("cancel-sms")) or {})
+    data = schema["properties"]["data"]
+    assert data["type"] == "object" and not data.get("nullable")
+    assert "return <strong>null</strong/>" in data["description"]
+    assert "`null` (cancel-sms, delete SMS template)" in notes
+
+
+def test_two_paginators_are_unsatisfiable_in_spec(raw_current: dict[str, Any]) -> None:
+    """allOf [pagination object, array] matches nothing; the emulator moves the array to ``data``."""
+    for name in ("calculate_email_price_data", "view_email_delivery_receipt_rules_data"):
+        parts = raw_current["components"]["schemas"][name]["allOf"]
+        assert parts[0] == {"$ref": "#/components/schemas/pagination"} and parts[1]["type"] == "array"
+        repaired = spec.document(spec.CURRENT)["components"]["schemas"][name]["allOf"][1]
+        assert repaired == {"type": "object", "properties": {"data": parts[1]}}
+
+
+def test_some_enveloped_endpoints_have_bare_schemas(notes: str) -> None:
+    """The emulator wraps these in the envelope and validates ``data`` against the schema."""
+    bare = sorted(op.operation_id for op in spec.load_operations() if spec.spec_omits_envelope(op))
+    assert bare == ["short-url-get-tracking", "view-all-mms-campaigns"]
+    assert "Almost every endpoint wraps its result" in notes
+    assert "**Exceptions with no envelope** (newer microservice endpoints)" in notes
+
+
+def test_patch_own_number_lacks_security_in_spec(raw_current: dict[str, Any], notes: str) -> None:
+    """The emulator requires auth: the other own-numbers operations and NOTES.md §1 do."""
+    item = raw_current["paths"]["/v3/own-numbers/{own_number_id}"]
+    assert "security" not in item["patch"]
+    assert item["get"]["security"] == [{"basicAuth": []}]
+    assert spec.operation("update-own-number").auth
+    assert "Unauthenticated endpoints, per the docs/spec:" in notes
+
+
+def test_contact_required_fields_docs_table_vs_notes(notes: str) -> None:
+    """The emulator requires one of phone_number, fax_number, email (NOTES.md §8)."""
+    fields = {f["name"]: f.get("required_per_docs") for f in _endpoint("create-new-contact")["body_fields"]}
+    assert fields["phone_number"] is True and fields["custom_1"] is True
+    assert "At least one of phone_number, fax_number or email is required." in notes
+    op = spec.operation("create-new-contact")
+    assert spec.validate_request(op, {"email": "test1@test.com"}, {}) == {}
+    assert spec.validate_request(op, {"first_name": "Ann"}, {}) == {"phone_number": "phone_number, fax_number or email field is required."}
+
+
+def test_stripped_string_docs_name_differs_from_schema(raw_current: dict[str, Any]) -> None:
+    """The docs table says ``stripped-string``, the schema ``strip_string``; the emulator uses the schema."""
+    names = {f["name"] for f in _endpoint("create-stripped-string-rule")["body_fields"]}
+    assert "stripped-string" in names
+    body = raw_current["paths"]["/v3/sms/email-sms-stripped-strings"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    props = spec.flatten(spec.CURRENT, body)["properties"]
+    assert "strip_string" in props and "stripped-string" not in props
