@@ -1,0 +1,118 @@
+"""The plan: what each ClickSend table reference in a statement turns into.
+
+A :class:`Scan` is everything the executor needs to fetch one table once per statement: the
+request streams (path variables), the query parameters, the row limit, and whether the pushdown
+is exact. It holds no HTTP or Arrow state, so a plan can be printed by ``EXPLAIN`` before any
+request is made.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from sqlglot import exp
+
+from ..catalog import Column, Endpoint, Filter, Table
+
+Mode = Literal["list", "get", "count"]
+
+
+@dataclass(frozen=True)
+class Condition:
+    """A WHERE conjunct of the form ``column op constant`` (IN carries several values)."""
+
+    column: Column
+    op: str
+    values: tuple[Any, ...]
+    sql: str
+
+    def __str__(self) -> str:
+        return self.sql
+
+
+@dataclass
+class Reference:
+    """One occurrence of a ClickSend table in the statement, with the conjuncts that restrict it.
+
+    ``complete`` is false when some conjunct on this reference could not be turned into a
+    :class:`Condition` (an OR across columns, a function of the column, ...).
+    """
+
+    node: exp.Table
+    conditions: list[Condition] = field(default_factory=list)
+    leftover: list[str] = field(default_factory=list)
+
+    @property
+    def complete(self) -> bool:
+        return not self.leftover
+
+
+@dataclass
+class Scan:
+    """How one ClickSend table is fetched for a statement."""
+
+    table: Table
+    view: str  # the DuckDB name its rows are registered under
+    mode: Mode = "list"
+    endpoint: Endpoint | None = None
+    streams: list[dict[str, Any]] = field(default_factory=lambda: [{}])  # path variable values per stream
+    fan_out: str | None = None  # path variable filled from every parent row
+    params: dict[str, Any] = field(default_factory=dict)
+    pushed: list[Condition] = field(default_factory=list)
+    local: list[str] = field(default_factory=list)
+    exact: bool = False
+    max_rows: int | None = None
+    order: str | None = None
+
+    @property
+    def path(self) -> str:
+        assert self.endpoint is not None
+        return self.endpoint.path
+
+    def describe_requests(self) -> str:
+        """The expected request count, as EXPLAIN shows it."""
+        per_stream = {
+            "get": "1",
+            "count": "1",
+            "list": "1" if self.endpoint and self.endpoint.shape in ("array", "object", "object_no_envelope")
+            else (f"ceil({self.max_rows}/page size)" if self.max_rows else "ceil(rows/100)"),
+        }[self.mode]
+        streams = f"{len(self.streams)} x " if len(self.streams) > 1 else ""
+        fan = f"1 parent scan + each {self.table.parent.table} row x " if self.fan_out and self.table.parent else ""
+        return f"{fan}{streams}{per_stream}"
+
+
+@dataclass
+class Plan:
+    """A statement rewritten for DuckDB plus the scans that feed it."""
+
+    statement: exp.Expression
+    scans: dict[str, Scan]  # lower-case table name -> scan
+    duckdb_sql: str = ""
+    count_alias: str | None = None  # set when count(*) is answered from `total`
+
+    def explain_rows(self) -> list[dict[str, Any]]:
+        return [
+            {
+                "table": s.table.name,
+                "mode": s.mode,
+                "endpoint": f"{s.endpoint.method} /v3{s.path}" if s.endpoint else "",
+                "streams": ", ".join(str(v) for v in s.streams if v) or ("per parent row" if s.fan_out else ""),
+                "params": ", ".join(f"{k}={v}" for k, v in s.params.items()),
+                "pushed": " AND ".join(str(c) for c in s.pushed),
+                "local": " AND ".join(s.local),
+                "exact": s.exact,
+                "limit": s.max_rows,
+                "expected_requests": s.describe_requests(),
+            }
+            for s in self.scans.values()
+        ]
+
+
+@dataclass(frozen=True)
+class FilterUse:
+    """A condition matched to the API filter that evaluates it."""
+
+    condition: Condition
+    filter: Filter
