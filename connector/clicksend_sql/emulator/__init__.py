@@ -1,0 +1,165 @@
+"""A ClickSend REST v3 emulator: a real HTTP server on loopback that behaves like ClickSend.
+
+Tests and benchmarks talk to it instead of the real API::
+
+    with Emulator(seed=1, sizes={"contacts": 1000}) as emu:
+        httpx.get(emu.base_url + "/lists", auth=(emu.username, emu.api_key))
+
+By default the server runs on its own event loop in a daemon thread; ``process=True`` runs it in a
+child process so a benchmark's client does not share the server's GIL.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import multiprocessing.connection
+import threading
+import time
+from collections.abc import Mapping
+from types import TracebackType
+from typing import Any
+
+import httpx
+
+from ..errors import ConfigurationError
+from .app import Knobs
+from .seed import api_key_for, check_sizes
+from .server import bind, make_app, make_server
+
+__all__ = ["Emulator"]
+
+_START_TIMEOUT_S = 60.0
+
+
+class Emulator:
+    """One emulated ClickSend account served over HTTP (see the module docstring)."""
+
+    def __init__(
+        self,
+        *,
+        seed: int = 0,
+        sizes: Mapping[str, int] | None = None,
+        latency_ms: float = 0.0,
+        jitter_ms: float = 0.0,
+        rate_limit: float | None = None,
+        fault_rate: float = 0.0,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        username: str = "demo",
+        process: bool = False,
+    ) -> None:
+        self.sizes = dict(sizes or {})
+        check_sizes(self.sizes)
+        if not 0.0 <= fault_rate <= 1.0:
+            raise ConfigurationError(f"fault_rate={fault_rate!r} must be between 0 and 1.")
+        if rate_limit is not None and rate_limit <= 0:
+            raise ConfigurationError(f"rate_limit={rate_limit!r} must be a positive number of requests per second.")
+        self.seed = seed
+        self.knobs = Knobs(latency_ms=latency_ms, jitter_ms=jitter_ms, rate_limit=rate_limit, fault_rate=fault_rate)
+        self.host = host
+        self.port = port
+        self.username = username
+        self.api_key = api_key_for(seed)
+        self.process = process
+        self._thread: threading.Thread | None = None
+        self._server: Any = None
+        self._child: multiprocessing.process.BaseProcess | None = None
+
+    def __repr__(self) -> str:  # never the API key
+        where = self.base_url if self.running else "not started"
+        return f"Emulator(seed={self.seed}, username={self.username!r}, {where})"
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None or self._child is not None
+
+    @property
+    def base_url(self) -> str:
+        """``http://host:port/v3`` once started."""
+        return f"http://{self.host}:{self.port}/v3"
+
+    def start(self) -> Emulator:
+        """Seed the account and serve; returns once the socket accepts connections."""
+        if self.running:
+            return self
+        if self.process:
+            self._start_process()
+        else:
+            self._start_thread()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None and self._thread is not None:
+            self._server.should_exit = True
+            self._thread.join(timeout=10)
+        if self._child is not None:
+            self._child.terminate()
+            self._child.join(timeout=10)
+        self._thread = self._server = self._child = None
+
+    def __enter__(self) -> Emulator:
+        return self.start()
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        self.stop()
+
+    def stats(self) -> dict[str, Any]:
+        """Requests served so far: ``{"total": n, "by_operation": {"GET /v3/lists": n, ...}}``."""
+        return httpx.get(self._admin_url("stats"), timeout=10).json()
+
+    def reset_stats(self) -> None:
+        httpx.post(self._admin_url("reset-stats"), timeout=10).raise_for_status()
+
+    def _admin_url(self, name: str) -> str:
+        return f"http://{self.host}:{self.port}/_emulator/{name}"
+
+    def _start_thread(self) -> None:
+        app = make_app(seed=self.seed, sizes=self.sizes, username=self.username, knobs=self.knobs)
+        sock = _bind(self.host, self.port)
+        self.port = sock.getsockname()[1]
+        self._server = make_server(app)
+        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]},
+                                        name=f"clicksend-emulator-{self.port}", daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + _START_TIMEOUT_S
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                self._thread = None
+                raise ConfigurationError(f"The emulator could not start on {self.host}:{self.port}.")
+            time.sleep(0.005)
+
+    def _start_process(self) -> None:
+        ctx = multiprocessing.get_context("spawn")
+        parent, child = ctx.Pipe(duplex=False)
+        self._child = ctx.Process(
+            target=_serve_in_child, args=(child, self.seed, self.sizes, self.username, self.knobs, self.host, self.port),
+            name="clicksend-emulator", daemon=True,
+        )
+        self._child.start()
+        child.close()
+        if not parent.poll(_START_TIMEOUT_S):
+            self.stop()
+            raise ConfigurationError(f"The emulator process did not start on {self.host}:{self.port}.")
+        try:
+            self.port = parent.recv()
+        except EOFError:
+            self.stop()
+            raise ConfigurationError(f"The emulator process could not start on {self.host}:{self.port}.") from None
+
+
+def _bind(host: str, port: int) -> Any:
+    try:
+        return bind(host, port)
+    except OSError as err:
+        raise ConfigurationError(f"The emulator cannot listen on {host}:{port}: {err.strerror}.") from None
+
+
+def _serve_in_child(conn: multiprocessing.connection.Connection, seed: int, sizes: dict[str, int], username: str,
+                    knobs: Knobs, host: str, port: int) -> None:
+    """Child-process entry: seed, bind, report the port, serve until terminated."""
+    app = make_app(seed=seed, sizes=sizes, username=username, knobs=knobs)
+    sock = bind(host, port)
+    server = make_server(app)
+    conn.send(sock.getsockname()[1])
+    conn.close()
+    server.run(sockets=[sock])

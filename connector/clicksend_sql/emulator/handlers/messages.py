@@ -1,0 +1,422 @@
+"""Sending and its aftermath: send/price for every channel, history, cancel, receipts, inbound.
+
+A send prices each message (parts x per-country rate; documented test recipients are free),
+charges the balance, writes history rows and, for delivered non-test messages, an unread
+delivery receipt. ``/price`` runs the same pipeline without recording anything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import phonenumbers
+
+from .. import fake, messaging
+from ..envelope import ApiError, bad_request
+from ..resources import CURRENCY, MAIN_SUBACCOUNT_ID, USER_ID, Gen, fax_receipt, sms_receipt, voice_receipt
+from ..state import Row, Store
+from .base import Ctx, Reply, route
+from .crud import list_rows
+
+Message = dict[str, Any]
+
+
+def _number(raw: Any, region: str) -> tuple[str, str] | None:
+    """(E.164, country) of a dialable number, or None (INVALID_RECIPIENT)."""
+    try:
+        parsed = phonenumbers.parse(str(raw), region or "AU")
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(parsed):
+        return None
+    e164 = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+    return e164, phonenumbers.region_code_for_number(parsed) or region
+
+
+def _balance(store: Store) -> Decimal:
+    return Decimal(store.account["balance"])
+
+
+def _charge(store: Store, amount: Decimal) -> None:
+    store.account["balance"] = messaging.money(_balance(store) - amount, 6)
+
+
+def _schedule(ctx: Ctx, raw: Any) -> int | None:
+    """A future send time, or None for "now" (a past or empty schedule sends immediately)."""
+    if raw in (None, "", 0, "0"):
+        return None
+    try:
+        when = int(raw)
+    except (TypeError, ValueError):
+        raise bad_request({"schedule": "The schedule must be a Unix timestamp."}) from None
+    return when if when > ctx.now else None
+
+
+@dataclass(frozen=True)
+class Channel:
+    """A phone-number channel (sms, mms, voice, fax): what differs between their sends."""
+
+    name: str  # history table is f"{name}-history"
+    unit_price: Callable[[str], Decimal]  # by recipient country
+    parts: Callable[[Message], int]
+    test_numbers: frozenset[str]
+    receipt: Callable[[Gen], Row] | None
+    history_row: Callable[[Ctx, Message, Message], Row]  # (ctx, request message, response message)
+    required: tuple[str, ...] = ("body",)
+
+
+def _recipients(ctx: Ctx, m: Message) -> list[tuple[Any, str, str]]:
+    """(to, list_id, contact_id) for a message addressed by ``to``, ``list_id`` or ``contact_id``."""
+    if m.get("list_id"):
+        contacts = ctx.store.contacts.get(_int_or_none(m["list_id"]) or -1)
+        if contacts is None:
+            raise ApiError(404, "Your list is not found.")
+        return [(c["phone_number"] or c["fax_number"], str(c["list_id"]), str(c["contact_id"])) for c in contacts]
+    if m.get("contact_id"):
+        for contacts in ctx.store.contacts.values():
+            c = contacts.get(m["contact_id"])
+            if c is not None:
+                return [(c["phone_number"] or c["fax_number"], str(c["list_id"]), str(c["contact_id"]))]
+        raise ApiError(404, "Contact record not found.")
+    return [(m.get("to"), "", "")]
+
+
+def _int_or_none(raw: Any) -> int | None:
+    try:
+        return int(raw)
+    except (TypeError, ValueError):
+        return None
+
+
+def _rejected(m: Message, to: Any, status: str, message_id: str) -> Message:
+    """The reduced echo ClickSend gives a message it refused (NOTES.md §2)."""
+    return {"to": "" if to is None else str(to), "body": m.get("body", ""), "from": m.get("from", ""), "schedule": "",
+            "message_id": message_id, "custom_string": m.get("custom_string", ""), "status": status}
+
+
+def send_messages(ctx: Ctx, channel: Channel, messages: list[Message], record: bool, extra: Message | None = None) -> dict[str, Any]:
+    """Price (and if ``record``, send) ``messages``; the SMS-style response data."""
+    if not isinstance(messages, list) or not messages:
+        raise bad_request({"messages": "messages field is required."})
+    if len(messages) > messaging.MAX_MESSAGES_PER_CALL:
+        raise bad_request({"messages": f"At most {messaging.MAX_MESSAGES_PER_CALL} messages can be sent per call."})
+    region = ctx.store.account.get("country", "AU")
+    out: list[Message] = []
+    total = Decimal(0)
+    queued = 0
+    for m in messages:
+        m = {**(extra or {}), **m}
+        for to, list_id, contact_id in _recipients(ctx, m):
+            message_id = fake.uuid_upper(ctx.rng)
+            number = _number(to, str(m.get("country") or region))
+            if any(not str(m.get(f) or "").strip() for f in channel.required):
+                out.append(_rejected(m, to, "EMPTY_MESSAGE", message_id))
+                continue
+            if number is None:
+                out.append(_rejected(m, to, "INVALID_RECIPIENT", message_id))
+                continue
+            e164, country = number
+            is_test = e164 in channel.test_numbers
+            parts = channel.parts(m)
+            price = Decimal(0) if is_test else channel.unit_price(country) * parts
+            if not is_test and (ctx.principal is not None and ctx.principal.no_credit or price > _balance(ctx.store) - total):
+                out.append(_rejected(m, e164, "INSUFFICIENT_CREDIT", message_id))
+                continue
+            when = _schedule(ctx, m.get("schedule"))
+            echo = {
+                "direction": "out", "date": ctx.now, "to": e164, "body": m.get("body", ""), "from": m.get("from", ""),
+                "schedule": when or ctx.now, "message_id": message_id, "message_parts": parts,
+                "message_price": messaging.money(price), "from_email": m.get("from_email", ""), "list_id": list_id,
+                "custom_string": m.get("custom_string", ""), "contact_id": contact_id, "user_id": USER_ID,
+                "subaccount_id": ctx.principal.subaccount_id if ctx.principal else MAIN_SUBACCOUNT_ID,
+                "is_shared_system_number": not m.get("from"), "country": country,
+                "carrier": ctx.rng.choice(fake.CARRIERS.get(country, ("Telstra",))), "status": "SUCCESS",
+            }
+            out.append(echo)
+            total += price
+            queued += 1
+            if record:
+                _record(ctx, channel, m, echo, scheduled=when is not None, is_test=is_test)
+    if record:
+        _charge(ctx.store, total)
+    return {"total_price": float(total), "total_count": len(out), "queued_count": queued,
+            "blocked_count": 0, "messages": out, "_currency": CURRENCY}
+
+
+def _record(ctx: Ctx, channel: Channel, m: Message, echo: Message, *, scheduled: bool, is_test: bool) -> None:
+    row = channel.history_row(ctx, m, echo)
+    row["status"] = "Scheduled" if scheduled else row["status"]
+    ctx.store.table(f"{channel.name}-history", "message_id").add(row)
+    if channel.receipt and not scheduled and not is_test:
+        receipt = channel.receipt(Gen(ctx.rng, ctx.store, ctx.now))
+        receipt.update(message_id=echo["message_id"], custom_string=echo["custom_string"])
+        ctx.store.table(f"{channel.name}-receipts", "message_id").add(receipt)
+
+
+def _sms_history(ctx: Ctx, m: Message, e: Message) -> Row:
+    return {
+        "direction": "out", "date": e["date"], "to": e["to"], "body": e["body"], "status": "Completed",
+        "from": e["from"], "schedule": str(e["schedule"]), "status_code": "201",
+        "status_text": "Success: Message received on handset.", "error_code": "", "error_text": "",
+        "message_id": e["message_id"], "message_parts": e["message_parts"], "message_price": e["message_price"],
+        "from_email": e["from_email"], "list_id": e["list_id"], "custom_string": e["custom_string"],
+        "contact_id": e["contact_id"], "user_id": USER_ID, "subaccount_id": e["subaccount_id"],
+        "country": e["country"], "carrier": e["carrier"], "first_name": "", "last_name": "",
+        "_api_username": ctx.principal.username if ctx.principal else "",
+    }
+
+
+def _mms_history(ctx: Ctx, m: Message, e: Message) -> Row:
+    row = _sms_history(ctx, m, e)
+    row.update(date=str(e["date"]), date_added=e["date"], subject=m.get("subject", ""), priority=0,
+               _media_file_url=m.get("media_file", ""), message_parts=str(e["message_parts"]),
+               contact_id=_int_or_none(e["contact_id"]) or 0)
+    return row
+
+
+def _voice_history(ctx: Ctx, m: Message, e: Message) -> Row:
+    return {
+        "date": str(e["date"]), "date_added": e["date"], "list_id": e["list_id"], "to": e["to"], "to_type": "mobile",
+        "body": e["body"], "from": e["from"], "lang": m.get("lang", "en-au"), "voice": m.get("voice", "female"),
+        "schedule": str(e["schedule"]), "message_id": e["message_id"], "message_parts": e["message_parts"],
+        "message_price": e["message_price"], "custom_string": e["custom_string"], "user_id": USER_ID,
+        "subaccount_id": e["subaccount_id"], "country": e["country"],
+        "require_input": int(m.get("require_input") or 0), "machine_detection": int(m.get("machine_detection") or 0),
+        "machine_detected": 0, "digits": "", "carrier": e["carrier"], "status_code": "201",
+        "status_text": "Success: Call answered.", "status": "Completed",
+        "_api_username": ctx.principal.username if ctx.principal else "",
+    }
+
+
+def _fax_history(ctx: Ctx, m: Message, e: Message) -> Row:
+    return {
+        "user_id": USER_ID, "subaccount_id": e["subaccount_id"], "list_id": _int_or_none(e["list_id"]) or 0,
+        "message_id": e["message_id"], "to": e["to"], "from": e["from"], "carrier": e["carrier"],
+        "country": e["country"], "custom_string": e["custom_string"], "schedule": str(e["schedule"]),
+        "message_pages": e["message_parts"], "message_price": e["message_price"], "status_code": "201",
+        "status_text": "Success: Fax received.", "date_added": e["date"], "from_email": e["from_email"],
+        "_file_url": m.get("file_url", ""), "status": "Sent",
+    }
+
+
+SMS = Channel("sms", messaging.sms_unit_price, lambda m: messaging.sms_parts(str(m.get("body", ""))),
+              messaging.TEST_NUMBERS, sms_receipt, _sms_history)
+MMS = Channel("mms", lambda c: Decimal(messaging.MMS_PRICE), lambda m: 1, messaging.TEST_NUMBERS, None,
+              _mms_history, required=("body", "subject"))
+VOICE = Channel("voice", lambda c: Decimal(messaging.VOICE_PRICE), lambda m: messaging.voice_parts(str(m.get("body", ""))),
+                messaging.TEST_NUMBERS, voice_receipt, _voice_history)
+FAX = Channel("fax", lambda c: Decimal(messaging.FAX_PRICE_PER_PAGE), lambda m: 1, messaging.TEST_FAX_NUMBERS,
+              fax_receipt, _fax_history, required=("file_url",))
+
+
+def _register_channel(channel: Channel, extras: tuple[str, ...], shape: Callable[[dict[str, Any]], Any]) -> None:
+    """POST /<channel>/send and /price; ``extras`` are top-level body fields every message inherits."""
+
+    def run(ctx: Ctx, record: bool) -> Any:
+        body = ctx.obj()
+        extra = {k: body[k] for k in extras if k in body}
+        return shape(send_messages(ctx, channel, body.get("messages"), record, extra))
+
+    route("POST", f"/{channel.name}/send")(lambda ctx: run(ctx, True))
+    route("POST", f"/{channel.name}/price")(lambda ctx: run(ctx, False))
+
+
+def _mms_shape(data: dict[str, Any]) -> dict[str, Any]:
+    for m in data["messages"]:
+        for k in ("direction", "date", "from_email", "user_id", "subaccount_id", "is_shared_system_number", "carrier"):
+            m.pop(k, None)
+    del data["_currency"], data["blocked_count"]
+    return data
+
+
+_register_channel(SMS, (), lambda d: d)
+_register_channel(MMS, ("media_file",), _mms_shape)
+_register_channel(VOICE, (), lambda d: d)
+_register_channel(FAX, ("file_url",), lambda d: d)
+
+
+# --- email -----------------------------------------------------------------------------------
+
+
+def _email(ctx: Ctx, record: bool) -> Any:
+    body = ctx.obj()
+    sender = body.get("from") or {}
+    address = ctx.store.table("email-addresses", "email_address_id").get(sender.get("email_address_id"))
+    if address is None or not address["verified"]:
+        raise bad_request({"from.email_address_id": "The from email address must be an allowed, verified address."})
+    to = [t for t in body.get("to") or [] if isinstance(t, dict)]
+    billable = [t for t in to if str(t.get("email", "")).lower() not in messaging.TEST_EMAILS]
+    price = Decimal(messaging.EMAIL_PRICE) * len(billable)
+    if billable and (ctx.principal and ctx.principal.no_credit or price > _balance(ctx.store)):
+        raise ApiError(400, "Insufficient credit.", {"balance": "INSUFFICIENT_CREDIT"})
+    when = _schedule(ctx, body.get("schedule"))
+    row = {
+        "user_id": USER_ID, "subaccount_id": ctx.principal.subaccount_id if ctx.principal else MAIN_SUBACCOUNT_ID,
+        "from_email_address_id": address["email_address_id"], "from_name": sender.get("name", ""), "to": to,
+        "cc": body.get("cc") or [], "bcc": body.get("bcc") or [], "subject": body.get("subject", ""),
+        "body": body.get("body", ""), "body_plain_text": str(body.get("body", "")), "schedule": when or ctx.now,
+        "message_id": fake.uuid_upper(ctx.rng), "status": "Scheduled" if when else "WaitApproval", "status_text": "",
+        "soft_bounce_count": 0, "hard_bounce_count": 0, "price": messaging.money(price), "date_added": ctx.now,
+        "custom_string": body.get("custom_string", ""), "_attachments": [], "_currency": CURRENCY,
+    }
+    if record:
+        ctx.store.table("email-history", "message_id").add(row)
+        _charge(ctx.store, price)
+    return row
+
+
+route("POST", "/email/send")(lambda ctx: _email(ctx, True))
+route("POST", "/email/price")(lambda ctx: _email(ctx, False))
+
+
+# --- post ------------------------------------------------------------------------------------
+
+
+def _post(ctx: Ctx, kind: str, record: bool) -> dict[str, Any]:
+    body = ctx.obj()
+    recipients = body.get("recipients")
+    if not isinstance(recipients, list) or not recipients:
+        raise bad_request({"recipients": "recipients field is required."})
+    unit = Decimal(messaging.LETTER_PRICE if kind == "letters" else messaging.POSTCARD_PRICE)
+    addresses = ctx.store.table("return-addresses", "return_address_id")
+    out, total = [], Decimal(0)
+    for r in recipients:
+        if addresses.get(r.get("return_address_id")) is None:
+            out.append({**r, "message_id": fake.uuid_upper(ctx.rng), "status": "INVALID_RETURN_ADDRESS"})
+            continue
+        free = str(r.get("address_postal_code", "")) in messaging.TEST_POSTCODES
+        price = Decimal(0) if free else unit
+        when = _schedule(ctx, r.get("schedule"))
+        row = {
+            "user_id": USER_ID, "subaccount_id": MAIN_SUBACCOUNT_ID, "message_id": fake.uuid_upper(ctx.rng),
+            **{k: str(r.get(k, "")) for k in ("address_name", "address_line_1", "address_line_2", "address_city",
+                                              "address_state", "address_postal_code", "address_country")},
+            "return_address_id": int(r["return_address_id"]), "schedule": when or ctx.now, "source": str(body.get("source", "rest.v3")),
+            "date_added": ctx.now, "status": "Scheduled" if when else "Queued",
+            "_file_url": str(body.get("file_url") or (body.get("file_urls") or [""])[0]),
+            "_return_address": addresses.get(r["return_address_id"]), "_api_username": ctx.principal.username if ctx.principal else "",
+        }
+        if kind == "letters":
+            row.update(custom_string=str(r.get("custom_string", "")), colour=int(body.get("colour") or 0),
+                       duplex=int(body.get("duplex") or 0), post_pages=1, post_price=messaging.money(price, 6),
+                       priority_post=int(body.get("priority_post") or 0))
+        else:
+            row.update(letter_file_name="postcard.pdf", ip_address="127.0.0.1", post_price=int(price), priority=0)
+        out.append(row)
+        total += price
+        if record:
+            ctx.store.table(f"{kind}-history", "message_id").add(row)
+    if record:
+        _charge(ctx.store, total)
+    queued = sum(1 for r in out if r.get("status") != "INVALID_RETURN_ADDRESS")
+    if kind == "letters" and record:
+        return {"recipients": out, "_currency": CURRENCY}
+    if kind == "letters":
+        return {"total_price": float(total), "total_cost": float(total), "recipients": out}
+    return {"total_price": float(total), "total_count": len(out), "queued_count": queued, "recipients": out,
+            "_currency": CURRENCY}
+
+
+for _kind in ("letters", "postcards"):
+    route("POST", f"/post/{_kind}/send")(lambda ctx, k=_kind: _post(ctx, k, True))
+    route("POST", f"/post/{_kind}/price")(lambda ctx, k=_kind: _post(ctx, k, False))
+
+
+# --- cancel ----------------------------------------------------------------------------------
+
+
+def _cancel(ctx: Ctx, table: str, message_id: str) -> Row:
+    """Cancel one scheduled message and refund it."""
+    row = ctx.store.table(table, "message_id").get(message_id)
+    if row is None:
+        raise ApiError(404, "Message not found.")
+    if row["status"] != "Scheduled":
+        raise bad_request({"message_id": "Only scheduled messages can be cancelled."})
+    row["status"] = "Cancelled"
+    price = row.get("message_price", row.get("post_price", "0"))
+    _charge(ctx.store, -Decimal(str(price)))
+    return row
+
+
+def _cancel_all(ctx: Ctx, table: str, noun: str) -> Reply:
+    scheduled = [r for r in ctx.store.table(table, "message_id") if r["status"] == "Scheduled"]
+    for row in scheduled:
+        _cancel(ctx, table, row["message_id"])
+    return Reply({"count": len(scheduled)}, f"{len(scheduled)} {noun} have been cancelled.")
+
+
+def _cancel_one(path: str, table: str, data: Any) -> None:
+    """PUT <path> cancels one scheduled message; ``data`` is what ClickSend answers with."""
+
+    @route("PUT", path)
+    def cancel(ctx: Ctx) -> Any:
+        _cancel(ctx, table, ctx.params["message_id"])
+        return data
+
+
+_cancel_one("/sms/{message_id}/cancel", "sms-history", None)
+_cancel_one("/voice/{message_id}/cancel", "voice-history", [])
+_cancel_one("/post/letters/{message_id}/cancel", "letters-history", True)
+_cancel_one("/post/postcards/{message_id}/cancel", "postcards-history", True)
+route("PUT", "/sms/cancel-all")(lambda ctx: _cancel_all(ctx, "sms-history", "sms messages"))
+route("PUT", "/voice/cancel-all")(lambda ctx: _cancel_all(ctx, "voice-history", "messages"))
+
+
+# --- receipts and inbound --------------------------------------------------------------------
+
+
+def _unread(ctx: Ctx, table: str) -> list[Row]:
+    read = ctx.store.read_set(table)
+    rows = ctx.store.table(table, "message_id").rows()
+    return [r for r in rows if r["message_id"] not in read] if read else rows
+
+
+def _mark_read(ctx: Ctx, table: str) -> dict[str, Any]:
+    """Mark everything (or everything up to ``date_before``) read."""
+    before = ctx.obj().get("date_before")
+    limit = _int_or_none(before) if before not in (None, "") else None
+    read = ctx.store.read_set(table)
+    read.update(r["message_id"] for r in ctx.store.table(table, "message_id")
+                if limit is None or (_int_or_none(r["timestamp"]) or 0) <= limit)
+    return {}
+
+
+for _name in ("sms", "voice", "fax"):
+    route("GET", f"/{_name}/receipts")(lambda ctx, t=f"{_name}-receipts": list_rows(ctx, _unread(ctx, t), "timestamp"))
+route("PUT", "/sms/receipts-read")(lambda ctx: _mark_read(ctx, "sms-receipts"))
+route("GET", "/sms/inbound")(lambda ctx: list_rows(ctx, _unread(ctx, "inbound-sms"), "timestamp"))
+route("PUT", "/sms/inbound-read")(lambda ctx: _mark_read(ctx, "inbound-sms"))
+
+
+@route("PUT", "/sms/inbound-read/{message_id}")
+def mark_inbound_read(ctx: Ctx) -> Any:
+    if ctx.store.table("inbound-sms", "message_id").get(ctx.params["message_id"]) is None:
+        raise ApiError(404, "Inbound record not found.")
+    ctx.store.read_set("inbound-sms").add(ctx.params["message_id"])
+    return 1
+
+
+@route("GET", "/sms/inbound/{original_message_id}")
+def view_reply(ctx: Ctx) -> Any:
+    wanted = ctx.params["original_message_id"]
+    for row in ctx.store.table("inbound-sms", "message_id"):
+        if row["original_message_id"] == wanted:
+            return row
+    raise ApiError(404, "Inbound record not found.")
+
+
+# --- exports ---------------------------------------------------------------------------------
+
+
+def _export(ctx: Ctx) -> dict[str, str]:
+    filename = ctx.query.get("filename") or "export.csv"
+    return {"url": f"https://rest.clicksend.com/files/{fake.uuid_upper(ctx.rng)}?filename={filename}"}
+
+
+for _path in ("/sms/history/export", "/mms/history/export", "/voice/history/export", "/email/history/export",
+              "/email-campaigns/{email_campaign_id}/history/export", "/post/letters/history/export",
+              "/post/postcards/history/export"):
+    route("GET", _path)(_export)
