@@ -21,6 +21,7 @@ import itertools
 import logging
 import math
 import time
+from importlib.metadata import version
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from contextlib import aclosing
 from dataclasses import dataclass, field, fields, replace
@@ -33,7 +34,6 @@ import orjson
 from aiolimiter import AsyncLimiter
 from tenacity import AsyncRetrying, RetryCallState, stop_after_attempt, wait_random_exponential
 
-from . import __version__
 from .config import Settings
 from .errors import (
     APIError,
@@ -48,7 +48,7 @@ from .errors import (
 
 log = logging.getLogger("clicksend_sql.http")
 
-USER_AGENT = f"clicksend-sql/{__version__}"
+USER_AGENT = f"clicksend-sql/{version('clicksend-sql')}"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 MAX_RETRY_AFTER = 60.0
 """Longest server-requested pause we honour for one retry; longer ones are clamped."""
