@@ -69,7 +69,9 @@ BODY_EXPLAINED = {
     ("SendVoiceMessage", "country"): "NOTES §3 voice messages",
 }
 # List shapes that differ from endpoints.json's response_data_shape.
-SHAPE_EXPLAINED: dict[str, str] = {}
+# endpoints.json labels these "array", but the spec's own response schema is the paginator
+# (view-all-mms-campaigns = allOf[pagination, {data: [mms_campaign]}]), so they page like the rest.
+SHAPE_EXPLAINED: dict[str, str] = {"MMSCampaigns": "paginator"}
 
 
 @cache

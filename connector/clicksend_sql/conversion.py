@@ -118,6 +118,8 @@ def _read_fast(bodies: Sequence[bytes], path: tuple[str, ...], single: bool) -> 
     if not single:
         if pa.types.is_null(node.type):
             return {}
+        if pa.types.is_struct(node.type) and node.type.get_field_index("data") >= 0:
+            node = pc.struct_field(node, "data")  # documented as a bare array, answered as a paginator
         node = pc.list_flatten(node)
     if not pa.types.is_struct(node.type):
         raise pa.ArrowInvalid("rows are not objects")
@@ -130,10 +132,12 @@ def _dig(doc: Any, path: tuple[str, ...]) -> Any:
     return doc
 
 
-def _parsed_rows(bodies: Sequence[bytes], path: tuple[str, ...]) -> list[Any]:
+def _parsed_rows(bodies: Sequence[bytes], path: tuple[str, ...], single: bool) -> list[Any]:
     rows: list[Any] = []
     for body in bodies:
         found = _dig(orjson.loads(body), path)
+        if not single and isinstance(found, dict) and isinstance(found.get("data"), list):
+            found = found["data"]  # documented as a bare array, answered as a paginator
         if isinstance(found, list):
             rows.extend(found)
         elif found is not None:
@@ -143,7 +147,7 @@ def _parsed_rows(bodies: Sequence[bytes], path: tuple[str, ...]) -> list[Any]:
 
 def _read_slow(bodies: Sequence[bytes], path: tuple[str, ...], single: bool) -> dict[str, pa.Array]:
     """Parse in Python and build columns, normalising fields whose JSON type varies."""
-    rows = [r for r in _parsed_rows(bodies, path) if isinstance(r, dict)]
+    rows = [r for r in _parsed_rows(bodies, path, single) if isinstance(r, dict)]
     fields: dict[str, None] = {}
     for row in rows:
         fields.update(dict.fromkeys(row))
@@ -156,7 +160,7 @@ def _columns_from_rows(table: Table, rows: Sequence[dict[str, Any]]) -> dict[str
 
 def _scalar_rows(bodies: Sequence[bytes], path: tuple[str, ...]) -> dict[str, pa.Array]:
     """Rows that are bare scalars (``/timezones`` returns a list of strings)."""
-    return {".": _tolerant_array(_parsed_rows(bodies, path))}
+    return {".": _tolerant_array(_parsed_rows(bodies, path, single=False))}
 
 
 def _tolerant_array(values: list[Any]) -> pa.Array:
@@ -227,6 +231,8 @@ def _cast(values: pa.Array, column: Column, target: pa.DataType) -> pa.Array:
         if pa.types.is_string(source):
             return pc.not_equal(pc.cast(pc.cast(values, pa.bool_()), pa.int8()), 0)
         return values if pa.types.is_boolean(source) else pc.not_equal(values, 0)
+    if pa.types.is_decimal(target) and pa.types.is_integer(source):
+        return pc.cast(pc.cast(values, pa.decimal128(38, target.scale)), target)
     if pa.types.is_integer(target) and pa.types.is_string(source):
         return pc.cast(pc.cast(values, pa.float64()), target) if _has_fraction_text(values) else pc.cast(values, target)
     return pc.cast(values, target)
