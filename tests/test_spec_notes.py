@@ -126,14 +126,14 @@ def test_recorded_400_has_numeric_response_code_while_spec_types_string(raw_curr
 
 
 def test_cancel_sms_data_is_an_object_in_spec_but_null_in_notes(raw_current: dict[str, Any], notes: str) -> None:
-    """The schema says a non-nullable object while its own text (and NOTES.md) says null.
-
-    The emulator's synthesized body follows the schema; a stateful handler may answer null."""
-    schema = spec.flatten(spec.CURRENT, spec.success_schema(spec.operation("cancel-sms")) or {})
-    data = schema["properties"]["data"]
+    """The schema says a non-nullable object while its own text (and NOTES.md) says null; the
+    emulator lets it be null."""
+    ref = _success_media(raw_current, "/sms/{message_id}/cancel", "put")["schema"]["$ref"].rsplit("/", 1)[1]
+    data = raw_current["components"]["schemas"][ref]["properties"]["data"]
     assert data["type"] == "object" and not data.get("nullable")
     assert "return <strong>null</strong/>" in data["description"]
     assert "`null` (cancel-sms, delete SMS template)" in notes
+    assert spec.flatten(spec.CURRENT, spec.success_schema(spec.operation("cancel-sms")) or {})["properties"]["data"]["nullable"]
 
 
 def test_two_paginators_are_unsatisfiable_in_spec(raw_current: dict[str, Any]) -> None:
@@ -179,3 +179,23 @@ def test_stripped_string_docs_name_differs_from_schema(raw_current: dict[str, An
     body = raw_current["paths"]["/v3/sms/email-sms-stripped-strings"]["post"]["requestBody"]["content"]["application/json"]["schema"]
     props = spec.flatten(spec.CURRENT, body)["properties"]
     assert "strip_string" in props and "stripped-string" not in props
+
+
+def test_some_paginators_forget_that_page_urls_are_nullable(raw_current: dict[str, Any], notes: str) -> None:
+    """The emulator makes every next/prev_page_url nullable, as the generic paginator is."""
+    schemas = raw_current["components"]["schemas"]
+    assert schemas["pagination"]["properties"]["next_page_url"]["nullable"] is True
+    assert "nullable" not in schemas["view_lists_data"]["properties"]["next_page_url"]
+    assert "Page URLs are null when there is no such page." in notes
+    assert spec.document(spec.CURRENT)["components"]["schemas"]["view_lists_data"]["properties"]["next_page_url"]["nullable"]
+
+
+def test_delete_sms_template_data_is_an_array_in_spec_but_null_in_notes(notes: str) -> None:
+    """The emulator lets ``data`` be null here and for cancel-sms (NOTES.md §2)."""
+    media = json.loads((SPEC_DATA / "openapi.json").read_text())["paths"]["/v3/sms/templates/{template_id}"]["delete"]
+    ref = media["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
+    data = json.loads((SPEC_DATA / "openapi.json").read_text())["components"]["schemas"][ref]["properties"]["data"]
+    assert data["type"] == "array" and "nullable" not in data
+    assert "`null` (cancel-sms, delete SMS template)" in notes
+    repaired = spec.flatten(spec.CURRENT, spec.success_schema(spec.operation("delete-sms-template")) or {})
+    assert repaired["properties"]["data"]["nullable"] is True
