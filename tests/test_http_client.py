@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Iterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from typing import Any, TypeVar
+from urllib.parse import urlencode
 
 import httpx
 import pytest
@@ -32,7 +33,7 @@ from clicksend_sql.errors import (
     ServerError,
     TransportError,
 )
-from clicksend_sql.http import MAX_RETRY_AFTER, ApiResponse, ClickSendClient, retry_after_seconds
+from clicksend_sql.http import MAX_RETRY_AFTER, ApiResponse, ClickSendClient, _cursor_of, retry_after_seconds
 
 T = TypeVar("T")
 TEST_KEY = "D83DED51-9E35-4D42-9BB9-0E34B7CA85AE"  # the documented key of ClickSend's test accounts
@@ -196,13 +197,33 @@ def test_logs_name_requests_but_never_credentials(emu: Emulator, caplog: pytest.
 
 def test_429_is_retried_until_every_page_arrives() -> None:
     with Emulator(seed=1, sizes={"sms-history": 600}, latency_ms=0, jitter_ms=0, rate_limit=20) as emu:
+        expected = raw_walk(emu, "/sms/history")  # 6 pages: within the burst of 20
+        emu.reset_stats()
         client = fast_client(settings_for(emu), concurrency=8)
         ids = message_ids(run(collect(client, "/sms/history", page_size=20)))
-        assert sorted(ids) == sorted(raw_walk(emu, "/sms/history"))
+        served = emu.stats()["total"]
+    assert sorted(ids) == sorted(expected)
     stats = client.stats
+    assert served == stats.requests
     assert stats.rate_limited > 0 and stats.retries == stats.rate_limited
     assert stats.requests == 30 + stats.rate_limited
     assert stats.wait_seconds > 0  # Retry-After was honoured, not ignored
+
+
+def test_429_is_retried_even_for_sends_because_nothing_was_sent() -> None:
+    body = {"messages": [{"to": "+61411111111", "body": "rate limited", "source": "test"}]}
+    with Emulator(seed=4, latency_ms=0, jitter_ms=0, rate_limit=5) as emu:
+        client = fast_client(settings_for(emu))
+
+        async def send_many(n: int) -> list[ApiResponse]:
+            async with client:
+                return await asyncio.gather(*(client.request("POST", "/sms/send", json=body, retry=False)
+                                              for _ in range(n)))
+
+        responses = run(send_many(8))
+        assert all(r.data["queued_count"] == 1 for r in responses)
+        assert client.stats.rate_limited > 0
+        assert emu.stats()["by_operation"]["POST /v3/sms/send"] == client.stats.requests == 8 + client.stats.retries
 
 
 def test_faulty_server_get_scan_loses_and_repeats_nothing() -> None:
@@ -233,6 +254,7 @@ def test_send_is_never_retried_blindly_but_idempotent_writes_are() -> None:
         failures = [o for o in outcomes if isinstance(o, BaseException)]
         assert failures, "with fault_rate=0.5 some of 20 sends must fail"
         assert all(isinstance(f, ServerError | TransportError) for f in failures)
+        assert all("not retried" in str(f) for f in failures)
         assert sends == 20 and client.stats.retries == 0
 
         writer = fast_client(settings_for(emu), max_retries=20)
@@ -265,3 +287,12 @@ def test_retry_after_garbage_is_ignored_or_bounded(value: str) -> None:
         return  # not a legal header value, cannot arrive from a server
     seconds = retry_after_seconds(headers)
     assert seconds is None or 0 <= seconds <= MAX_RETRY_AFTER
+
+
+# --- cursor links --------------------------------------------------------------------------
+
+
+@given(st.text(min_size=1), st.sampled_from(["https://rest.clicksend.com/v3/own-numbers", "/v3/alpha-tags"]))
+def test_cursor_is_read_back_from_any_next_link(token: str, base: str) -> None:
+    link = f"{base}?{urlencode({'page_size': 10, 'offset': token, 'sort_direction': 'asc'})}"
+    assert _cursor_of(link) == token

@@ -171,16 +171,16 @@ def _http_date(value: str) -> datetime | None:
     return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
-def _should_retry(retry_unsafe: bool, state: RetryCallState) -> bool:
+def _should_retry(retry_transient: bool, state: RetryCallState) -> bool:
     """Tenacity predicate: 429 and never-sent requests always; 5xx and dropped connections
-    only when ``retry_unsafe`` (the request is known to be safe to repeat)."""
+    only when ``retry_transient`` (the request is known to be safe to repeat)."""
     outcome = state.outcome
     assert outcome is not None
     if outcome.failed:
         exc = outcome.exception()
-        return isinstance(exc, _NOT_SENT) or (retry_unsafe and isinstance(exc, _TRANSIENT))
+        return isinstance(exc, _NOT_SENT) or (retry_transient and isinstance(exc, _TRANSIENT))
     status = outcome.result().status_code
-    return status == 429 or (retry_unsafe and status >= 500)
+    return status == 429 or (retry_transient and status >= 500)
 
 
 def _last_outcome(state: RetryCallState) -> httpx.Response:
@@ -365,11 +365,11 @@ class ClickSendClient:
         method = method.upper()
         query = {k: v for k, v in params.items() if v is not None} if params else None
         content = orjson.dumps(json) if json is not None else None
-        retry_unsafe = method in SAFE_METHODS if retry is None else retry
+        retry_transient = method in SAFE_METHODS if retry is None else retry
         attempt = partial(self._attempt, method, path, query, content, auth)
         retrying = AsyncRetrying(
             stop=stop_after_attempt(self._max_retries + 1),
-            retry=partial(_should_retry, retry_unsafe),
+            retry=partial(_should_retry, retry_transient),
             wait=self._wait,
             sleep=self._sleep,
             before_sleep=self._count_retry,
@@ -380,12 +380,12 @@ class ClickSendClient:
         except httpx.RequestError as exc:
             raise TransportError(
                 f"{method} {path} to {self.settings.base_url} failed: {type(exc).__name__}: {exc or 'no detail'}"
-                + ("" if retry_unsafe or isinstance(exc, _NOT_SENT) else
+                + ("" if retry_transient or isinstance(exc, _NOT_SENT) else
                    " (not retried: the request may already have been acted on)")
             ) from exc
         if response.is_success:
             return ApiResponse(response.status_code, response.content, response.headers, method, path, page)
-        raise self._error(method, path, response, retried=retry_unsafe)
+        raise self._error(method, path, response, retried=retry_transient)
 
     async def paginate(
         self,
@@ -553,7 +553,8 @@ class ClickSendClient:
             )
         elif status >= 500:
             error, text = ServerError, f"ClickSend failed on {where} with HTTP {status} ({msg})" + (
-                "" if retried else "; not retried because the request may already have been acted on"
+                f" after {self._max_retries} retries" if retried
+                else "; not retried because the request may already have been acted on"
             )
         else:
             error, text = APIError, f"ClickSend answered {where} with HTTP {status} ({msg})"
