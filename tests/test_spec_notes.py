@@ -199,3 +199,13 @@ def test_delete_sms_template_data_is_an_array_in_spec_but_null_in_notes(notes: s
     assert "`null` (cancel-sms, delete SMS template)" in notes
     repaired = spec.flatten(spec.CURRENT, spec.success_schema(spec.operation("delete-sms-template")) or {})
     assert repaired["properties"]["data"]["nullable"] is True
+
+
+def test_transfer_credit_body_is_the_credit_card_schema_in_spec(raw_current: dict[str, Any], notes: str) -> None:
+    """The emulator validates NOTES.md's body instead."""
+    body = raw_current["paths"]["/v3/reseller/transfer-credit"]["put"]["requestBody"]["content"]["application/json"]["schema"]
+    assert body == {"$ref": "#/components/schemas/update_payment_info_request"}
+    assert "`PUT /reseller/transfer-credit {client_user_id, balance, currency}`" in notes
+    assert spec.validate_request(spec.operation("reseller-transfer-credit"), {"client_user_id": 1, "balance": 5}, {}) == {
+        "currency": "currency field is required."
+    }

@@ -122,10 +122,14 @@ def raw_operation(op: Operation) -> dict[str, Any]:
 def success_schema(op: Operation) -> dict[str, Any] | None:
     """The JSON schema of the success response body; None when the spec gives none (204 or
     a bare ``application/json`` with no schema)."""
-    op_id = _SCHEMA_STAND_INS.get(op.operation_id, op.operation_id)
-    raw = raw_operation(_by_id()[op_id])
+    raw = raw_operation(schema_owner(op))
     media = (raw["responses"][str(op.success_status)].get("content") or {}).get("application/json")
     return media.get("schema") if media else None
+
+
+def schema_owner(op: Operation) -> Operation:
+    """The operation whose spec response schema ``op`` answers with (itself, bar stand-ins)."""
+    return _by_id()[_SCHEMA_STAND_INS.get(op.operation_id, op.operation_id)]
 
 
 def _success_example(op: Operation) -> Any:
@@ -242,6 +246,8 @@ class _Synth:
 
     def value(self, schema: dict[str, Any], hint: Any, name: str) -> Any:
         schema = flatten(self.source, schema)
+        if isinstance(hint, str) and "{{" in hint:  # a Postman placeholder, not a value
+            hint = None
         for key in ("oneOf", "anyOf"):
             if key in schema:
                 return self.value(schema[key][0], hint, name)
@@ -407,6 +413,16 @@ _RequestValidator = validators.extend(OAS30WriteValidator, type_checker=_PHP_TYP
 # NOTES.md §4: page >= 1, limit 15..100 and (own numbers) page_size 1..500, wherever the spec
 # lists the parameter without bounds or not at all; bounds the spec gives win.
 _PAGING_BOUNDS = {"page": {"minimum": 1}, "limit": {"minimum": 15, "maximum": 100}, "page_size": {"minimum": 1, "maximum": 500}}
+# NOTES.md §9: PUT /reseller/transfer-credit takes {client_user_id, balance, currency}; the spec
+# points its body at the credit-card schema (update_payment_info_request) by mistake.
+_REQUEST_REPAIRS: dict[str, dict[str, Any]] = {
+    "reseller-transfer-credit": {
+        "type": "object",
+        "required": ["client_user_id", "balance", "currency"],
+        "properties": {"client_user_id": {"type": "integer"}, "balance": {"type": "number"}, "currency": {"type": "string"}},
+        "example": {"client_user_id": 70001, "balance": 10, "currency": "AUD"},
+    }
+}
 # NOTES.md §8: a contact needs one of these; the docs tables' phone_number + custom_1 is v5 legacy.
 _ONE_OF_REQUIRED = {"create-new-contact": ("phone_number", "fax_number", "email")}
 _QUERY_PARSERS = {"integer": int, "number": float}
@@ -440,7 +456,7 @@ def request_schema(op: Operation) -> dict[str, Any] | None:
     Docs names the schema does not have ("body", "stripped-string") are table noise and dropped.
     """
     content = (raw_operation(op).get("requestBody") or {}).get("content", {})
-    schema = content.get("application/json", {}).get("schema")
+    schema = _REQUEST_REPAIRS.get(op.operation_id, content.get("application/json", {}).get("schema"))
     is_update = op.method in ("PUT", "PATCH") and op.path.endswith("}")
     docs_required = [] if is_update or op.operation_id in _ONE_OF_REQUIRED else _overlay(op).get("required", [])
     if schema is None:
@@ -539,7 +555,7 @@ def example_request(op: Operation, rng: random.Random) -> Any:
     if schema is None:
         return None
     media = (raw_operation(op).get("requestBody") or {}).get("content", {}).get("application/json", {})
-    example = media.get("example", resolve(op.source, media.get("schema", {})).get("example"))
+    example = media.get("example", resolve(op.source, _REQUEST_REPAIRS.get(op.operation_id, media.get("schema", {}))).get("example"))
     if example is not None and "{{" not in json.dumps(example) and not validate_request(op, example, {}):
         return copy.deepcopy(example)
     body = _Synth(op.source, op.path, {}, rng, minimal=True).value(schema, example, "")
