@@ -47,6 +47,10 @@ from .system_tables import system_tables
 
 T = TypeVar("T")
 Params = Sequence[Any] | Mapping[str, Any] | None
+EXPLAIN_SCHEMA = pa.schema(
+    [(name, pa.string()) for name in ("table", "mode", "endpoint", "streams", "params", "pushed", "local")]
+    + [("exact", pa.bool_()), ("limit", pa.int64()), ("expected_requests", pa.string()), ("duckdb_sql", pa.string())]
+)
 _WRITE_KINDS = (exp.Insert, exp.Update, exp.Delete, exp.Merge)
 _DDL_KINDS = (exp.Create, exp.Drop, exp.Alter, exp.TruncateTable)
 
@@ -165,10 +169,8 @@ class Connection:
 
     def _explain(self, statement: exp.Expression, params: Params) -> Result:
         the_plan = plan(_bind(statement, params), self.catalog, self._evaluate)
-        rows = the_plan.explain_rows()
-        for row in rows:
-            row["duckdb_sql"] = the_plan.duckdb_sql
-        return Result(pa.Table.from_pylist(rows))
+        rows = [{**row, "duckdb_sql": the_plan.duckdb_sql} for row in the_plan.explain_rows()]
+        return Result(pa.Table.from_pylist(rows, schema=EXPLAIN_SCHEMA))
 
     def _select(self, statement: exp.Expression) -> Result:
         started = time.perf_counter()
