@@ -21,12 +21,12 @@ import itertools
 import logging
 import math
 import time
-from importlib.metadata import version
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from contextlib import aclosing
 from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime
 from functools import cached_property, partial
+from importlib.metadata import version
 from typing import Any
 
 import httpx
@@ -65,7 +65,11 @@ _JSON_HEADERS = {"Content-Type": "application/json"}
 
 @dataclass
 class RequestStats:
-    """Per-client counters; the engine diffs two snapshots to report one statement's cost."""
+    """Per-client counters; the engine diffs two snapshots to report one statement's cost.
+
+    ``requests`` counts attempts (retries included). ``wait_seconds`` is summed over requests,
+    so concurrent waits add up and it can exceed the wall time.
+    """
 
     requests: int = 0
     retries: int = 0
@@ -171,14 +175,18 @@ def _http_date(value: str) -> datetime | None:
     return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
+def _retriable(exc: BaseException | None, retry_transient: bool) -> bool:
+    """Whether a failed attempt may be repeated: always if nothing was sent, else only when allowed."""
+    return isinstance(exc, _NOT_SENT) or (retry_transient and isinstance(exc, _TRANSIENT))
+
+
 def _should_retry(retry_transient: bool, state: RetryCallState) -> bool:
     """Tenacity predicate: 429 and never-sent requests always; 5xx and dropped connections
     only when ``retry_transient`` (the request is known to be safe to repeat)."""
     outcome = state.outcome
     assert outcome is not None
     if outcome.failed:
-        exc = outcome.exception()
-        return isinstance(exc, _NOT_SENT) or (retry_transient and isinstance(exc, _TRANSIENT))
+        return _retriable(outcome.exception(), retry_transient)
     status = outcome.result().status_code
     return status == 429 or (retry_transient and status >= 500)
 
@@ -378,10 +386,14 @@ class ClickSendClient:
         try:
             response: httpx.Response = await retrying(attempt)
         except httpx.RequestError as exc:
+            if _retriable(exc, retry_transient):
+                note = f" (after {self._max_retries} retries)"
+            elif isinstance(exc, _TRANSIENT):
+                note = " (not retried: the request may already have been acted on)"
+            else:
+                note = ""
             raise TransportError(
-                f"{method} {path} to {self.settings.base_url} failed: {type(exc).__name__}: {exc or 'no detail'}"
-                + ("" if retry_transient or isinstance(exc, _NOT_SENT) else
-                   " (not retried: the request may already have been acted on)")
+                f"{method} {path} to {self.settings.base_url} failed: {type(exc).__name__}: {exc or 'no detail'}{note}"
             ) from exc
         if response.is_success:
             return ApiResponse(response.status_code, response.content, response.headers, method, path, page)
