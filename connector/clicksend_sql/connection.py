@@ -255,13 +255,16 @@ class Connection:
             lambda m: self.catalog.table(m.group(1)).name if self.catalog.has_table(m.group(1)) else m.group(0),
             str(exc),
         )
-        if isinstance(exc, duckdb.CatalogException):
-            missing = re.search(r"with name (\S+) does not exist", message)
-            names = [t.name for t in self.catalog.tables.values()]
-            hint = did_you_mean(missing.group(1), names).replace("Did you mean", "ClickSend tables:") if missing else ""
-            return UnknownTableError(message + hint)
-        if isinstance(exc, duckdb.BinderException) and "not found" in message.lower():
-            return UnknownColumnError(message)
+        missing_table = re.search(r"Table with name (\S+) does not exist", message)
+        if isinstance(exc, duckdb.CatalogException) and missing_table:
+            name = missing_table.group(1)
+            near = did_you_mean(name, [t.name for t in self.catalog.tables.values()])
+            return UnknownTableError(
+                f"Unknown table {name!r}: it is neither a ClickSend table nor a local DuckDB table.{near} "
+                "SELECT * FROM sys_tables lists the ClickSend tables."
+            )
+        if isinstance(exc, duckdb.BinderException) and ("not found" in message or "does not have a column" in message):
+            return UnknownColumnError(message.replace("Values list", "Table"))
         if isinstance(exc, duckdb.ParserException):
             return SQLSyntaxError(message)
         return SQLError(message)
@@ -282,8 +285,11 @@ def _parse(text: str) -> list[exp.Expression]:
     except ParseError as exc:
         first = exc.errors[0] if exc.errors else {}
         where = f" at line {first.get('line')}, column {first.get('col')}" if first else ""
+        near = f" near {first['highlight']!r}" if first.get("highlight") else ""
         detail = first.get("description") or str(exc).splitlines()[0]
-        raise SQLSyntaxError(f"Syntax error{where}: {detail}") from None
+        if detail.startswith("Required keyword"):
+            detail = "the clause is incomplete (something is missing after it)"
+        raise SQLSyntaxError(f"Syntax error{where}{near}: {detail}") from None
     except TokenError as exc:
         raise SQLSyntaxError(f"Syntax error: {exc}") from None
     finally:
@@ -300,7 +306,8 @@ def _target_table(statement: exp.Expression) -> exp.Table | None:
     """The table a write or DDL statement changes, if any."""
     if not isinstance(statement, (*_WRITE_KINDS, *_DDL_KINDS)):
         return None
-    target = statement.this
+    tables = statement.args.get("tables")  # DROP TABLE a, b
+    target = tables[0] if tables else statement.this
     if isinstance(target, exp.Schema):
         target = target.this
     return target if isinstance(target, exp.Table) else None
