@@ -45,11 +45,15 @@ def plan(statement: exp.Expression, catalog: Catalog, evaluate: Evaluate) -> Pla
 
 
 def _point_at_views(statement: exp.Expression, references: dict[str, list[exp.Table]]) -> exp.Expression:
-    """Replace each reference by its view, keeping the name the query uses for it as alias."""
+    """Replace each reference by its view, keeping the name the query uses for it as alias.
+
+    Only FROM and JOIN items take an alias; ``DESCRIBE t`` and ``COPY t TO ...`` do not.
+    """
     for name, nodes in references.items():
         for node in nodes:
-            alias = node.alias or node.name
             replacement = exp.Table(this=exp.to_identifier(view_name(name)))
-            replacement.set("alias", exp.TableAlias(this=exp.to_identifier(alias, quoted=node.this.quoted)))
+            if node.alias or isinstance(node.parent, (exp.From, exp.Join)):
+                alias = exp.to_identifier(node.alias or node.name, quoted=node.this.quoted)
+                replacement.set("alias", exp.TableAlias(this=alias))
             node.replace(replacement)
     return statement
