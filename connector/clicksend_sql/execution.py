@@ -20,7 +20,7 @@ import pyarrow as pa
 
 from .catalog import Catalog, Table
 from .conversion import arrow_schema, bodies_to_arrow
-from .errors import NotFoundError
+from .errors import APIError, ForbiddenError, NotFoundError
 from .http import ApiResponse, ClickSendClient
 from .planner import Reference, Scan
 from .planner.pushdown_filters import pushdown_filters
@@ -96,12 +96,17 @@ class Executor:
         return [{**s, scan.fan_out: k} for s in scan.streams for k in dict.fromkeys(keys)]
 
     async def _count(self, scan: Scan, stream: dict[str, Any]) -> int:
-        response = await self._client.request(
-            "GET",
-            fill_path(scan.path, stream),
-            params={**scan.params, "page": 1, "limit": COUNT_PAGE_SIZE},
-            auth=scan.table.auth,
-        )
+        try:
+            response = await self._client.request(
+                "GET",
+                fill_path(scan.path, stream),
+                params={**scan.params, "page": 1, "limit": COUNT_PAGE_SIZE},
+                auth=scan.table.auth,
+            )
+        except (NotFoundError, ForbiddenError) as exc:
+            if stream and _missing_parent(exc):
+                return 0
+            raise
         return int((response.data or {}).get("total") or 0)
 
     async def _get(self, scan: Scan, stream: dict[str, Any], progress: Progress) -> list[pa.Table]:
@@ -114,6 +119,15 @@ class Executor:
         return [await self._convert(scan, [response], shape, stream, progress)]
 
     async def _list(self, scan: Scan, stream: dict[str, Any], progress: Progress) -> list[pa.Table]:
+        """The rows of one stream; none when WHERE named a parent that does not exist."""
+        try:
+            return await self._list_pages(scan, stream, progress)
+        except (NotFoundError, ForbiddenError) as exc:
+            if stream and _missing_parent(exc):
+                return []
+            raise
+
+    async def _list_pages(self, scan: Scan, stream: dict[str, Any], progress: Progress) -> list[pa.Table]:
         assert scan.endpoint is not None
         path, shape = fill_path(scan.path, stream), scan.endpoint.shape
         if shape not in ("paginator", "cursor", "cursor_no_envelope"):
@@ -148,6 +162,12 @@ class Executor:
         if self._progress:
             self._progress(progress)
         return table
+
+
+def _missing_parent(exc: APIError) -> bool:
+    """ClickSend answers a listing under a missing parent (``/lists/<bad>/contacts``) with 404, or
+    403 "Resource not found or you don't have the permissions..." (NOTES.md §2); SQL wants no rows."""
+    return isinstance(exc, NotFoundError) or "not found" in str(exc).lower()
 
 
 def _fill_path_columns(table: Table, rows: pa.Table, stream: dict[str, Any]) -> pa.Table:
