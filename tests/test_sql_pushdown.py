@@ -1,0 +1,265 @@
+"""Pushdown: the minimum number of requests, and never a different answer.
+
+Request counts come from the emulator's own counters (``emu.stats()``) and from
+``con.last_stats``. Answers are checked against a local DuckDB copy of the tables taken once
+per module: any WHERE, join or subquery must give the same rows over ClickSend as over the copy,
+whatever the planner chose to push.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+import pytest
+
+from clicksend_sql import Connection
+from clicksend_sql.emulator import Emulator
+
+from conftest import RawApi, open_connection
+
+LISTS = "GET /v3/lists"
+LIST = "GET /v3/lists/{list_id}"
+CONTACTS = "GET /v3/lists/{list_id}/contacts"
+CONTACT = "GET /v3/lists/{list_id}/contacts/{contact_id}"
+HISTORY = "GET /v3/sms/history"
+COPIED = ("SMSHistory", "Contacts", "ContactLists", "InboundSMS")
+
+
+def pages(rows: int) -> int:
+    return max(1, math.ceil(rows / 100))
+
+
+@pytest.fixture(scope="module")
+def snapshot(emulator: Emulator) -> Iterator[Connection]:
+    """A connection holding local copies ``local_<table>`` of the tables the comparisons read."""
+    with open_connection(emulator) as connection:
+        for name in COPIED:
+            connection.sql(f"CREATE TABLE local_{name} AS SELECT * FROM {name}")
+        yield connection
+
+
+@pytest.fixture(scope="module")
+def facts(snapshot: Connection) -> dict[str, Any]:
+    """Values taken from the data (never hard-coded): list sizes, a contact, dates inside the range."""
+    sizes = dict(snapshot.sql("SELECT ListId, count(*) FROM local_Contacts GROUP BY 1 ORDER BY 2 DESC").fetchall())
+    big, small = next(iter(sizes)), list(sizes)[-1]
+    contact = snapshot.sql(f"SELECT ContactId, UpdatedDate FROM local_Contacts WHERE ListId = {small} LIMIT 1").fetchone()
+    dates = [r[0] for r in snapshot.sql("SELECT Date FROM local_SMSHistory ORDER BY Date").fetchall()]
+    assert contact is not None and len(sizes) > 2 and sizes[big] > 100
+    return {
+        "sizes": sizes,
+        "big": big,
+        "small": small,
+        "contact": contact[0],
+        "contact_updated": contact[1],
+        "history": len(dates),
+        "d1": dates[len(dates) // 3],
+        "d2": dates[2 * len(dates) // 3],
+    }
+
+
+def ts(value: datetime) -> str:
+    return f"TIMESTAMPTZ '{value.isoformat()}'"
+
+
+def fill(template: str, facts: dict[str, Any], local: bool) -> str:
+    names = {t: (f"local_{t}" if local else t) for t in COPIED}
+    values = {k: ts(v) if isinstance(v, datetime) else v for k, v in facts.items() if k != "sizes"}
+    return template.format(**names, **values)
+
+
+def same_rows(con: Connection, snapshot: Connection, template: str, facts: dict[str, Any]) -> list[tuple[Any, ...]]:
+    """Run the statement over ClickSend and over the local copy; the row multisets must agree."""
+    got = con.sql(fill(template, facts, local=False)).fetchall()
+    want = snapshot.sql(fill(template, facts, local=True)).fetchall()
+    assert sorted(map(repr, got)) == sorted(map(repr, want))
+    return got
+
+
+# --- request counts --------------------------------------------------------------------------
+
+
+def test_key_lookup_is_one_get(con: Connection, emu: Emulator, facts: dict[str, Any]) -> None:
+    rows = con.sql(f"SELECT ListId FROM ContactLists WHERE ListId = {facts['small']}").fetchall()
+    assert rows == [(facts["small"],)]
+    assert emu.stats()["by_operation"] == {LIST: 1} and con.last_stats.requests == 1
+
+
+def test_composite_key_lookup_is_one_get(con: Connection, emu: Emulator, facts: dict[str, Any]) -> None:
+    sql = f"SELECT ContactId, ListId FROM Contacts WHERE ListId = {facts['small']} AND ContactId = {facts['contact']}"
+    assert con.sql(sql).fetchall() == [(facts["contact"], facts["small"])]
+    assert emu.stats()["by_operation"] == {CONTACT: 1} and con.last_stats.requests == 1
+
+
+def test_in_on_the_key_is_one_get_each_and_a_missing_key_is_no_row(
+    con: Connection, emu: Emulator, facts: dict[str, Any]
+) -> None:
+    rows = con.sql(f"SELECT ListId FROM ContactLists WHERE ListId IN ({facts['big']}, {facts['small']}, 999999)")
+    assert sorted(rows.fetchall()) == sorted([(facts["big"],), (facts["small"],)])
+    assert emu.stats()["by_operation"] == {LIST: 3}
+
+
+def test_parent_key_reads_only_that_lists_pages(con: Connection, emu: Emulator, facts: dict[str, Any]) -> None:
+    size = facts["sizes"][facts["big"]]
+    assert len(con.sql(f"SELECT * FROM Contacts WHERE ListId = {facts['big']}")) == size
+    assert emu.stats()["by_operation"] == {CONTACTS: pages(size)}
+
+
+def test_date_range_is_pushed_as_date_from_and_date_to(
+    con: Connection, snapshot: Connection, emu: Emulator, raw: RawApi, facts: dict[str, Any]
+) -> None:
+    template = "SELECT MessageId FROM {SMSHistory} WHERE Date >= {d1} AND Date < {d2}"
+    rows = same_rows(con, snapshot, template, facts)
+    assert 0 < len(rows) < facts["history"]
+    params = dict(p.split("=") for p in con.explain(fill(template, facts, local=False)).fetchone()[4].split(", "))
+    assert set(params) == {"date_from", "date_to"}
+    superset = raw.get("/sms/history", date_from=params["date_from"], date_to=params["date_to"])["data"]["total"]
+    emu.reset_stats()
+    con.sql(fill(template, facts, local=False))
+    assert emu.stats()["by_operation"] == {HISTORY: pages(superset)} and superset < facts["history"]
+
+
+def test_limit_is_one_request(con: Connection, emu: Emulator) -> None:
+    assert len(con.sql("SELECT * FROM SMSHistory LIMIT 5")) == 5
+    assert emu.stats()["by_operation"] == {HISTORY: 1} and con.last_stats.requests == 1
+
+
+def test_order_by_date_desc_limit_is_one_request_with_the_newest_rows(
+    con: Connection, snapshot: Connection, emu: Emulator
+) -> None:
+    got = con.sql("SELECT Date, MessageId FROM SMSHistory ORDER BY Date DESC LIMIT 5").fetchall()
+    assert emu.stats()["by_operation"] == {HISTORY: 1}
+    newest = snapshot.sql("SELECT Date FROM local_SMSHistory ORDER BY Date DESC LIMIT 5").fetchall()
+    assert [r[0] for r in got] == [r[0] for r in newest]
+    ids = {r[0] for r in snapshot.sql(f"SELECT MessageId FROM local_SMSHistory WHERE Date >= {ts(newest[-1][0])}").fetchall()}
+    assert {r[1] for r in got} <= ids
+
+
+def test_limit_with_an_inexact_filter_still_filters(con: Connection) -> None:
+    rows = con.sql("SELECT Status FROM SMSHistory WHERE Status = 'Sent' LIMIT 7").fetchall()
+    assert rows == [("Sent",)] * 7
+
+
+def test_count_star_is_one_request(con: Connection, emu: Emulator, facts: dict[str, Any]) -> None:
+    assert con.sql("SELECT count(*) FROM SMSHistory").fetchall() == [(facts["history"],)]
+    assert emu.stats()["by_operation"] == {HISTORY: 1}
+    emu.reset_stats()
+    n = con.sql(f"SELECT count(*) AS n FROM Contacts WHERE ListId = {facts['big']}")
+    assert n.fetchall() == [(facts["sizes"][facts["big"]],)] and n.columns == ["n"]
+    assert emu.stats()["by_operation"] == {CONTACTS: 1}
+
+
+def test_count_star_with_an_inexact_filter_counts_locally(
+    con: Connection, snapshot: Connection, facts: dict[str, Any]
+) -> None:
+    same_rows(con, snapshot, "SELECT count(*) FROM {SMSHistory} WHERE Status = 'Sent'", facts)
+    same_rows(con, snapshot, "SELECT count(*) FROM {Contacts} WHERE UpdatedDate > {contact_updated}", facts)
+
+
+def test_join_fetches_each_table_once(con: Connection, emu: Emulator, facts: dict[str, Any]) -> None:
+    sql = "SELECT c.ContactId, l.ListName FROM Contacts c JOIN ContactLists l ON c.ListId = l.ListId"
+    assert len(con.sql(sql)) == sum(facts["sizes"].values())
+    expected = {LISTS: 1, CONTACTS: sum(pages(n) for n in facts["sizes"].values())}
+    assert emu.stats()["by_operation"] == expected and con.last_stats.requests == sum(expected.values())
+
+
+def test_self_join_fetches_once(con: Connection, emu: Emulator, facts: dict[str, Any]) -> None:
+    sql = "SELECT count(*) FROM Contacts a JOIN Contacts b ON a.ContactId = b.ContactId AND a.ListId = b.ListId"
+    assert con.sql(sql).fetchall() == [(sum(facts["sizes"].values()),)]
+    assert emu.stats()["by_operation"] == {LISTS: 1, CONTACTS: sum(pages(n) for n in facts["sizes"].values())}
+
+
+def test_parameters_are_pushed_like_literals(con: Connection, emu: Emulator, facts: dict[str, Any]) -> None:
+    positional = con.sql("SELECT ContactId FROM Contacts WHERE ListId = ? AND ContactId = ?", [facts["small"], facts["contact"]])
+    named = con.sql("SELECT ContactId FROM Contacts WHERE ListId = $l AND ContactId = $c", {"l": facts["small"], "c": facts["contact"]})
+    assert positional.fetchall() == named.fetchall() == [(facts["contact"],)]
+    assert emu.stats()["by_operation"] == {CONTACT: 2}
+
+
+# --- same answer as the local copy -----------------------------------------------------------
+
+SEMANTICS = [
+    "SELECT MessageId FROM {SMSHistory} WHERE Status = 'Sent' OR Status = 'Failed'",
+    "SELECT MessageId FROM {SMSHistory} WHERE lower(Status) = 'sent'",
+    "SELECT MessageId FROM {SMSHistory} WHERE NOT (Status = 'Sent')",
+    "SELECT MessageId FROM {SMSHistory} WHERE ErrorCode IS NULL AND Status <> 'Sent'",
+    "SELECT MessageId FROM {SMSHistory} WHERE CustomString IS NOT NULL AND Body LIKE '%a%'",
+    "SELECT MessageId FROM {SMSHistory} WHERE Status = 'Sent' AND Date >= {d1}",
+    "SELECT MessageId FROM {SMSHistory} WHERE Date > {d1} AND Date <= {d2}",
+    "SELECT MessageId FROM {SMSHistory} WHERE Date BETWEEN {d1} AND {d2} OR Status = 'Failed'",
+    "SELECT MessageId FROM {SMSHistory} WHERE Date < {d1} - INTERVAL 1 DAY",
+    "SELECT MessageId FROM {SMSHistory} WHERE MessagePrice > 0.05 AND MessageParts >= 1",
+    "SELECT MessageId FROM {SMSHistory} WHERE \"To\" = (SELECT \"To\" FROM {SMSHistory} ORDER BY MessageId LIMIT 1)",
+    "SELECT ContactId FROM {Contacts} WHERE UpdatedDate > {contact_updated}",
+    "SELECT ContactId FROM {Contacts} WHERE UpdatedDate >= {contact_updated}",
+    "SELECT ContactId FROM {Contacts} WHERE ContactId = {contact}",
+    "SELECT ContactId FROM {Contacts} WHERE ListId = {big} OR ContactId = {contact}",
+    "SELECT ContactId FROM {Contacts} WHERE ListId IN ({big}, {small}) AND FirstName LIKE 'A%'",
+    "SELECT ContactId FROM {Contacts} WHERE ListId = {big} AND ListId = {small}",
+    "SELECT ContactId FROM {Contacts} WHERE ListId IN ({big}, {small}) AND ListId = {small}",
+    "SELECT ContactId FROM {Contacts} WHERE ListId = {small} AND ContactId IN ({contact}, -1)",
+    # LEFT JOIN: an ON condition on the right side restricts the joined rows, never the lists
+    "SELECT l.ListId, c.ContactId FROM {ContactLists} l LEFT JOIN {Contacts} c ON c.ListId = l.ListId AND c.ContactId = {contact}",
+    # ... an ON condition on the left (preserved) side must not drop left rows
+    "SELECT l.ListId, c.ContactId FROM {ContactLists} l LEFT JOIN {Contacts} c ON c.ListId = l.ListId AND l.ListId = {small}",
+    # ... a WHERE on the right side does filter
+    "SELECT l.ListId, c.ContactId FROM {ContactLists} l LEFT JOIN {Contacts} c ON c.ListId = l.ListId WHERE c.ContactId = {contact}",
+    "SELECT l.ListId FROM {ContactLists} l LEFT JOIN {Contacts} c ON c.ListId = l.ListId AND c.ListId = -1 WHERE c.ContactId IS NULL",
+    "SELECT c.ContactId, l.ListId FROM {Contacts} c RIGHT JOIN {ContactLists} l ON c.ListId = l.ListId AND c.ContactId = {contact}",
+    "SELECT c.ContactId, l.ListId FROM {Contacts} c FULL JOIN {ContactLists} l ON c.ListId = l.ListId AND l.ListId = {small} AND c.ContactId = {contact}",
+    "SELECT ContactId FROM {Contacts} WHERE ListId IN (SELECT ListId FROM {ContactLists} WHERE ListId = {small})",
+    "SELECT ListId FROM {ContactLists} l WHERE EXISTS (SELECT 1 FROM {Contacts} c WHERE c.ListId = l.ListId AND c.ContactId = {contact})",
+    "WITH recent AS (SELECT * FROM {SMSHistory} WHERE Date > {d2}) SELECT Status, count(*) FROM recent GROUP BY Status",
+    "WITH c AS (SELECT * FROM {Contacts} WHERE ListId = {small}) SELECT a.ContactId FROM c a JOIN c b USING (ContactId)",
+    "SELECT MessageId FROM {SMSHistory} WHERE Status = 'Sent' UNION ALL SELECT MessageId FROM {InboundSMS}",
+    "SELECT ListId FROM {Contacts} WHERE ContactId = {contact} UNION SELECT ListId FROM {ContactLists} WHERE ListId = {big}",
+    "SELECT * FROM (SELECT ListId, row_number() OVER (PARTITION BY ListId ORDER BY ContactId) AS n FROM {Contacts}) WHERE n <= 2",
+    "SELECT Status, count(*), sum(MessagePrice) FROM {SMSHistory} GROUP BY Status HAVING count(*) > 10",
+    "SELECT DISTINCT Status FROM {SMSHistory} ORDER BY Status LIMIT 3",
+    "SELECT MessageId FROM {SMSHistory} ORDER BY Date, MessageId LIMIT 5 OFFSET 3",
+    "SELECT a.ContactId FROM {Contacts} a JOIN {Contacts} b ON a.ContactId = b.ContactId WHERE a.ListId = {small}",
+    "SELECT count(*) FROM {Contacts} a, {Contacts} b WHERE a.ListId = {small} AND b.ListId = {big} AND a.FirstName = b.FirstName",
+]
+
+
+@pytest.mark.parametrize("template", SEMANTICS)
+def test_same_answer_as_the_local_copy(
+    con: Connection, snapshot: Connection, facts: dict[str, Any], template: str
+) -> None:
+    same_rows(con, snapshot, template, facts)
+
+
+def test_unpushable_predicates_are_still_applied(con: Connection, facts: dict[str, Any]) -> None:
+    """A sanity check on the corpus above: the filters really do remove rows."""
+    statuses = con.sql("SELECT DISTINCT Status FROM SMSHistory WHERE NOT (Status = 'Sent') AND Status IS NOT NULL")
+    assert ("Sent",) not in statuses.fetchall() and len(statuses) > 0
+    joined = con.sql(
+        f"SELECT l.ListId, c.ContactId FROM ContactLists l LEFT JOIN Contacts c "
+        f"ON c.ListId = l.ListId AND l.ListId = {facts['small']}"
+    ).fetchall()
+    assert {r[0] for r in joined} == set(facts["sizes"]), "every list survives the LEFT JOIN"
+    assert {r[0] for r in joined if r[1] is not None} == {facts["small"]}
+
+
+# --- EXPLAIN ---------------------------------------------------------------------------------
+
+
+def test_explain_shows_the_plan_and_makes_no_request(con: Connection, emu: Emulator, facts: dict[str, Any]) -> None:
+    sql = (
+        f"SELECT * FROM Contacts c JOIN SMSHistory h ON h.ContactId = c.ContactId "
+        f"WHERE c.ListId = {facts['small']} AND h.Date >= {ts(facts['d1'])} AND lower(h.Body) LIKE '%x%'"
+    )
+    plan = {row["table"]: row for row in con.explain(sql).arrow().to_pylist()}
+    contacts, history = plan["Contacts"], plan["SMSHistory"]
+    assert contacts["endpoint"] == "GET /v3/lists/{list_id}/contacts" and str(facts["small"]) in contacts["streams"]
+    assert contacts["pushed"] == f"ListId = {facts['small']}" and contacts["expected_requests"]
+    assert history["endpoint"] == "GET /v3/sms/history" and history["params"].startswith("date_from=")
+    assert history["pushed"].startswith("Date >=") and "like" in history["local"].lower()
+    via_sql = con.sql("EXPLAIN " + sql).arrow().to_pylist()
+    assert {r["table"]: r["params"] for r in via_sql} == {t: r["params"] for t, r in plan.items()}
+    key = con.explain(f"SELECT * FROM ContactLists WHERE ListId = {facts['small']}").fetchone()
+    assert key is not None and key[1] == "get" and key[-2] == "1"
+    assert emu.stats()["total"] == 0
