@@ -218,6 +218,9 @@ class Catalog:
     def has_table(self, name: str) -> bool:
         return name.lower() in self.tables
 
+    def has_procedure(self, name: str) -> bool:
+        return name.lower() in self.procedures
+
     def procedure(self, name: str) -> Procedure:
         found = self.procedures.get(name.lower())
         if found is None:

@@ -26,6 +26,7 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 
+from . import procedures
 from .catalog import Catalog, load_catalog
 from .config import Settings, resolve_settings
 from .conversion import arrow_schema
@@ -34,6 +35,7 @@ from .errors import (
     SQLError,
     SQLSyntaxError,
     UnknownColumnError,
+    UnknownProcedureError,
     UnknownTableError,
     UnsupportedStatementError,
     did_you_mean,
@@ -149,6 +151,10 @@ class Connection:
             inner = _parse(statement.expression.name)
             if len(inner) == 1 and find_tables(inner[0], self.catalog):
                 return self._explain(inner[0], params)
+        if isinstance(statement, exp.Command) and statement.name.upper() == "CALL":
+            function = _parse(f"SELECT {statement.expression.name}")[0].expressions[0]
+            if isinstance(function, exp.Func) and function.name and self.catalog.has_procedure(function.name):
+                return self._call(function, params)
         references = find_tables(statement, self.catalog)
         if not references:
             return self._duckdb(original or statement.sql("duckdb"), params if original else None)
@@ -156,6 +162,25 @@ class Connection:
         if isinstance(statement, exp.Describe) and statement.args.get("style") is None:
             return self._describe(statement)
         return self._select(_bind(statement, params))
+
+    def _call(self, function: exp.Func, params: Params) -> Result:
+        """CALL a ClickSend procedure: arguments are any constant SQL expressions or parameters."""
+        procedure = self.catalog.procedure(function.name)
+        arguments = _bind(exp.select(*[a.copy() for a in function.expressions]), params)
+        values = self._duckdb_table(arguments.sql("duckdb"), None).to_pylist()[0].values() if function.expressions else ()
+        bound = procedures.bind_arguments(procedure, list(values))
+        before, started = self._client.stats.snapshot(), time.perf_counter()
+        response = self._io.run(procedures.call(self._client, procedure, bound))
+        spent = self._client.stats - before
+        self.last_stats = StatementStats(
+            requests=spent.requests,
+            retries=spent.retries,
+            rate_limited=spent.rate_limited,
+            bytes_received=spent.bytes_received,
+            wait_seconds=spent.wait_seconds,
+            elapsed_seconds=time.perf_counter() - started,
+        )
+        return Result(procedures.result_table(response), self.last_stats)
 
     def _describe(self, statement: exp.Describe) -> Result:
         """DESCRIBE needs only the declared schema: answer it from the empty stand-ins, no requests."""
@@ -270,6 +295,13 @@ class Connection:
             return UnknownTableError(
                 f"Unknown table {name!r}: it is neither a ClickSend table nor a local DuckDB table.{near} "
                 "SELECT * FROM sys_tables lists the ClickSend tables."
+            )
+        missing_function = re.search(r"Table Function with name (\S+) does not exist", message)
+        if isinstance(exc, duckdb.CatalogException) and missing_function:
+            name = missing_function.group(1)
+            near = did_you_mean(name, [p.name for p in self.catalog.procedures.values()])
+            return UnknownProcedureError(
+                f"Unknown procedure {name!r}.{near} SELECT * FROM sys_procedures lists the ClickSend procedures."
             )
         if isinstance(exc, duckdb.BinderException) and ("not found" in message or "does not have a column" in message):
             return UnknownColumnError(message.replace("Values list", "Table"))

@@ -151,20 +151,24 @@ def _read_slow(bodies: Sequence[bytes], path: tuple[str, ...], single: bool) -> 
     fields: dict[str, None] = {}
     for row in rows:
         fields.update(dict.fromkeys(row))
-    return {name: _tolerant_array([row.get(name) for row in rows]) for name in fields}
+    return {name: tolerant_array([row.get(name) for row in rows]) for name in fields}
 
 
 def _columns_from_rows(table: Table, rows: Sequence[dict[str, Any]]) -> dict[str, pa.Array]:
-    return {c.field: _tolerant_array([row.get(c.field) for row in rows]) for c in table.columns}
+    return {c.field: tolerant_array([row.get(c.field) for row in rows]) for c in table.columns}
 
 
 def _scalar_rows(bodies: Sequence[bytes], path: tuple[str, ...]) -> dict[str, pa.Array]:
     """Rows that are bare scalars (``/timezones`` returns a list of strings)."""
-    return {".": _tolerant_array(_parsed_rows(bodies, path, single=False))}
+    return {".": tolerant_array(_parsed_rows(bodies, path, single=False))}
 
 
-def _tolerant_array(values: list[Any]) -> pa.Array:
-    """An Arrow array from JSON values whose types may differ: mixed scalars become text."""
+def tolerant_array(values: list[Any]) -> pa.Array:
+    """An Arrow array from JSON values whose types may differ: mixed scalars become text.
+
+    >>> tolerant_array([1, "2", None]).to_pylist()
+    ['1', '2', None]
+    """
     try:
         return pa.array(values)
     except (pa.ArrowInvalid, pa.ArrowTypeError):

@@ -98,6 +98,10 @@ class UnknownTableError(SQLError):
     """A table name that is neither a ClickSend table nor a local one."""
 
 
+class UnknownProcedureError(SQLError):
+    """A CALL of a name that is neither a ClickSend procedure nor a DuckDB table function."""
+
+
 class UnknownColumnError(SQLError):
     """A column that the table does not have."""
 

@@ -1,0 +1,146 @@
+"""Stored procedures: ``CALL SendSMS(:from, :body, :to)`` -> one ClickSend request -> rows.
+
+A procedure is a declaration in ``procedures/``: endpoint, ordered parameters, and a request
+template in which the string ``":name"`` stands for a parameter. Every argument is checked and
+converted before anything is sent, so a bad argument never leaves a half-done action behind.
+Procedures that send or charge are never retried automatically.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import orjson
+import pyarrow as pa
+
+from .catalog import Parameter, Procedure
+from .conversion import tolerant_array
+from .errors import SQLError
+from .execution import fill_path
+from .http import ApiResponse, ClickSendClient
+
+_OMIT = object()  # a template value whose optional parameter was not given
+
+
+class ProcedureArgumentError(SQLError):
+    """A CALL argument is missing, extra, or of the wrong type."""
+
+
+def bind_arguments(procedure: Procedure, args: Sequence[Any]) -> dict[str, Any]:
+    """Match positional arguments to parameters, converting each to its declared type.
+
+    >>> from clicksend_sql.catalog import load_catalog
+    >>> bind_arguments(load_catalog().procedure("CancelSMS"), ["ABC"])
+    {'message_id': 'ABC'}
+    >>> bind_arguments(load_catalog().procedure("CancelSMS"), [])
+    Traceback (most recent call last):
+    ...
+    clicksend_sql.procedures.ProcedureArgumentError: CancelSMS(message_id) needs message_id (VARCHAR); it got 0 argument(s).
+    """
+    params = procedure.parameters
+    signature = f"{procedure.name}({', '.join(p.name for p in params)})"
+    if len(args) > len(params):
+        raise ProcedureArgumentError(f"{signature} takes at most {len(params)} argument(s); it got {len(args)}.")
+    values: dict[str, Any] = {}
+    for index, param in enumerate(params):
+        value = args[index] if index < len(args) else None
+        if value is None:
+            if param.required:
+                raise ProcedureArgumentError(
+                    f"{signature} needs {param.name} ({param.type}); it got {len(args)} argument(s)."
+                    if index >= len(args)
+                    else f"{signature}: {param.name} ({param.type}) is required and may not be NULL."
+                )
+            continue
+        values[param.name] = _convert(procedure, param, value)
+    return values
+
+
+def _convert(procedure: Procedure, param: Parameter, value: Any) -> Any:
+    where = f"{procedure.name} parameter {param.name}"
+    kind = param.type
+    try:
+        if kind.endswith("[]"):
+            items = value if isinstance(value, (list, tuple)) else [value]
+            return [str(v) for v in items]
+        if kind in ("BIGINT", "INTEGER"):
+            if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+                raise ValueError
+            return int(value)
+        if kind == "BOOLEAN":
+            if isinstance(value, str) and value.lower() in ("true", "false", "1", "0"):
+                return value.lower() in ("true", "1")
+            if not isinstance(value, (bool, int)):
+                raise ValueError
+            return bool(value)
+        if kind.startswith("DECIMAL") or kind == "DOUBLE":
+            return float(Decimal(str(value)))
+        return value if isinstance(value, str) else str(value)
+    except (ValueError, TypeError, InvalidOperation):
+        raise ProcedureArgumentError(f"{where} must be {kind}; got {value!r}.") from None
+
+
+def render(template: Any, values: dict[str, Any]) -> Any:
+    """Fill a request template; parts for parameters that were not given are left out.
+
+    >>> render({"to": [{"email": ":to", "name": ":name"}], "subject": ":s"}, {"to": "a@b.c", "s": "Hi"})
+    {'to': [{'email': 'a@b.c'}], 'subject': 'Hi'}
+    """
+    filled = _render(template, values)
+    return None if filled is _OMIT else filled
+
+
+def _render(template: Any, values: dict[str, Any]) -> Any:
+    if isinstance(template, str) and template.startswith(":"):
+        return values.get(template[1:], _OMIT)
+    if isinstance(template, dict):
+        out = {k: v for k, v in ((k, _render(v, values)) for k, v in template.items()) if v is not _OMIT}
+        return out if out or not template else _OMIT
+    if isinstance(template, list):
+        items = [v for v in (_render(v, values) for v in template) if v is not _OMIT]
+        return items if items or not template else _OMIT
+    return template
+
+
+async def call(client: ClickSendClient, procedure: Procedure, values: dict[str, Any]) -> ApiResponse:
+    """Send the procedure's request. Charging calls are never retried blindly."""
+    endpoint = procedure.endpoint
+    missing = [v for v in endpoint.path_vars if v not in values]
+    if missing:
+        raise ProcedureArgumentError(f"{procedure.name} needs {', '.join(missing)} for its request path.")
+    retry = False if procedure.charges else endpoint.method in ("GET", "PUT", "DELETE")
+    return await client.request(
+        endpoint.method,
+        fill_path(endpoint.path, values),
+        params=render(procedure.query, values) or None,
+        json=render(procedure.body, values),
+        retry=retry,
+        auth=procedure.auth,
+    )
+
+
+def result_table(response: ApiResponse) -> pa.Table:
+    """The response as rows: per message for sends, per item for lists, else one row.
+
+    Nested values become JSON text so every column has one plain type.
+    """
+    data = response.data
+    if isinstance(data, dict):
+        for key in ("messages", "recipients", "data"):
+            if isinstance(data.get(key), list) and all(isinstance(r, dict) for r in data[key]):
+                data = data[key]
+                break
+    rows = data if isinstance(data, list) else [data]
+    if not all(isinstance(r, dict) for r in rows):
+        rows = [{"result": r} for r in rows]
+    names: dict[str, None] = {}
+    for row in rows:
+        names.update(dict.fromkeys(row))
+    columns = {name: tolerant_array([_flat(row.get(name)) for row in rows]) for name in names}
+    return pa.table(columns) if columns else pa.table({"result": pa.array([], pa.string())})
+
+
+def _flat(value: Any) -> Any:
+    return orjson.dumps(value).decode() if isinstance(value, (dict, list)) else value

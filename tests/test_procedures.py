@@ -1,0 +1,98 @@
+"""CALL of ClickSend procedures, end to end against the emulator."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+import clicksend_sql
+from clicksend_sql.emulator import Emulator
+from clicksend_sql.procedures import ProcedureArgumentError
+
+TEST_NUMBER = "+61411111111"  # NOTES.md §12: sends nothing, charges nothing
+
+
+@pytest.fixture(scope="module")
+def emu() -> Iterator[Emulator]:
+    with Emulator(seed=7, sizes={"sms-history": 40, "contacts": 30, "lists": 2}) as emulator:
+        yield emulator
+
+
+@pytest.fixture()
+def con(emu: Emulator) -> Iterator[clicksend_sql.Connection]:
+    with clicksend_sql.connect(emu.username, emu.api_key, base_url=emu.base_url, rate_limit=None) as connection:
+        yield connection
+
+
+def balance(con: clicksend_sql.Connection) -> float:
+    return float(con.sql("SELECT Balance FROM Accounts").fetchone()[0])
+
+
+def test_send_sms_to_a_test_number_creates_history_and_costs_nothing(con: clicksend_sql.Connection) -> None:
+    before = balance(con)
+    result = con.sql("CALL SendSMS('Acme', 'hello from a test', ?)", [TEST_NUMBER])
+    row = result.arrow().to_pylist()[0]
+    assert row["status"] == "SUCCESS" and row["to"] == TEST_NUMBER and row["message_price"] == "0.0000"
+    history = con.sql("SELECT Body, To FROM SMSHistory WHERE MessageId = ?", [row["message_id"]]).fetchall()
+    assert history == [("hello from a test", TEST_NUMBER)]
+    assert balance(con) == before
+
+
+def test_paid_send_charges_its_price(con: clicksend_sql.Connection) -> None:
+    before = balance(con)
+    row = con.sql("CALL SendSMS(:f, :b, :t)", {"f": "Acme", "b": "paid", "t": "+61400000123"}).arrow().to_pylist()[0]
+    assert row["status"] == "SUCCESS"
+    assert balance(con) == pytest.approx(before - float(row["message_price"]))
+
+
+def test_procedures_are_listed_with_their_parameters(con: clicksend_sql.Connection) -> None:
+    params = con.sql(
+        "SELECT ParameterName FROM sys_procedure_parameters WHERE ProcedureName = 'SendSMS' ORDER BY Ordinal"
+    ).fetchall()
+    assert [p for (p,) in params] == ["from", "body", "to"]
+
+
+@pytest.mark.parametrize(
+    ("sql", "message"),
+    [
+        ("CALL SendSMS('Acme')", "needs body"),
+        ("CALL SendSMS('a', 'b', 'c', 'd')", "at most 3"),
+        ("CALL SendSMS('a', NULL, 'c')", r"body \(VARCHAR\) is required"),
+        ("CALL PurchaseRechargePackage('not a number')", "must be BIGINT"),
+    ],
+)
+def test_bad_arguments_fail_before_any_request(
+    emu: Emulator, con: clicksend_sql.Connection, sql: str, message: str
+) -> None:
+    emu.reset_stats()
+    with pytest.raises(ProcedureArgumentError, match=message):
+        con.sql(sql)
+    assert emu.stats()["total"] == 0
+
+
+def test_unknown_procedure_names_the_closest(con: clicksend_sql.Connection) -> None:
+    with pytest.raises(clicksend_sql.ClickSendSQLError, match="SendSMS"):
+        con.sql("CALL SendSMSS('a', 'b', 'c')")
+
+
+def test_duckdb_table_functions_still_work(con: clicksend_sql.Connection) -> None:
+    assert con.sql("CALL pragma_version()").fetchone()[0].startswith("v")
+
+
+def test_copy_contact_to_list_gives_a_new_contact(con: clicksend_sql.Connection) -> None:
+    (first, second) = [r[0] for r in con.sql("SELECT ListId FROM ContactLists ORDER BY ListId LIMIT 2").fetchall()]
+    contact = con.sql("SELECT min(ContactId) FROM Contacts WHERE ListId = ?", [first]).fetchone()[0]
+    before = con.sql("SELECT count(*) FROM Contacts WHERE ListId = ?", [second]).fetchone()[0]
+    copied = con.sql("CALL CopyContactToList(?, ?, ?)", [first, contact, second]).arrow().to_pylist()[0]
+    assert copied["contact_id"] != contact and int(copied["list_id"]) == second
+    assert con.sql("SELECT count(*) FROM Contacts WHERE ListId = ?", [second]).fetchone()[0] == before + 1
+
+
+def test_a_charging_call_is_never_retried() -> None:
+    with Emulator(seed=3, fault_rate=1.0) as faulty:
+        with clicksend_sql.connect(faulty.username, faulty.api_key, base_url=faulty.base_url, rate_limit=None) as con:
+            faulty.reset_stats()
+            with pytest.raises(clicksend_sql.ClickSendSQLError):
+                con.sql("CALL SendSMS('Acme', 'once only', ?)", [TEST_NUMBER])
+            assert faulty.stats()["by_operation"].get("POST /v3/sms/send") == 1
