@@ -12,6 +12,7 @@ import base64
 import logging
 import socket
 from collections.abc import Awaitable, Iterator
+from contextlib import aclosing
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from typing import Any, TypeVar
@@ -101,6 +102,26 @@ def test_page_scan_passes_filters_and_stops_at_max_rows(emu: Emulator) -> None:
     responses = run(collect(client, "/sms/history", params={"order_by": "date:desc", "q": None}, max_rows=250))
     assert sorted(r.page for r in responses) == [1, 2, 3]
     assert len(message_ids(responses)) == 250 + 50  # three whole pages cover 250 rows
+    in_page_order = sorted(responses, key=lambda r: r.page or 0)
+    dates = [row["date"] for r in in_page_order for row in r.data["data"]]
+    assert dates == sorted(dates, reverse=True)
+
+
+def test_closing_a_scan_early_cancels_the_pages_in_flight(emu: Emulator) -> None:
+    client = fast_client(settings_for(emu), concurrency=4)
+
+    async def first_pages(n: int) -> tuple[int, set[asyncio.Task[Any]]]:
+        got = 0
+        async with client, aclosing(client.paginate("/sms/history", page_size=15)) as pages:
+            async for _ in pages:
+                got += 1
+                if got == n:
+                    break
+        return got, asyncio.all_tasks() - {asyncio.current_task()}  # type: ignore[operator]
+
+    got, leftover = run(first_pages(3))
+    assert got == 3 and not leftover
+    assert client.stats.requests < 20  # of 200 pages: only the bounded window was started
 
 
 def test_page_scan_of_a_single_page(emu: Emulator) -> None:

@@ -450,8 +450,9 @@ class ClickSendClient:
         fetches = (
             partial(self._request, "GET", path, {**query, "page": n}, page=n) for n in range(2, last_page + 1)
         )
-        async for response in _as_completed(fetches, window=2 * self._concurrency):
-            yield response
+        async with aclosing(_as_completed(fetches, window=2 * self._concurrency)) as rest:
+            async for response in rest:
+                yield response
 
     async def _cursor_style(
         self,
