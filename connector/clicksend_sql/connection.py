@@ -189,11 +189,16 @@ class Connection:
             return self._duckdb(the_plan.duckdb_sql, None)
 
     def _check_kind(self, statement: exp.Expression) -> None:
+        if isinstance(statement, exp.Create) and str(statement.args.get("kind") or "").upper() == "VIEW":
+            raise UnsupportedStatementError(
+                "CREATE VIEW over ClickSend tables is not supported: their rows exist only while a statement "
+                "runs, so the view would break. Use CREATE TABLE name AS SELECT ... to keep a local copy, or a CTE."
+            )
         target = _target_table(statement)
         if target is None or not self.catalog.has_table(target.name) or target.db.lower() not in ("", "clicksend"):
             return
         table = self.catalog.table(target.name)
-        kind = statement.key.upper()
+        kind = "TRUNCATE" if isinstance(statement, exp.TruncateTable) else statement.key.upper()
         allowed = ", ".join(("SELECT", *table.dml))
         raise UnsupportedStatementError(
             f"{kind} on ClickSend table {table.name} is not supported by this version of clicksend-sql; "
@@ -347,6 +352,8 @@ def _target_table(statement: exp.Expression) -> exp.Table | None:
     if not isinstance(statement, (*_WRITE_KINDS, *_DDL_KINDS)):
         return None
     tables = statement.args.get("tables")  # DROP TABLE a, b
+    if isinstance(statement, exp.TruncateTable):
+        tables = statement.expressions
     target = tables[0] if tables else statement.this
     if isinstance(target, exp.Schema):
         target = target.this
