@@ -45,5 +45,16 @@ def bind_parameters(expression: exp.Expression, params: Sequence[Any] | Mapping[
             if index >= len(params):
                 raise SQLError(f"Parameter {index + 1} has no value: params has {len(params)} item(s).")
             value = params[index]
-        node.replace(exp.convert(value))
+        node.replace(_literal(value))
     return expression
+
+
+def _literal(value: Any) -> exp.Expression:
+    """A SQL literal DuckDB reads back as the same value and type: a bare ``1.5`` would be a DECIMAL,
+    so Python floats are cast to DOUBLE, as DuckDB's own parameter binding does.
+
+    >>> _literal(0.1).sql("duckdb"), _literal(2).sql("duckdb")
+    ('CAST(0.1 AS DOUBLE)', '2')
+    """
+    literal = exp.convert(value)
+    return exp.cast(literal, exp.DataType.Type.DOUBLE) if isinstance(value, float) else literal
