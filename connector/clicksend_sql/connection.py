@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
@@ -220,7 +221,7 @@ class Connection:
             rows_fetched: dict[str, int] = {}
             for name, rows in fetched.items():
                 if isinstance(rows, pa.Table):
-                    self.duckdb.register(the_plan.scans[name].view, rows)
+                    self.duckdb.register(the_plan.scans[name].view, _redact(rows, self.settings.api_key))
                     rows_fetched[the_plan.scans[name].table.name] = rows.num_rows
             if the_plan.count_alias is not None:
                 total = next(iter(fetched.values()))
@@ -345,6 +346,20 @@ def _bind(statement: exp.Expression, params: Params) -> exp.Expression:
     from .planner.bind_parameters import bind_parameters
 
     return bind_parameters(statement, params)
+
+
+def _redact(rows: pa.Table, secret: str) -> pa.Table:
+    """Mask the connection's own API key wherever the API echoes it (``GET /account`` does, in
+    ``_subaccount``), so it never reaches results, files or the CLI.
+
+    >>> _redact(pa.table({"s": ['{"api_key":"K-1"}', None], "n": [1, 2]}), "K-1").to_pylist()
+    [{'s': '{"api_key":"****"}', 'n': 1}, {'s': None, 'n': 2}]
+    """
+    for index, field in enumerate(rows.schema):
+        if pa.types.is_string(field.type) and pc.any(pc.match_substring(rows.column(index), secret)).as_py():
+            masked = pc.replace_substring(rows.column(index), secret, "****")
+            rows = rows.set_column(index, field, masked)
+    return rows
 
 
 def _target_table(statement: exp.Expression) -> exp.Table | None:
