@@ -32,6 +32,7 @@ def build_store(seed: int, sizes: Mapping[str, int], username: str) -> Store:
     check_sizes(sizes)
     store = Store(rng=random.Random(f"runtime:{seed}"))
     store.account = account_row(seed, username)
+    store.account["_subaccount"]["api_key"] = api_key_for(seed)  # GET /account shows the caller's own key
     for res in RESOURCES:
         _seed_resource(store, res, random.Random(f"{seed}:{res.key}"), sizes.get(res.key, res.size))
         if res.key == "lists":

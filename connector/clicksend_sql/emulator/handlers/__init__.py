@@ -1,7 +1,7 @@
 """Stateful handlers by route; importing the package registers them all in ``ROUTES``."""
 
 from . import crud  # noqa: F401  (generic handlers first: the specific modules override some)
-from . import contacts, messages, senders  # noqa: F401
+from . import account, campaigns, contacts, messages, senders  # noqa: F401
 from .base import ROUTES, Ctx, Handler, Reply, route
 
 __all__ = ["ROUTES", "Ctx", "Handler", "Reply", "route"]
