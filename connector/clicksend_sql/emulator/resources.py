@@ -348,7 +348,9 @@ def dedicated_number(g: Gen) -> Row:
     return {
         "dedicated_number": number, "country": "AU", "price": "29.00", "_country_name": "Australia", "notes": "",
         "type": "SMS", "number_type": "longcode", "number_category": "mobile", "number_guid": fake.uuid_lower(g.rng),
-        "form_submission_id": "", "status": {"value": 1, "label": "Active", "description": "Number is active.", "name": "ACTIVE"},
+        "form_submission_id": "",
+        "status": {"value": 1, "label": "REGISTRATION_NOT_REQUIRED", "description": "This number is ready to use.",
+                   "name": "Ready to use"},
     }
 
 
@@ -396,7 +398,7 @@ def fax_inbound_rule(g: Gen) -> Row:
 
 def own_number(g: Gen) -> Row:
     return {
-        "id": fake.uuid_lower(g.rng), "account_id": ACCOUNT_UUID, "workspace_id": ACCOUNT_UUID, "user_id": str(USER_ID),
+        "id": fake.uuid_lower(g.rng), "account_id": ACCOUNT_UUID, "workspace_id": ACCOUNT_UUID, "user_id": USER_UUID,
         "phone_number": fake.mobile(g.rng, "AU"), "country": "AU", "label": g.rng.choice(("Office", "Mobile", "Support")),
         "status": g.rng.choice(("APPROVED", "APPROVED", "PENDING", "REJECTED")), "verified_timestamp": fake.iso(g.ts + 60),
         "notified_timestamp": fake.iso(g.ts + 120), "is_nearing_expiration": False,
@@ -406,7 +408,7 @@ def own_number(g: Gen) -> Row:
 
 def alpha_tag(g: Gen) -> Row:
     return {
-        "id": fake.uuid_lower(g.rng), "account_id": ACCOUNT_UUID, "workspace_id": ACCOUNT_UUID, "user_id": str(USER_ID),
+        "id": fake.uuid_lower(g.rng), "account_id": ACCOUNT_UUID, "workspace_id": ACCOUNT_UUID, "user_id": USER_UUID,
         "alpha_tag": g.rng.choice(("ACME", "Harbour", "NorthPhys", "BlueGum", "Summit")) + str(g.rng.randrange(10)),
         "status": g.rng.choice(("APPROVED", "PENDING", "REJECTED")), "reason": "Brand name",
         "countries": ["AU"], "created_timestamp": fake.iso(g.ts), "updated_timestamp": fake.iso(g.ts + 3600),
@@ -416,14 +418,21 @@ def alpha_tag(g: Gen) -> Row:
 def default_sender(g: Gen) -> Row:
     return {
         "id": fake.uuid_lower(g.rng), "user_id": USER_ID, "subaccount_id": MAIN_SUBACCOUNT_ID,
-        "country_code": g.rng.choice(("AU", "US", "GB", "NZ")), "product_type": g.rng.choice(("SMS", "MMS")),
-        "default_sender_strategies": [{"sender_type": "shared_longcode", "sender_id": "", "sender_country_code": "AU",
-                                       "priority": 1, "status": "ACTIVE", "note": ""}],
-        "status": "ACTIVE", "created_timestamp": fake.iso(g.ts), "updated_timestamp": fake.iso(g.ts),
+        "country_code": g.rng.choice(("AU", "US", "GB", "NZ")), "product_type": "SMS",
+        "default_sender_strategies": [sender_strategy()],
+        "status": g.rng.choice(("ENABLED", "ENABLED", "DISABLED")), "created_timestamp": fake.iso(g.ts),
+        "updated_timestamp": fake.iso(g.ts),
     }
 
 
+def sender_strategy(**given: Any) -> Row:
+    """One default-sender strategy; the spec requires priority and status on each."""
+    return {"sender_type": "shared_longcode", "sender_id": "", "sender_country_code": "AU", "priority": 1,
+            "status": "ENABLED", "note": "", **given}
+
+
 ACCOUNT_UUID = "6f1c2a8e-3d4b-4c5a-9e7f-0a1b2c3d4e5f"
+USER_UUID = "0b7e4c1d-9a2f-4e36-8d51-3c6a7f2e9b14"
 
 _R = Resource
 RESOURCES: tuple[Resource, ...] = (
@@ -468,9 +477,9 @@ RESOURCES: tuple[Resource, ...] = (
     _R("email-templates", "/email/templates", "template_id", email_template, 4, "Email template not found.",
        "template_id", None, id_start=601),
     _R("master-templates", "/email/master-templates", "template_id_master", master_template, 6,
-       "Master template not found.", "template_id", methods="LR", id_start=1),
+       "Master template not found.", "template_id", methods="R", id_start=1),
     _R("master-template-categories", "/email/master-templates-categories", "category_id", master_category, 3,
-       "Category not found.", "category_id", None, methods="LR", id_start=1),
+       "Category not found.", "category_id", None, methods="R", id_start=1),
     _R("delivery-issues", "/delivery-issues", "issue_id", delivery_issue, 3, "Delivery issue not found.",
        methods="LC", id_start=71),
     _R("numbers", "/numbers", "dedicated_number", dedicated_number, 3, "Number not found.", date_field=None,

@@ -134,11 +134,30 @@ def search_numbers(ctx: Ctx) -> Any:
     return list_rows(ctx, [r for r in stock if match(r["dedicated_number"].lstrip("+"), digits)], None)
 
 
+def _page_array(ctx: Ctx, key: str, id_field: str) -> list[Row]:
+    """One page of rows as a plain array: the master-template lists take page/limit but the spec
+    answers them without the paginator object."""
+    return list_rows(ctx, ctx.store.table(key, id_field).rows(), None)["data"]
+
+
+route("GET", "/email/master-templates")(lambda ctx: _page_array(ctx, "master-templates", "template_id_master"))
+route("GET", "/email/master-templates-categories")(
+    lambda ctx: _page_array(ctx, "master-template-categories", "category_id"))
+
+
 @route("GET", "/email/master-templates-categories/{category_id}/master-templates")
 def templates_in_category(ctx: Ctx) -> Any:
     categories = BY_KEY["master-template-categories"]
     find(ctx.store.table(categories.key, categories.id_field), ctx.params["category_id"], categories.not_found)
-    return list_rows(ctx, ctx.store.table("master-templates", "template_id_master").rows(), "date_added")
+    return _page_array(ctx, "master-templates", "template_id_master")
+
+
+@route("POST", "/delivery-issues")
+def create_delivery_issue(ctx: Ctx) -> Any:
+    """Listed issues carry a string issue_id, the create response an integer one (as the spec has it)."""
+    res = BY_KEY["delivery-issues"]
+    row = ctx.store.table(res.key, res.id_field).add(new_row(ctx, res, ctx.obj()))
+    return {**row, "issue_id": int(row["issue_id"])}
 
 
 COUNTRY_NAMES = {"AU": "Australia", "US": "United States", "GB": "United Kingdom", "NZ": "New Zealand"}

@@ -36,7 +36,7 @@ def _new_campaign(ctx: Ctx, res: Resource, body: dict[str, Any], lst: Row, total
     return row
 
 
-def _register_phone_campaign(res: Resource, channel: Channel, extras: tuple[str, ...]) -> None:
+def _register_phone_campaign(res: Resource, channel: Channel, extras: tuple[str, ...], schedule_type: type) -> None:
     """send / price / cancel for a campaign over a phone-number channel."""
     base = res.path
 
@@ -62,7 +62,7 @@ def _register_phone_campaign(res: Resource, channel: Channel, extras: tuple[str,
                                extra={k: body[k] for k in extras if k in body})
         return {"total_count": priced["total_count"], "total_price": messaging.money(Decimal(str(priced["total_price"]))),
                 "data": {"from": body.get("from", ""), "body": body.get("body", ""),
-                         "schedule": _schedule(ctx, body.get("schedule")) or ctx.now},
+                         "schedule": schedule_type(_schedule(ctx, body.get("schedule")) or ctx.now)},
                 "_currency": CURRENCY}
 
     @route("PUT", f"{base}/{{{res.item_param}}}/cancel")
@@ -74,8 +74,8 @@ def _register_phone_campaign(res: Resource, channel: Channel, extras: tuple[str,
         return row
 
 
-_register_phone_campaign(BY_KEY["sms-campaigns"], SMS, ())
-_register_phone_campaign(BY_KEY["mms-campaigns"], MMS, ("media_file",))
+_register_phone_campaign(BY_KEY["sms-campaigns"], SMS, (), int)
+_register_phone_campaign(BY_KEY["mms-campaigns"], MMS, ("media_file",), str)
 
 EMAIL_CAMPAIGNS = BY_KEY["email-campaigns"]
 

@@ -8,7 +8,7 @@ delivery receipt. ``/price`` runs the same pipeline without recording anything.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -66,6 +66,19 @@ class Channel:
     receipt: Callable[[Gen], Row] | None
     history_row: Callable[[Ctx, Message, Message], Row]  # (ctx, request message, response message)
     required: tuple[str, ...] = ("body",)
+    # JSON types of echoed fields where this channel's response model differs from SMS send's
+    send_types: dict[str, Callable[[Any], Any]] = field(default_factory=dict)
+    price_types: dict[str, Callable[[Any], Any]] = field(default_factory=dict)
+
+
+def _retype(messages: list[Message], types: dict[str, Callable[[Any], Any]]) -> None:
+    for m in messages:
+        if m.get("status") == "SUCCESS":
+            m.update({k: convert(m[k]) for k, convert in types.items() if k in m})
+
+
+def _int0(value: Any) -> int:
+    return _int_or_none(value) or 0
 
 
 def _recipients(ctx: Ctx, m: Message) -> list[tuple[Any, str, str]]:
@@ -142,6 +155,7 @@ def send_messages(ctx: Ctx, channel: Channel, messages: list[Message], record: b
                 _record(ctx, channel, m, echo, scheduled=when is not None, is_test=is_test)
     if record:
         _charge(ctx.store, total)
+    _retype(out, channel.send_types if record else channel.price_types)
     return {"total_price": float(total), "total_count": len(out), "queued_count": queued,
             "blocked_count": 0, "messages": out, "_currency": CURRENCY}
 
@@ -203,13 +217,15 @@ def _fax_history(ctx: Ctx, m: Message, e: Message) -> Row:
 
 
 SMS = Channel("sms", messaging.sms_unit_price, lambda m: messaging.sms_parts(str(m.get("body", ""))),
-              messaging.TEST_NUMBERS, sms_receipt, _sms_history)
+              messaging.TEST_NUMBERS, sms_receipt, _sms_history, price_types={"date": str, "schedule": str})
+_MMS_TYPES: dict[str, Callable[[Any], Any]] = {"contact_id": _int0, "schedule": str}
 MMS = Channel("mms", lambda c: Decimal(messaging.MMS_PRICE), lambda m: 1, messaging.TEST_NUMBERS, None,
-              _mms_history, required=("body", "subject"))
+              _mms_history, required=("body", "subject"), send_types=_MMS_TYPES, price_types=_MMS_TYPES)
 VOICE = Channel("voice", lambda c: Decimal(messaging.VOICE_PRICE), lambda m: messaging.voice_parts(str(m.get("body", ""))),
-                messaging.TEST_NUMBERS, voice_receipt, _voice_history)
+                messaging.TEST_NUMBERS, voice_receipt, _voice_history, send_types={"date": str}, price_types={"date": str})
+_FAX_TYPES: dict[str, Callable[[Any], Any]] = {"list_id": _int0, "schedule": str}
 FAX = Channel("fax", lambda c: Decimal(messaging.FAX_PRICE_PER_PAGE), lambda m: 1, messaging.TEST_FAX_NUMBERS,
-              fax_receipt, _fax_history, required=("file_url",))
+              fax_receipt, _fax_history, required=("file_url",), send_types=_FAX_TYPES, price_types=_FAX_TYPES)
 
 
 def _register_channel(channel: Channel, extras: tuple[str, ...], shape: Callable[[dict[str, Any]], Any]) -> None:
@@ -242,6 +258,7 @@ _register_channel(FAX, ("file_url",), lambda d: d)
 
 
 def _email(ctx: Ctx, record: bool) -> Any:
+    """Send (or only price) one transactional email from an allowed, verified address."""
     body = ctx.obj()
     sender = body.get("from") or {}
     address = ctx.store.table("email-addresses", "email_address_id").get(sender.get("email_address_id"))
@@ -268,8 +285,8 @@ def _email(ctx: Ctx, record: bool) -> Any:
     return row
 
 
+# POST /email/price keeps the spec's synthesized answer: its schema is a paginator, not a price.
 route("POST", "/email/send")(lambda ctx: _email(ctx, True))
-route("POST", "/email/price")(lambda ctx: _email(ctx, False))
 
 
 # --- post ------------------------------------------------------------------------------------

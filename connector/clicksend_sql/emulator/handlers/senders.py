@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 from .. import fake
 from ..envelope import ApiError, bad_request
 from ..listing import cursor_page, parse_page_size
-from ..resources import ACCOUNT_UUID, BY_KEY, USER_ID, Gen, Resource
+from ..resources import ACCOUNT_UUID, BY_KEY, USER_ID, USER_UUID, Gen, Resource, sender_strategy
 from ..state import Row, Table
 from .base import Ctx, Reply, route
 from .crud import blank_like, find, merge_body
@@ -55,7 +55,8 @@ def _link(url: str, query: dict[str, str]) -> str:
 def _new(ctx: Ctx, res: Resource) -> Row:
     row = blank_like(res.make(Gen(ctx.rng, ctx.store, ctx.now)))
     merge_body(row, ctx.obj(), frozen=("id", "account_id", "created_timestamp", "updated_timestamp", "status"))
-    row.update(id=fake.uuid_lower(ctx.rng), account_id=ACCOUNT_UUID, created_timestamp=fake.iso(ctx.now),
+    row.update(id=fake.uuid_lower(ctx.rng), account_id=ACCOUNT_UUID, workspace_id=ACCOUNT_UUID, user_id=USER_UUID,
+               created_timestamp=fake.iso(ctx.now),
                updated_timestamp=fake.iso(ctx.now), status="PENDING")
     return row
 
@@ -116,16 +117,24 @@ def list_default_senders(ctx: Ctx) -> Any:
             "next_page_url": links["next"]}
 
 
+def _complete_strategies(row: Row) -> Row:
+    """Strategies as sent may omit priority and status; stored ones always have them."""
+    strategies = row.get("default_sender_strategies") or [{}]
+    row["default_sender_strategies"] = [sender_strategy(priority=i + 1, **{k: v for k, v in s.items() if v is not None})
+                                        for i, s in enumerate(x for x in strategies if isinstance(x, dict))]
+    return row
+
+
 @route("POST", "/senders/default-senders")
 def create_default_sender(ctx: Ctx) -> Any:
     row = _new(ctx, DEFAULT_SENDERS)
-    row.update(status="ACTIVE", user_id=USER_ID)
-    return _table(ctx, DEFAULT_SENDERS).add(row)
+    row.update(status="ENABLED", user_id=USER_ID, subaccount_id=ctx.principal.subaccount_id if ctx.principal else 0)
+    return _table(ctx, DEFAULT_SENDERS).add(_complete_strategies(row))
 
 
 route("GET", "/senders/default-senders/{default_sender_id}")(
     lambda ctx: find(_table(ctx, DEFAULT_SENDERS), ctx.params["default_sender_id"], DEFAULT_SENDERS.not_found))
 route("PATCH", "/senders/default-senders/{default_sender_id}")(
-    lambda ctx: _update(ctx, DEFAULT_SENDERS, "default_sender_id"))
+    lambda ctx: _complete_strategies(_update(ctx, DEFAULT_SENDERS, "default_sender_id")))
 route("DELETE", "/senders/default-senders/{default_sender_id}")(
     lambda ctx: Reply(_delete(ctx, DEFAULT_SENDERS, "default_sender_id"), status=204))
