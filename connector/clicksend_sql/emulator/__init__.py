@@ -6,13 +6,14 @@ Tests and benchmarks talk to it instead of the real API::
         httpx.get(emu.base_url + "/lists", auth=(emu.username, emu.api_key))
 
 By default the server runs on its own event loop in a daemon thread; ``process=True`` runs it in a
-child process so a benchmark's client does not share the server's GIL.
+child process (the ``emulator`` CLI command) so a benchmark's client does not share the
+server's GIL.
 """
 
 from __future__ import annotations
 
-import multiprocessing
-import multiprocessing.connection
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Mapping
@@ -63,7 +64,7 @@ class Emulator:
         self.process = process
         self._thread: threading.Thread | None = None
         self._server: Any = None
-        self._child: multiprocessing.process.BaseProcess | None = None
+        self._child: subprocess.Popen[str] | None = None
 
     def __repr__(self) -> str:  # never the API key
         where = self.base_url if self.running else "not started"
@@ -72,6 +73,11 @@ class Emulator:
     @property
     def running(self) -> bool:
         return self._thread is not None or self._child is not None
+
+    @property
+    def pid(self) -> int | None:
+        """The server's process id with ``process=True`` (benchmarks read its CPU time), else None."""
+        return self._child.pid if self._child is not None else None
 
     @property
     def base_url(self) -> str:
@@ -94,7 +100,14 @@ class Emulator:
             self._thread.join(timeout=10)
         if self._child is not None:
             self._child.terminate()
-            self._child.join(timeout=10)
+            try:
+                self._child.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self._child.kill()
+                self._child.wait()
+            for stream in (self._child.stdout, self._child.stderr):
+                if stream is not None:
+                    stream.close()
         self._thread = self._server = self._child = None
 
     def __enter__(self) -> Emulator:
@@ -129,22 +142,22 @@ class Emulator:
             time.sleep(0.005)
 
     def _start_process(self) -> None:
-        ctx = multiprocessing.get_context("spawn")
-        parent, child = ctx.Pipe(duplex=False)
-        self._child = ctx.Process(
-            target=_serve_in_child, args=(child, self.seed, self.sizes, self.username, self.knobs, self.host, self.port),
-            name="clicksend-emulator", daemon=True,
-        )
-        self._child.start()
-        child.close()
-        if not parent.poll(_START_TIMEOUT_S):
+        k = self.knobs
+        args = [sys.executable, "-m", "clicksend_sql.emulator", "--host", self.host, "--port", str(self.port),
+                "--seed", str(self.seed), "--username", self.username, "--latency-ms", str(k.latency_ms),
+                "--jitter-ms", str(k.jitter_ms), "--fault-rate", str(k.fault_rate)]
+        args += ["--rate-limit", str(k.rate_limit)] if k.rate_limit else []
+        for name, count in self.sizes.items():
+            args += ["--size", f"{name}={count}"]
+        self._child = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        first = self._child.stdout.readline() if self._child.stdout else ""  # "base_url: http://host:port/v3"
+        if not first.startswith("base_url:"):
+            self._child.wait(timeout=_START_TIMEOUT_S)
+            problem = (self._child.stderr.read() if self._child.stderr else "").strip().splitlines()[-1:]
             self.stop()
-            raise ConfigurationError(f"The emulator process did not start on {self.host}:{self.port}.")
-        try:
-            self.port = parent.recv()
-        except EOFError:
-            self.stop()
-            raise ConfigurationError(f"The emulator process could not start on {self.host}:{self.port}.") from None
+            raise ConfigurationError(f"The emulator process could not start on {self.host}:{self.port}: "
+                                     f"{' '.join(problem) or 'no output'}.")
+        self.port = int(first.rsplit(":", 1)[1].split("/", 1)[0])
 
 
 def _bind(host: str, port: int) -> Any:
@@ -152,14 +165,3 @@ def _bind(host: str, port: int) -> Any:
         return bind(host, port)
     except OSError as err:
         raise ConfigurationError(f"The emulator cannot listen on {host}:{port}: {err.strerror}.") from None
-
-
-def _serve_in_child(conn: multiprocessing.connection.Connection, seed: int, sizes: dict[str, int], username: str,
-                    knobs: Knobs, host: str, port: int) -> None:
-    """Child-process entry: seed, bind, report the port, serve until terminated."""
-    app = make_app(seed=seed, sizes=sizes, username=username, knobs=knobs)
-    sock = bind(host, port)
-    server = make_server(app)
-    conn.send(sock.getsockname()[1])
-    conn.close()
-    server.run(sockets=[sock])
