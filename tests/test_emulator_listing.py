@@ -110,3 +110,10 @@ def test_contacts_updated_after_is_strict(client: httpx.Client) -> None:
     pivot = sorted(r["date_updated"] for r in rows)[len(rows) // 2]
     after = data(client.get(f"/lists/{list_id}/contacts", params={"updated_after": pivot, "limit": 100}))
     assert after["data"] and all(r["date_updated"] > pivot for r in after["data"])
+
+
+def test_laravel_link_extras_only_where_clicksend_has_them(client: httpx.Client) -> None:
+    lists = data(client.get("/lists"))
+    assert lists["path"].endswith("/v3/lists") and lists["first_page_url"].endswith("?page=1")
+    assert [link["label"] for link in lists["links"]][1:-1] == ["1"]
+    assert "links" not in data(client.get("/sms/history"))

@@ -191,3 +191,13 @@ def test_statistics_follow_history(client: httpx.Client) -> None:
     before = ok(client.get("/statistics/sms"))["total"]["outbound"]["count"]
     client.post("/sms/send", json={"messages": [{"to": "+61412345678", "body": "Hi"}]})
     assert ok(client.get("/statistics/sms"))["total"]["outbound"]["count"] == before + 1
+
+
+def test_receipts_are_listed_only_while_a_poll_rule_is_enabled(client: httpx.Client) -> None:
+    assert ok(client.get("/sms/receipts"))["total"] > 0
+    rules = ok(client.get("/automations/sms/receipts"))["data"]
+    for rule in rules:
+        ok(client.put(f"/automations/sms/receipts/{rule['receipt_rule_id']}", json={"enabled": 0}))
+    assert ok(client.get("/sms/receipts"))["total"] == 0
+    ok(client.put(f"/automations/sms/receipts/{rules[0]['receipt_rule_id']}", json={"enabled": 1}))
+    assert ok(client.get("/sms/receipts"))["total"] > 0

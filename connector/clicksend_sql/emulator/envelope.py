@@ -54,10 +54,6 @@ def bad_request(fields: dict[str, str], message: str = "Invalid input.") -> ApiE
     return ApiError(400, message, fields)
 
 
-def not_found(message: str) -> ApiError:
-    return ApiError(404, message)
-
-
 UNAUTHORIZED = ApiError(401, "Authorization failed.")
 SUSPENDED = ApiError(403, "Your account is suspended. Please contact support for more information.")
 NO_PERMISSION = ApiError(

@@ -133,10 +133,12 @@ def select(rows: Sequence[Row], lq: ListQuery, date_field: str | None) -> Sequen
     return out
 
 
-def paginator(rows: Sequence[Row], lq: ListQuery, url: str) -> dict[str, Any]:
+def paginator(rows: Sequence[Row], lq: ListQuery, url: str, laravel_links: bool = False) -> dict[str, Any]:
     """The Laravel-style page object ClickSend returns in ``data``.
 
     Page URLs carry only ``page``, as ClickSend's do (other parameters are not repeated).
+    ``laravel_links`` adds the newer Laravel extras that /lists and /automations/sms/inbound show
+    (first_page_url, last_page_url, path, links).
 
     >>> p = paginator([{"id": i} for i in range(40)], ListQuery(page=3), "http://h/v3/lists")
     >>> p["total"], p["last_page"], p["from"], p["to"], p["next_page_url"], p["prev_page_url"]
@@ -148,7 +150,7 @@ def paginator(rows: Sequence[Row], lq: ListQuery, url: str) -> dict[str, Any]:
     last_page = -(-total // lq.limit)
     start = (lq.page - 1) * lq.limit
     items = list(rows[start : start + lq.limit])
-    return {
+    page: dict[str, Any] = {
         "total": total,
         "per_page": lq.limit,
         "current_page": lq.page,
@@ -158,6 +160,24 @@ def paginator(rows: Sequence[Row], lq: ListQuery, url: str) -> dict[str, Any]:
         "from": start + 1 if items else None,
         "to": start + len(items) if items else None,
         "data": items,
+    }
+    if laravel_links:
+        page.update(_laravel_links(url, lq.page, last_page))
+    return page
+
+
+def _laravel_links(url: str, current: int, last_page: int) -> dict[str, Any]:
+    def link(n: int | None, label: str) -> dict[str, Any]:
+        return {"url": f"{url}?page={n}" if n else None, "label": label, "page": n, "active": n == current}
+
+    numbered = [link(n, str(n)) for n in range(1, last_page + 1)]
+    previous = link(current - 1 if current > 1 else None, "&laquo; Previous")
+    following = link(current + 1 if current < last_page else None, "Next &raquo;")
+    return {
+        "first_page_url": f"{url}?page=1",
+        "last_page_url": f"{url}?page={max(last_page, 1)}",
+        "path": url,
+        "links": [{**previous, "active": False}, *numbered, {**following, "active": False}],
     }
 
 

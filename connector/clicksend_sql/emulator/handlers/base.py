@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..envelope import ApiError, bad_request
+from ..envelope import bad_request
 from ..state import Principal, Store
 
 
@@ -49,13 +49,6 @@ class Ctx:
         if not isinstance(self.body, dict):
             raise bad_request({"body": "The request body must be a JSON object."})
         return self.body
-
-    def int_param(self, name: str, message: str) -> int:
-        """A numeric path parameter; a non-number can never exist, so it is a 404."""
-        try:
-            return int(self.params[name])
-        except ValueError:
-            raise ApiError(404, message) from None
 
     def msg(self, **ids: object) -> str:
         """The operation's message with example ids ("List #442") replaced by the real ones."""

@@ -64,10 +64,15 @@ def find(table: Table, row_id: str, message: str) -> Row:
     return row
 
 
+# Routes whose paginator also carries Laravel's link extras (NOTES.md §4).
+LARAVEL_LINKS = frozenset({"/lists", "/automations/sms/inbound"})
+
+
 def list_rows(ctx: Ctx, rows: list[Row], date_field: str | None) -> dict[str, Any]:
     """The paginator for ``rows`` under this request's page/q/order/date parameters."""
     lq = parse_list_query(ctx.query)
-    return paginator(select(rows, lq, date_field), lq, ctx.url)
+    laravel = ctx.path.removeprefix("/v3").rstrip("/") in LARAVEL_LINKS
+    return paginator(select(rows, lq, date_field), lq, ctx.url, laravel_links=laravel)
 
 
 def register(res: Resource) -> None:

@@ -385,7 +385,14 @@ route("PUT", "/voice/cancel-all")(lambda ctx: _cancel_all(ctx, "voice-history", 
 # --- receipts and inbound --------------------------------------------------------------------
 
 
-def _unread(ctx: Ctx, table: str) -> list[Row]:
+def _polled(ctx: Ctx, rules: str) -> bool:
+    """Receipts and replies are only listed while an enabled POLL rule catches them (NOTES.md §7)."""
+    return any(r["action"] == "POLL" and r["enabled"] for r in ctx.store.tables.get(rules, ()))
+
+
+def _unread(ctx: Ctx, table: str, rules: str) -> list[Row]:
+    if not _polled(ctx, rules):
+        return []
     read = ctx.store.read_set(table)
     rows = ctx.store.table(table, "message_id").rows()
     return [r for r in rows if r["message_id"] not in read] if read else rows
@@ -402,9 +409,10 @@ def _mark_read(ctx: Ctx, table: str) -> dict[str, Any]:
 
 
 for _name in ("sms", "voice", "fax"):
-    route("GET", f"/{_name}/receipts")(lambda ctx, t=f"{_name}-receipts": list_rows(ctx, _unread(ctx, t), "timestamp"))
+    route("GET", f"/{_name}/receipts")(
+        lambda ctx, n=_name: list_rows(ctx, _unread(ctx, f"{n}-receipts", f"{n}-receipt-rules"), "timestamp"))
 route("PUT", "/sms/receipts-read")(lambda ctx: _mark_read(ctx, "sms-receipts"))
-route("GET", "/sms/inbound")(lambda ctx: list_rows(ctx, _unread(ctx, "inbound-sms"), "timestamp"))
+route("GET", "/sms/inbound")(lambda ctx: list_rows(ctx, _unread(ctx, "inbound-sms", "sms-inbound-rules"), "timestamp"))
 route("PUT", "/sms/inbound-read")(lambda ctx: _mark_read(ctx, "inbound-sms"))
 
 
