@@ -106,3 +106,9 @@ def test_process_mode_serves_and_stops() -> None:
         assert emu.stats()["total"] == 1
     with pytest.raises(httpx.TransportError):
         httpx.get(emu.base_url + "/lists", auth=auth(emu), timeout=2)
+
+
+def test_a_taken_port_is_a_clear_error() -> None:
+    with Emulator() as first:
+        with pytest.raises(ClickSendSQLError, match=str(first.port)):
+            Emulator(port=first.port).start()

@@ -135,7 +135,8 @@ def send_messages(ctx: Ctx, channel: Channel, messages: list[Message], record: b
             is_test = e164 in channel.test_numbers
             parts = channel.parts(m)
             price = Decimal(0) if is_test else channel.unit_price(country) * parts
-            if not is_test and (ctx.principal is not None and ctx.principal.no_credit or price > _balance(ctx.store) - total):
+            broke = ctx.principal is not None and ctx.principal.no_credit
+            if not is_test and (broke or price > _balance(ctx.store) - total):
                 out.append(_rejected(m, e164, "INSUFFICIENT_CREDIT", message_id))
                 continue
             when = _schedule(ctx, m.get("schedule"))
