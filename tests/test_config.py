@@ -138,6 +138,14 @@ def test_plain_http_only_to_loopback() -> None:
         resolve_settings("u", "k", base_url="https://rest.clicksend.com/v3?x=1")
 
 
+def test_settings_built_directly_are_checked_too() -> None:
+    assert Settings("u", "k", "http://localhost:8000/").base_url == "http://localhost:8000/v3"
+    with pytest.raises(ConfigurationError, match="plain http"):
+        Settings("u", "k", "http://example.com/v3")
+    with pytest.raises(ConfigurationError, match="non-empty username and API key"):
+        Settings("u", "")
+
+
 def test_repr_and_str_hide_the_key() -> None:
     s = resolve_settings("demo", KEY)
     for text in (repr(s), str(s), f"{s}", repr([s])):

@@ -228,7 +228,7 @@ def test_429_is_retried_until_every_page_arrives() -> None:
     assert served == stats.requests
     assert stats.rate_limited > 0 and stats.retries == stats.rate_limited
     assert stats.requests == 30 + stats.rate_limited
-    assert stats.wait_seconds > 0  # Retry-After was honoured, not ignored
+    assert stats.wait_seconds >= 0.9  # the emulator's Retry-After is at least 1 s, and it was honoured
 
 
 def test_429_is_retried_even_for_sends_because_nothing_was_sent() -> None:

@@ -32,15 +32,21 @@ PROFILE_KEYS = ("username", "api_key", "base_url")
 
 @dataclass(frozen=True)
 class Settings:
-    """What the HTTP client needs; validated, so holders need not re-check it.
+    """What the HTTP client needs; checked on construction, so holders need not re-check it.
 
-    >>> Settings("demo", "SECRET-KEY", "http://127.0.0.1:8080/v3")
+    >>> Settings("demo", "SECRET-KEY", "http://127.0.0.1:8080/v3/")
     Settings(username='demo', api_key='****', base_url='http://127.0.0.1:8080/v3')
     """
 
     username: str
     api_key: str
-    base_url: str
+    base_url: str = DEFAULT_BASE_URL
+
+    def __post_init__(self) -> None:
+        if not self.username or not self.api_key:
+            raise ConfigurationError("Settings need a non-empty username and API key.")
+        # frozen: normalising the URL in place is the one sanctioned write
+        object.__setattr__(self, "base_url", normalize_base_url(self.base_url))
 
     def __repr__(self) -> str:
         return f"Settings(username={self.username!r}, api_key='****', base_url={self.base_url!r})"
@@ -165,4 +171,4 @@ def resolve_settings(
             f"(3) add [profiles.{profile_name or DEFAULT_PROFILE}] with username and api_key to {str(path)!r}. "
             "The API key is on the ClickSend dashboard under Developers > API Credentials."
         )
-    return Settings(username=user, api_key=key, base_url=normalize_base_url(url))
+    return Settings(username=user, api_key=key, base_url=url)
