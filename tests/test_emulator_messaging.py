@@ -201,3 +201,13 @@ def test_receipts_are_listed_only_while_a_poll_rule_is_enabled(client: httpx.Cli
     assert ok(client.get("/sms/receipts"))["total"] == 0
     ok(client.put(f"/automations/sms/receipts/{rules[0]['receipt_rule_id']}", json={"enabled": 1}))
     assert ok(client.get("/sms/receipts"))["total"] > 0
+
+
+def test_countries_not_enabled_are_blocked_even_for_test_numbers(client: httpx.Client) -> None:
+    data = ok(client.post("/sms/send", json={"messages": [{"to": "+8615555555555", "body": "Hi"},
+                                                           {"to": "+61411111111", "body": "Hi"}]}))
+    blocked, sent = data["messages"]
+    assert blocked["status"] == "COUNTRY_NOT_ENABLED" and blocked["message_price"] == "0.0000"
+    assert blocked["message_parts"] == 0 and blocked["schedule"] == "" and blocked["country"] == "CN"
+    assert sent["status"] == "SUCCESS"
+    assert (data["total_count"], data["queued_count"], data["blocked_count"]) == (2, 1, 1)

@@ -25,6 +25,9 @@ TEST_FAX_NUMBERS = frozenset({"+61261111111", "+61262222222", "+61263333333"})
 TEST_EMAILS = frozenset({"test1@test.com", "test2@test.com", "test3@test.com"})
 TEST_POSTCODES = frozenset({"11111", "22222", "33333"})
 
+# Countries the demo account may send to (global sending); others give COUNTRY_NOT_ENABLED.
+ENABLED_COUNTRIES = frozenset({"AU", "NZ", "US", "CA", "GB", "IE", "SG"})
+
 # Per-part (per-message for email, per page for fax/post) prices by recipient country.
 SMS_PRICES = {"AU": "0.0792", "US": "0.0264", "GB": "0.0451", "NZ": "0.1004", "CN": "0.0660"}
 DEFAULT_SMS_PRICE = "0.0880"

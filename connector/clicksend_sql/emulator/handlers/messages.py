@@ -110,6 +110,13 @@ def _rejected(m: Message, to: Any, status: str, message_id: str) -> Message:
             "message_id": message_id, "custom_string": m.get("custom_string", ""), "status": status}
 
 
+def _blocked(ctx: Ctx, m: Message, e164: str, country: str, message_id: str) -> Message:
+    """A message to a country the account has not enabled: unpriced, counted in blocked_count."""
+    return {**_rejected(m, e164, "COUNTRY_NOT_ENABLED", message_id), "message_parts": 0, "message_price": "0.0000",
+            "is_shared_system_number": not m.get("from"), "country": country,
+            "carrier": ctx.rng.choice(fake.CARRIERS.get(country, ("",)))}
+
+
 def send_messages(ctx: Ctx, channel: Channel, messages: list[Message], record: bool, extra: Message | None = None) -> dict[str, Any]:
     """Price (and if ``record``, send) ``messages``; the SMS-style response data."""
     if not isinstance(messages, list) or not messages:
@@ -119,7 +126,7 @@ def send_messages(ctx: Ctx, channel: Channel, messages: list[Message], record: b
     region = ctx.store.account.get("country", "AU")
     out: list[Message] = []
     total = Decimal(0)
-    queued = 0
+    queued = blocked = 0
     for m in messages:
         m = {**(extra or {}), **m}
         for to, list_id, contact_id in _recipients(ctx, m):
@@ -132,6 +139,10 @@ def send_messages(ctx: Ctx, channel: Channel, messages: list[Message], record: b
                 out.append(_rejected(m, to, "INVALID_RECIPIENT", message_id))
                 continue
             e164, country = number
+            if country not in messaging.ENABLED_COUNTRIES:  # test numbers too (NOTES.md §12)
+                out.append(_blocked(ctx, m, e164, country, message_id))
+                blocked += 1
+                continue
             is_test = e164 in channel.test_numbers
             parts = channel.parts(m)
             price = Decimal(0) if is_test else channel.unit_price(country) * parts
@@ -158,7 +169,7 @@ def send_messages(ctx: Ctx, channel: Channel, messages: list[Message], record: b
         _charge(ctx.store, total)
     _retype(out, channel.send_types if record else channel.price_types)
     return {"total_price": float(total), "total_count": len(out), "queued_count": queued,
-            "blocked_count": 0, "messages": out, "_currency": CURRENCY}
+            "blocked_count": blocked, "messages": out, "_currency": CURRENCY}
 
 
 def _record(ctx: Ctx, channel: Channel, m: Message, echo: Message, *, scheduled: bool, is_test: bool) -> None:
