@@ -99,7 +99,8 @@ class RequestStats:
 class ApiResponse:
     """A successful response, body kept as bytes so bulk pages skip Python-level parsing.
 
-    >>> r = ApiResponse(200, b'{"http_code":200,"response_code":"SUCCESS","data":{"x":1}}', httpx.Headers(), "GET", "/x")
+    >>> body = b'{"http_code":200,"response_code":"SUCCESS","data":{"x":1}}'
+    >>> r = ApiResponse(200, body, httpx.Headers(), "GET", "/x")
     >>> r.data
     {'x': 1}
     """
