@@ -522,7 +522,7 @@ class ClickSendClient:
         outcome = state.outcome
         if outcome is not None and not outcome.failed and outcome.result().status_code == 429:
             asked = retry_after_seconds(outcome.result().headers)
-            if asked is not None:
+            if asked:  # "retry after 0 s" would let every retry hammer the server at once
                 return asked
         return self._backoff(state)
 
