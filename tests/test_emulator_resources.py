@@ -12,7 +12,7 @@ import pytest
 
 from clicksend_sql.emulator import Emulator
 
-MODELS = Path(__file__).resolve().parents[1].parent / "shared" / "clicksend-api" / "models.json"
+MODELS = Path(__file__).resolve().parents[2] / "shared" / "clicksend-api" / "models.json"
 
 
 @pytest.fixture(scope="module")

@@ -5,6 +5,8 @@ Tests and benchmarks talk to it instead of the real API::
     with Emulator(seed=1, sizes={"contacts": 1000}) as emu:
         httpx.get(emu.base_url + "/lists", auth=(emu.username, emu.api_key))
 
+``sizes`` sets how many rows each resource is seeded with (names in :data:`SIZE_NAMES`, e.g.
+``contacts``, ``sms-history``, ``inbound-sms``); the defaults start in well under a second.
 By default the server runs on its own event loop in a daemon thread; ``process=True`` runs it in a
 child process (the ``emulator`` CLI command) so a benchmark's client does not share the
 server's GIL.
@@ -24,10 +26,10 @@ import httpx
 
 from ..errors import ConfigurationError
 from .app import Knobs
-from .seed import api_key_for, check_sizes
+from .seed import SIZE_NAMES, api_key_for, check_sizes
 from .server import bind, make_app, make_server
 
-__all__ = ["Emulator"]
+__all__ = ["SIZE_NAMES", "Emulator"]
 
 _START_TIMEOUT_S = 60.0
 
