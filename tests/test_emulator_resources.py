@@ -206,3 +206,19 @@ def test_seeded_phone_numbers_are_valid_e164(client: httpx.Client) -> None:
         assert phonenumbers.is_valid_number(phonenumbers.parse(number)), number
     ids = [h["message_id"] for h in history]
     assert all(len(i) == 36 and i == i.upper() for i in ids)
+
+
+def test_a_contact_needs_a_phone_fax_or_email(client: httpx.Client) -> None:
+    list_id = ok(client.get("/lists"))["data"][0]["list_id"]
+    r = client.post(f"/lists/{list_id}/contacts", json={"first_name": "Nobody"})
+    assert r.status_code == 400 and r.json()["response_code"] == "BAD_REQUEST"
+    assert ok(client.post(f"/lists/{list_id}/contacts", json={"email": "e@example.com"}))["email"] == "e@example.com"
+
+
+def test_large_sizes_seed_and_page() -> None:
+    with Emulator(sizes={"contacts": 50_000, "sms-history": 50_000, "lists": 2}) as emu, \
+            httpx.Client(base_url=emu.base_url, auth=(emu.username, emu.api_key)) as c:
+        history = ok(c.get("/sms/history", params={"limit": 100, "page": 500}))
+        assert history["total"] == 50_000 and history["last_page"] == 500 and len(history["data"]) == 100
+        lists = ok(c.get("/lists"))["data"]
+        assert sum(lst["_contacts_count"] for lst in lists) == 50_000

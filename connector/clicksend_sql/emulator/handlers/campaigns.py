@@ -65,13 +65,16 @@ def _register_phone_campaign(res: Resource, channel: Channel, extras: tuple[str,
                          "schedule": schedule_type(_schedule(ctx, body.get("schedule")) or ctx.now)},
                 "_currency": CURRENCY}
 
-    @route("PUT", f"{base}/{{{res.item_param}}}/cancel")
-    def cancel(ctx: Ctx) -> Any:
-        row = find(ctx.store.table(res.key, res.id_field), ctx.params[res.item_param], res.not_found)
-        if row["status"] != "Scheduled":
-            raise bad_request({res.id_field: "Only scheduled campaigns can be cancelled."})
-        row["status"] = "Cancelled"
-        return row
+    route("PUT", f"{base}/{{{res.item_param}}}/cancel")(lambda ctx: cancel_campaign(ctx, res))
+
+
+def cancel_campaign(ctx: Ctx, res: Resource) -> Row:
+    """Only a campaign that has not gone out yet can be cancelled."""
+    row = find(ctx.store.table(res.key, res.id_field), ctx.params[str(res.item_param)], res.not_found)
+    if row["status"] != "Scheduled":
+        raise bad_request({res.id_field: "Only scheduled campaigns can be cancelled."})
+    row["status"] = "Cancelled"
+    return row
 
 
 _register_phone_campaign(BY_KEY["sms-campaigns"], SMS, (), int)
@@ -120,12 +123,7 @@ def price_email_campaign(ctx: Ctx) -> Any:
             "data": {k: campaign[k] for k in ("name", "subject", "from_email_address_id", "from_name", "body", "list_id")}}
 
 
-@route("PUT", "/email-campaigns/{email_campaign_id}/cancel")
-def cancel_email_campaign(ctx: Ctx) -> Any:
-    row = find(ctx.store.table(EMAIL_CAMPAIGNS.key, EMAIL_CAMPAIGNS.id_field), ctx.params["email_campaign_id"],
-               EMAIL_CAMPAIGNS.not_found)
-    row["status"] = "Cancelled"
-    return row
+route("PUT", "/email-campaigns/{email_campaign_id}/cancel")(lambda ctx: cancel_campaign(ctx, EMAIL_CAMPAIGNS))
 
 
 @route("GET", "/email-campaigns/{email_campaign_id}/history")
