@@ -88,19 +88,20 @@ def register(res: Resource) -> None:
         route("POST", res.path)(lambda ctx: table(ctx).add(new_row(ctx, res, ctx.obj())))
     if res.item_param is None:
         return
+    param: str = res.item_param
     if "R" in res.methods:
-        route("GET", item)(lambda ctx: find(table(ctx), ctx.params[res.item_param], res.not_found))
+        route("GET", item)(lambda ctx: find(table(ctx), ctx.params[param], res.not_found))
 
     if "U" in res.methods:
         @route("PUT", item)
         def update(ctx: Ctx) -> Any:
-            row = find(table(ctx), ctx.params[res.item_param], res.not_found)
+            row = find(table(ctx), ctx.params[param], res.not_found)
             return ctx_reply(ctx, merge_body(row, ctx.obj(), frozen=(res.id_field,)), row[res.id_field])
 
     if "D" in res.methods:
         @route("DELETE", item)
         def delete(ctx: Ctx) -> Any:
-            row = find(table(ctx), ctx.params[res.item_param], res.not_found)
+            row = find(table(ctx), ctx.params[param], res.not_found)
             table(ctx).remove(row[res.id_field])
             return ctx_reply(ctx, res.deleted, row[res.id_field])
 

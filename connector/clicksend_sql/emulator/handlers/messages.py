@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 import phonenumbers
@@ -117,8 +118,8 @@ def _blocked(ctx: Ctx, m: Message, e164: str, country: str, message_id: str) -> 
             "carrier": ctx.rng.choice(fake.CARRIERS.get(country, ("",)))}
 
 
-def send_messages(ctx: Ctx, channel: Channel, messages: list[Message], record: bool, extra: Message | None = None) -> dict[str, Any]:
-    """Price (and if ``record``, send) ``messages``; the SMS-style response data."""
+def send_messages(ctx: Ctx, channel: Channel, messages: Any, record: bool, extra: Message | None = None) -> dict[str, Any]:
+    """Price (and if ``record``, send) ``messages`` (a list, checked here); the SMS-style response data."""
     if not isinstance(messages, list) or not messages:
         raise bad_request({"messages": "messages field is required."})
     if len(messages) > messaging.MAX_MESSAGES_PER_CALL:
@@ -350,8 +351,8 @@ def _post(ctx: Ctx, kind: str, record: bool) -> dict[str, Any]:
 
 
 for _kind in ("letters", "postcards"):
-    route("POST", f"/post/{_kind}/send")(lambda ctx, k=_kind: _post(ctx, k, True))
-    route("POST", f"/post/{_kind}/price")(lambda ctx, k=_kind: _post(ctx, k, False))
+    route("POST", f"/post/{_kind}/send")(partial(_post, kind=_kind, record=True))
+    route("POST", f"/post/{_kind}/price")(partial(_post, kind=_kind, record=False))
 
 
 # --- cancel ----------------------------------------------------------------------------------
@@ -420,9 +421,12 @@ def _mark_read(ctx: Ctx, table: str) -> dict[str, Any]:
     return {}
 
 
+def _list_receipts(ctx: Ctx, channel: str) -> dict[str, Any]:
+    return list_rows(ctx, _unread(ctx, f"{channel}-receipts", f"{channel}-receipt-rules"), "timestamp")
+
+
 for _name in ("sms", "voice", "fax"):
-    route("GET", f"/{_name}/receipts")(
-        lambda ctx, n=_name: list_rows(ctx, _unread(ctx, f"{n}-receipts", f"{n}-receipt-rules"), "timestamp"))
+    route("GET", f"/{_name}/receipts")(partial(_list_receipts, channel=_name))
 route("PUT", "/sms/receipts-read")(lambda ctx: _mark_read(ctx, "sms-receipts"))
 route("GET", "/sms/inbound")(lambda ctx: list_rows(ctx, _unread(ctx, "inbound-sms", "sms-inbound-rules"), "timestamp"))
 route("PUT", "/sms/inbound-read")(lambda ctx: _mark_read(ctx, "inbound-sms"))
