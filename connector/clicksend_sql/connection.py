@@ -15,7 +15,7 @@ import re
 import threading
 import time
 from datetime import datetime, timezone
-from collections.abc import Coroutine, Mapping, Sequence
+from collections.abc import Coroutine, Iterator, Mapping, Sequence
 from concurrent.futures import Future
 from contextlib import contextmanager
 from typing import Any, TypeVar
@@ -170,18 +170,9 @@ class Connection:
         arguments = _bind(exp.select(*[a.copy() for a in function.expressions]), params)
         values = self._duckdb_table(arguments.sql("duckdb"), None).to_pylist()[0].values() if function.expressions else ()
         bound = procedures.bind_arguments(procedure, list(values))
-        before, started = self._client.stats.snapshot(), time.perf_counter()
-        response = self._io.run(procedures.call(self._client, procedure, bound))
-        spent = self._client.stats - before
-        self.last_stats = StatementStats(
-            requests=spent.requests,
-            retries=spent.retries,
-            rate_limited=spent.rate_limited,
-            bytes_received=spent.bytes_received,
-            wait_seconds=spent.wait_seconds,
-            elapsed_seconds=time.perf_counter() - started,
-        )
-        return Result(procedures.result_table(response), self.last_stats)
+        with self._accounting() as stats:
+            response = self._io.run(procedures.call(self._client, procedure, bound))
+        return Result(procedures.result_table(response), stats)
 
     def _describe(self, statement: exp.Describe) -> Result:
         """DESCRIBE needs only the declared schema: answer it from the empty stand-ins, no requests."""
@@ -212,34 +203,35 @@ class Connection:
         return Result(pa.Table.from_pylist(rows, schema=EXPLAIN_SCHEMA))
 
     def _select(self, statement: exp.Expression) -> Result:
-        started = time.perf_counter()
-        before = self._client.stats.snapshot()
         the_plan = plan(statement, self.catalog, self._evaluate)
-        with self._views(the_plan):
+        with self._accounting() as stats, self._views(the_plan):
             self._validate(the_plan)
             fetched = self._io.run(Executor(self._client, self.catalog, self.progress).run(the_plan.scans))
-            rows_fetched: dict[str, int] = {}
             for name, rows in fetched.items():
                 if isinstance(rows, pa.Table):
                     self.duckdb.register(the_plan.scans[name].view, _redact(rows, self.settings.api_key))
-                    rows_fetched[the_plan.scans[name].table.name] = rows.num_rows
+                    stats.rows_fetched[the_plan.scans[name].table.name] = rows.num_rows
             if the_plan.count_alias is not None:
                 total = next(iter(fetched.values()))
                 sql = f'SELECT {int(total)}::BIGINT AS "{the_plan.count_alias.replace(chr(34), chr(34) * 2)}"'
             else:
                 sql = the_plan.duckdb_sql
             table = self._duckdb_table(sql, None)
-        spent = self._client.stats - before
-        self.last_stats = StatementStats(
-            requests=spent.requests,
-            retries=spent.retries,
-            rate_limited=spent.rate_limited,
-            bytes_received=spent.bytes_received,
-            wait_seconds=spent.wait_seconds,
-            elapsed_seconds=time.perf_counter() - started,
-            rows_fetched=rows_fetched,
-        )
-        return Result(table, self.last_stats)
+        return Result(table, stats)
+
+    @contextmanager
+    def _accounting(self) -> Iterator[StatementStats]:
+        """Per-statement accounting: what the client spent while the block ran becomes last_stats."""
+        stats = StatementStats()
+        before, started = self._client.stats.snapshot(), time.perf_counter()
+        try:
+            yield stats
+        finally:
+            spent = self._client.stats - before
+            stats.requests, stats.retries, stats.rate_limited = spent.requests, spent.retries, spent.rate_limited
+            stats.bytes_received, stats.wait_seconds = spent.bytes_received, spent.wait_seconds
+            stats.elapsed_seconds = time.perf_counter() - started
+            self.last_stats = stats
 
     @contextmanager
     def _views(self, the_plan: Plan) -> Any:
@@ -276,10 +268,9 @@ class Connection:
     # --- DuckDB --------------------------------------------------------------------------------
 
     def _duckdb(self, sql: str, params: Params) -> Result:
-        started = time.perf_counter()
-        table = self._duckdb_table(sql, params)
-        self.last_stats = StatementStats(elapsed_seconds=time.perf_counter() - started)
-        return Result(table, self.last_stats)
+        with self._accounting() as stats:
+            table = self._duckdb_table(sql, params)
+        return Result(table, stats)
 
     def _duckdb_table(self, sql: str, params: Params) -> pa.Table:
         try:
