@@ -222,3 +222,15 @@ def test_large_sizes_seed_and_page() -> None:
         assert history["total"] == 50_000 and history["last_page"] == 500 and len(history["data"]) == 100
         lists = ok(c.get("/lists"))["data"]
         assert sum(lst["_contacts_count"] for lst in lists) == 50_000
+
+
+def test_own_number_verification_flow(client: httpx.Client) -> None:
+    started = client.post("/own-numbers/verifications", json={"phone_number": "+61412999888", "label": "Desk"}).json()
+    assert started["status"] == "PENDING" and started["remaining_attempts"] == 3
+    number = client.get(f"/own-numbers/{started['own_number_id']}").json()
+    assert (number["phone_number"], number["label"], number["status"]) == ("+61412999888", "Desk", "PENDING")
+    path = f"/own-numbers/verifications/{started['id']}/verify"
+    assert client.post(path, json={"phone_number": "+61412999888", "code": "12"}).status_code == 400
+    done = client.post(path, json={"phone_number": "+61412999888", "code": "428312"}).json()
+    assert done["status"] == "APPROVED" and done["remaining_attempts"] == 2
+    assert client.get(f"/own-numbers/{started['own_number_id']}").json()["status"] == "APPROVED"

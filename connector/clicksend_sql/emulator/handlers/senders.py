@@ -138,3 +138,43 @@ route("PATCH", "/senders/default-senders/{default_sender_id}")(
     lambda ctx: _complete_strategies(_update(ctx, DEFAULT_SENDERS, "default_sender_id")))
 route("DELETE", "/senders/default-senders/{default_sender_id}")(
     lambda ctx: Reply(_delete(ctx, DEFAULT_SENDERS, "default_sender_id"), status=204))
+
+
+VERIFY_TTL_S = 600
+
+
+@route("POST", "/own-numbers/verifications")
+def request_verification(ctx: Ctx) -> Any:
+    """Start verifying a number the user owns: a PENDING own number and a one-time-code request."""
+    body = ctx.obj()
+    numbers = _table(ctx, OWN_NUMBERS)
+    number = next((r for r in numbers if r["phone_number"] == body.get("phone_number")), None)
+    if number is None:
+        number = numbers.add(_new(ctx, OWN_NUMBERS))
+        # verified_timestamp is a non-null date-time in the spec: it holds the request time until verified
+        number.update(verified_timestamp=fake.iso(ctx.now), notified_timestamp=None, is_nearing_expiration=False)
+    verification = {
+        "id": fake.uuid_lower(ctx.rng), "own_number_id": number["id"], "status": "PENDING",
+        "expires_timestamp": fake.iso(ctx.now + VERIFY_TTL_S), "remaining_attempts": 3,
+        "created_timestamp": fake.iso(ctx.now), "updated_timestamp": fake.iso(ctx.now),
+    }
+    return ctx.store.table("own-number-verifications", "id").add(verification)
+
+
+@route("POST", "/own-numbers/verifications/{verification_id}/verify")
+def verify_code(ctx: Ctx) -> Any:
+    """Any six-digit code verifies (there is no real SMS); others use up an attempt."""
+    verification = find(ctx.store.table("own-number-verifications", "id"), ctx.params["verification_id"],
+                        "Verification request not found.")
+    code = str(ctx.obj().get("code", ""))
+    verification["updated_timestamp"] = fake.iso(ctx.now)
+    if verification["status"] != "PENDING" or not (code.isdigit() and len(code) == 6):
+        verification["remaining_attempts"] = max(0, verification["remaining_attempts"] - 1)
+        if verification["remaining_attempts"] == 0:
+            verification["status"] = "REJECTED"
+        raise bad_request({"code": "The verification code is invalid or the request is no longer pending."})
+    verification["status"] = "APPROVED"
+    number = _table(ctx, OWN_NUMBERS).get(verification["own_number_id"])
+    if number is not None:
+        number.update(status="APPROVED", verified_timestamp=fake.iso(ctx.now), updated_timestamp=fake.iso(ctx.now))
+    return verification
