@@ -174,13 +174,16 @@ class Walker:
         creator = next((("POST", path) for path in (template, f"{template}/send") if ("POST", path) in self.routes), None)
         has_post = creator is not None and template not in NOT_CREATORS
         key = (collection, field)
-        if not fresh and has_get and key in self.cache:
+        if fresh:  # the call may delete what it is given; later calls must list again
+            self.cache.pop(key, None)
+        elif has_get and key in self.cache:
             return self.cache[key]
         names = (field, "id", "message_id") if field.endswith("message_id") or field == "message_id" else (field, "id")
         if has_get and not (fresh and has_post):
             found = next(_ids_in(self.http.get(collection).json(), names), None)
             if found is not None:
-                self.cache[key] = found
+                if not fresh:
+                    self.cache[key] = found
                 return found
         assert has_post, f"no way to get a {field} from {collection}"
         op = self.routes[creator]
