@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import site
 import subprocess
 import sys
 import venv
@@ -39,8 +40,15 @@ def test_wheel_installs_and_loads_every_table_and_procedure(tmp_path: Path) -> N
         cwd=tmp_path)
     (wheel,) = (tmp_path / "dist").glob("clicksend_sql-*.whl")
     env_dir = tmp_path / "venv"
-    venv.create(env_dir, system_site_packages=True, with_pip=True)
+    venv.create(env_dir, with_pip=True)
     python = env_dir / "bin" / "python"
+    # The dependencies come from the environment running the tests (a venv or the system site),
+    # appended after the new venv's own site-packages so that the wheel's copy wins.
+    inner_site = Path(run(python, "-c", "import site; print(site.getsitepackages()[0])", cwd=tmp_path).strip())
+    outer = [p for p in site.getsitepackages() if Path(p).is_dir()]
+    (inner_site / "_outer_environment.pth").write_text(
+        "".join(f"import site; site.addsitedir({p!r})\n" for p in outer), encoding="utf-8"
+    )
     run(python, "-m", "pip", "install", "--no-deps", "--no-index", "-q", wheel, cwd=tmp_path)
 
     found = json.loads(run(python, "-c", CHECK, cwd=tmp_path))
