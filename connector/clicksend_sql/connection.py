@@ -14,6 +14,7 @@ import logging
 import re
 import threading
 import time
+from dataclasses import fields
 from datetime import datetime, timezone
 from collections.abc import Coroutine, Iterator, Mapping, Sequence
 from concurrent.futures import Future
@@ -228,8 +229,8 @@ class Connection:
             yield stats
         finally:
             spent = self._client.stats - before
-            stats.requests, stats.retries, stats.rate_limited = spent.requests, spent.retries, spent.rate_limited
-            stats.bytes_received, stats.wait_seconds = spent.bytes_received, spent.wait_seconds
+            for counter in fields(spent):
+                setattr(stats, counter.name, getattr(spent, counter.name))
             stats.elapsed_seconds = time.perf_counter() - started
             self.last_stats = stats
 
@@ -279,27 +280,31 @@ class Connection:
         except duckdb.Error as exc:
             raise self._translate(exc) from None
 
+    def _unknown_name(self, message: str) -> ClickSendSQLError | None:
+        """An unknown table or table function, with the closest ClickSend tables or procedures."""
+        kinds = (
+            (r"Table with name (\S+) does not exist", UnknownTableError, self.catalog.tables, "table", "sys_tables",
+             "it is neither a ClickSend table nor a local DuckDB table."),
+            (r"Table Function with name (\S+) does not exist", UnknownProcedureError, self.catalog.procedures,
+             "procedure", "sys_procedures", "it is neither a ClickSend procedure nor a DuckDB table function."),
+        )
+        for pattern, error, known, noun, listing, why in kinds:
+            found = re.search(pattern, message)
+            if found:
+                name = found.group(1)
+                near = did_you_mean(name, [item.name for item in known.values()])
+                return error(f"Unknown {noun} {name!r}: {why}{near} SELECT * FROM {listing} lists the ClickSend {noun}s.")
+        return None
+
     def _translate(self, exc: duckdb.Error) -> ClickSendSQLError:
         message = re.sub(
             rf'"?{VIEW_PREFIX}(\w+)"?',
             lambda m: self.catalog.table(m.group(1)).name if self.catalog.has_table(m.group(1)) else m.group(0),
             str(exc),
         )
-        missing_table = re.search(r"Table with name (\S+) does not exist", message)
-        if isinstance(exc, duckdb.CatalogException) and missing_table:
-            name = missing_table.group(1)
-            near = did_you_mean(name, [t.name for t in self.catalog.tables.values()])
-            return UnknownTableError(
-                f"Unknown table {name!r}: it is neither a ClickSend table nor a local DuckDB table.{near} "
-                "SELECT * FROM sys_tables lists the ClickSend tables."
-            )
-        missing_function = re.search(r"Table Function with name (\S+) does not exist", message)
-        if isinstance(exc, duckdb.CatalogException) and missing_function:
-            name = missing_function.group(1)
-            near = did_you_mean(name, [p.name for p in self.catalog.procedures.values()])
-            return UnknownProcedureError(
-                f"Unknown procedure {name!r}.{near} SELECT * FROM sys_procedures lists the ClickSend procedures."
-            )
+        unknown = self._unknown_name(message) if isinstance(exc, duckdb.CatalogException) else None
+        if unknown is not None:
+            return unknown
         if isinstance(exc, duckdb.BinderException) and ("not found" in message or "does not have a column" in message):
             return UnknownColumnError(message.replace("Values list", "Table"))
         if isinstance(exc, duckdb.ParserException):

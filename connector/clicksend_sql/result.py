@@ -11,19 +11,15 @@ import duckdb
 import pyarrow as pa
 
 from .errors import ClickSendSQLError
+from .http import RequestStats
 
 _HTML_ROWS = 50
 
 
 @dataclass
-class StatementStats:
-    """Per-statement accounting: requests made, retries, bytes, waiting, rows per table."""
+class StatementStats(RequestStats):
+    """What one statement cost: the client's counters over the statement, wall time, rows per table."""
 
-    requests: int = 0
-    retries: int = 0
-    rate_limited: int = 0
-    bytes_received: int = 0
-    wait_seconds: float = 0.0
     elapsed_seconds: float = 0.0
     rows_fetched: dict[str, int] = field(default_factory=dict)
 
