@@ -263,3 +263,39 @@ def test_explain_shows_the_plan_and_makes_no_request(con: Connection, emu: Emula
     key = con.explain(f"SELECT * FROM ContactLists WHERE ListId = {facts['small']}").fetchone()
     assert key is not None and key[1] == "get" and key[-2] == "1"
     assert emu.stats()["total"] == 0
+
+
+@pytest.mark.parametrize(
+    "where",
+    ["ListId = {big}.5", "ListId IN ({big}.5, {small}.5)", "SubaccountId = 2.5"],
+)
+def test_a_constant_the_column_can_never_hold_needs_no_request(
+    con: Connection, emu: Emulator, facts: dict[str, Any], where: str
+) -> None:
+    table = "SMSHistory" if "Subaccount" in where else "Contacts"
+    assert con.sql(f"SELECT * FROM {table} WHERE {where.format(**facts)}").fetchall() == []
+    assert con.sql(f"SELECT count(*) FROM {table} WHERE {where.format(**facts)}").fetchone() == (0,)
+    assert emu.stats()["total"] == 0
+
+
+def test_a_fractional_key_among_real_ones_is_dropped_not_rounded(
+    con: Connection, emu: Emulator, facts: dict[str, Any], snapshot: Connection
+) -> None:
+    got = con.sql(f"SELECT ContactId FROM Contacts WHERE ListId IN ({facts['big']}.5, {facts['small']}) ORDER BY 1")
+    want = snapshot.sql(f"SELECT ContactId FROM local_Contacts WHERE ListId = {facts['small']} ORDER BY 1")
+    assert got.fetchall() == want.fetchall()
+    assert emu.stats()["by_operation"] == {CONTACTS: pages(facts["sizes"][facts["small"]])}
+
+
+def test_limit_zero_makes_no_request(con: Connection, emu: Emulator) -> None:
+    result = con.sql("SELECT * FROM SMSHistory LIMIT 0")
+    assert len(result) == 0 and result.columns[0] == "MessageId"
+    assert emu.stats()["total"] == 0
+
+
+def test_a_constant_of_the_wrong_type_fails_before_any_request(con: Connection, emu: Emulator) -> None:
+    from clicksend_sql.errors import SQLError
+
+    with pytest.raises(SQLError, match=r"Contacts\.ListId: 'abc' cannot be compared with a BIGINT column"):
+        con.sql("SELECT * FROM Contacts WHERE ListId = 'abc'")
+    assert emu.stats()["total"] == 0

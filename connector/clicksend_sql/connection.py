@@ -45,6 +45,7 @@ from .errors import (
 from .execution import Executor, ProgressCallback
 from .http import ClickSendClient
 from .planner import VIEW_PREFIX, Plan, plan, view_name
+from .planner.plan import NO_MATCH
 from .planner.find_tables import find_tables
 from .result import Result, StatementStats
 from .system_tables import system_tables
@@ -254,15 +255,22 @@ class Connection:
     def _evaluate(self, expression: exp.Expression, sql_type: str) -> Any:
         """A constant expression's value as the column type sees it (DuckDB's own casting rules)."""
         target = "VARCHAR" if sql_type == "JSON" else sql_type
-        value = f"CAST(({expression.sql('duckdb')}) AS {target})"
+        constant = expression.sql("duckdb")
+        value = f"CAST(({constant}) AS {target})"
+        # 1401.5 compared with a BIGINT key matches nothing; pushing the rounded 1402 would waste a request.
+        exact = f"{value} = ({constant})" if target in ("BIGINT", "INTEGER") else "true"
         if target == "TIMESTAMPTZ":  # read as epoch microseconds: DuckDB hands out tz values only via pytz
             value = f"epoch_us({value})"
         try:
-            rows = self.duckdb.execute(f"SELECT {value}").fetchall()
+            rows = self.duckdb.execute(f"SELECT {value}, {exact}").fetchall()
+        except duckdb.ConversionException as exc:
+            raise SQLError(f"{constant} cannot be compared with a {sql_type} column: {exc}") from None
         except duckdb.Error as exc:
             raise ValueError(str(exc)) from None
         if not rows or rows[0][0] is None:
             return None
+        if not rows[0][1]:
+            return NO_MATCH
         result = rows[0][0]
         return datetime.fromtimestamp(result / 1_000_000, tz=timezone.utc) if target == "TIMESTAMPTZ" else result
 

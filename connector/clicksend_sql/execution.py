@@ -75,6 +75,8 @@ class Executor:
         return self._tasks[key]
 
     async def _fetch_now(self, scan: Scan) -> pa.Table | int:
+        if scan.max_rows == 0:  # LIMIT 0: the answer is known without asking
+            return arrow_schema(scan.table).empty_table()
         streams = await self._streams(scan)
         progress = Progress(scan.table.name)
         if scan.mode == "count":

@@ -21,8 +21,8 @@ from sqlglot.optimizer.qualify import qualify
 from sqlglot.optimizer.scope import Scope, traverse_scope
 
 from ..catalog import Catalog, Table
-from ..errors import UnknownColumnError
-from .plan import Condition, Reference
+from ..errors import SQLError, UnknownColumnError
+from .plan import NO_MATCH, Condition, Reference
 
 REF = "clicksend_ref"
 Evaluate = Callable[[exp.Expression, str], Any]
@@ -39,7 +39,8 @@ def extract_conditions(
     """Per table, one :class:`Reference` per occurrence with its pushable conditions.
 
     ``evaluate(expr, sql_type)`` turns a constant expression into a Python value of the column's
-    type (the executor uses DuckDB, so ``now() - INTERVAL 1 DAY`` works).
+    type (the executor uses DuckDB, so ``now() - INTERVAL 1 DAY`` works); it returns None when the
+    value cannot be pushed, and raises SQLError when it can never match the column's type.
 
     >>> import sqlglot
     >>> from clicksend_sql.catalog import load_catalog
@@ -143,8 +144,14 @@ def _conditions(conjunct: exp.Expression, table: Table, evaluate: Evaluate) -> l
         evaluated = tuple(evaluate(v, col.type) for v in values)
     except (UnknownColumnError, ValueError):
         return None
+    except SQLError as exc:  # the constant can never match the column's type: fail before any request
+        raise SQLError(f"WHERE {table.name}.{col.name}: {exc}") from None
     if any(v is None for v in evaluated):
         return None
+    if NO_MATCH in evaluated:
+        if op not in ("=", "IN"):
+            return None
+        evaluated = tuple(v for v in evaluated if v is not NO_MATCH)
     return [Condition(column=col, op=op, values=evaluated, sql=_condition_sql(col.name, op, values))]
 
 

@@ -18,6 +18,17 @@ from ..catalog import Column, Endpoint, Filter, Table
 Mode = Literal["list", "get", "count"]
 
 
+class NoMatch:
+    """A constant no value of the column can equal (1401.5 for a BIGINT key): ``=`` and ``IN``
+    drop it, so ``WHERE ListId = 1401.5`` needs no request at all."""
+
+    def __repr__(self) -> str:
+        return "NO_MATCH"
+
+
+NO_MATCH = NoMatch()
+
+
 @dataclass(frozen=True)
 class Condition:
     """A WHERE conjunct of the form ``column op constant`` (IN carries several values)."""

@@ -37,6 +37,10 @@ def pushdown_filters(table: Table, references: Sequence[Reference], catalog: Cat
     conditions = _shared(references)
     complete = len(references) == 1 and references[0].complete
     scan = Scan(table=table, view=view, local=[s for r in references for s in r.leftover])
+    impossible = [c for c in conditions if c.op in ("=", "IN") and not c.values]
+    if impossible:  # e.g. ListId = 1401.5: no row can match, so nothing is fetched
+        scan.endpoint, scan.streams, scan.pushed, scan.exact = table.list, [], impossible, complete
+        return scan
     if _plan_key_lookup(scan, conditions):
         return scan
     scan.endpoint = table.list
