@@ -46,6 +46,7 @@ from .execution import Executor, ProgressCallback
 from .http import ClickSendClient
 from .planner import VIEW_PREFIX, Plan, plan, view_name
 from .planner.plan import NO_MATCH
+from .planner.bind_parameters import bind_parameters
 from .planner.find_tables import find_tables
 from .result import Result, StatementStats
 from .system_tables import system_tables
@@ -164,12 +165,12 @@ class Connection:
         self._check_kind(statement)
         if isinstance(statement, exp.Describe) and statement.args.get("style") is None:
             return self._describe(statement)
-        return self._select(_bind(statement, params))
+        return self._select(bind_parameters(statement, params))
 
     def _call(self, function: exp.Func, params: Params) -> Result:
         """CALL a ClickSend procedure: arguments are any constant SQL expressions or parameters."""
         procedure = self.catalog.procedure(function.name)
-        arguments = _bind(exp.select(*[a.copy() for a in function.expressions]), params)
+        arguments = bind_parameters(exp.select(*[a.copy() for a in function.expressions]), params)
         values = self._duckdb_table(arguments.sql("duckdb"), None).to_pylist()[0].values() if function.expressions else ()
         bound = procedures.bind_arguments(procedure, list(values))
         with self._accounting() as stats:
@@ -200,7 +201,7 @@ class Connection:
         )
 
     def _explain(self, statement: exp.Expression, params: Params) -> Result:
-        the_plan = plan(_bind(statement, params), self.catalog, self._evaluate)
+        the_plan = plan(bind_parameters(statement, params), self.catalog, self._evaluate)
         rows = [{**row, "duckdb_sql": the_plan.duckdb_sql} for row in the_plan.explain_rows()]
         return Result(pa.Table.from_pylist(rows, schema=EXPLAIN_SCHEMA))
 
@@ -344,12 +345,6 @@ def _parse(text: str) -> list[exp.Expression]:
         raise SQLSyntaxError(f"Syntax error: {exc}") from None
     finally:
         sqlglot_logger.setLevel(level)
-
-
-def _bind(statement: exp.Expression, params: Params) -> exp.Expression:
-    from .planner.bind_parameters import bind_parameters
-
-    return bind_parameters(statement, params)
 
 
 def _redact(rows: pa.Table, secret: str) -> pa.Table:

@@ -98,11 +98,6 @@ def bodies_to_arrow(table: Table, bodies: Sequence[bytes], shape: str, rows_key:
     return _typed(table, raw)
 
 
-def rows_to_arrow(table: Table, rows: Sequence[dict[str, Any]]) -> pa.Table:
-    """Convert already-parsed row objects (e.g. from a write's response) to a typed table."""
-    return _typed(table, _columns_from_rows(table, rows))
-
-
 # --- reading ---------------------------------------------------------------------------------
 
 
@@ -152,10 +147,6 @@ def _read_slow(bodies: Sequence[bytes], path: tuple[str, ...], single: bool) -> 
     for row in rows:
         fields.update(dict.fromkeys(row))
     return {name: tolerant_array([row.get(name) for row in rows]) for name in fields}
-
-
-def _columns_from_rows(table: Table, rows: Sequence[dict[str, Any]]) -> dict[str, pa.Array]:
-    return {c.field: tolerant_array([row.get(c.field) for row in rows]) for c in table.columns}
 
 
 def _scalar_rows(bodies: Sequence[bytes], path: tuple[str, ...]) -> dict[str, pa.Array]:

@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from sqlglot import exp
 
-from ..catalog import Column, Endpoint, Filter, Table
+from ..catalog import Column, Endpoint, Table
 
 Mode = Literal["list", "get", "count"]
 
@@ -120,10 +120,3 @@ class Plan:
             for s in self.scans.values()
         ]
 
-
-@dataclass(frozen=True)
-class FilterUse:
-    """A condition matched to the API filter that evaluates it."""
-
-    condition: Condition
-    filter: Filter
