@@ -40,26 +40,25 @@ def _register_phone_campaign(res: Resource, channel: Channel, extras: tuple[str,
     """send / price / cancel for a campaign over a phone-number channel."""
     base = res.path
 
-    def messages_of(body: dict[str, Any], lst: Row) -> list[dict[str, Any]]:
+    def run(ctx: Ctx, record: bool) -> tuple[dict[str, Any], Row, dict[str, Any]]:
+        """The campaign's one message to its list through the channel; ``record`` sends, else prices."""
+        body = ctx.obj()
+        lst = _campaign_list(ctx, body)
         keep = ("body", "from", "schedule", "subject", *extras)
-        return [{"list_id": lst["list_id"], **{k: body[k] for k in keep if k in body}}]
+        message = {"list_id": lst["list_id"], **{k: body[k] for k in keep if k in body}}
+        outcome = send_messages(ctx, channel, [message], record=record, extra={k: body[k] for k in extras if k in body})
+        return body, lst, outcome
 
     @route("POST", f"{base}/send")
     def send(ctx: Ctx) -> Any:
-        body = ctx.obj()
-        lst = _campaign_list(ctx, body)
-        sent = send_messages(ctx, channel, messages_of(body, lst), record=True,
-                             extra={k: body[k] for k in extras if k in body})
+        body, lst, sent = run(ctx, record=True)
         scheduled = _schedule(ctx, body.get("schedule")) is not None
         return ctx.store.table(res.key, res.id_field).add(
             _new_campaign(ctx, res, body, lst, sent["total_count"], scheduled))
 
     @route("POST", f"{base}/price")
     def price(ctx: Ctx) -> Any:
-        body = ctx.obj()
-        lst = _campaign_list(ctx, body)
-        priced = send_messages(ctx, channel, messages_of(body, lst), record=False,
-                               extra={k: body[k] for k in extras if k in body})
+        body, _, priced = run(ctx, record=False)
         return {"total_count": priced["total_count"], "total_price": messaging.money(Decimal(str(priced["total_price"]))),
                 "data": {"from": body.get("from", ""), "body": body.get("body", ""),
                          "schedule": schedule_type(_schedule(ctx, body.get("schedule")) or ctx.now)},
