@@ -33,6 +33,11 @@ def open_connection(emulator: Emulator) -> Connection:
     )
 
 
+def api_client(emulator: Emulator) -> httpx.Client:
+    """A raw httpx client authenticated as the emulator's demo account (for emulator-level tests)."""
+    return httpx.Client(base_url=emulator.base_url, auth=(emulator.username, emulator.api_key), timeout=30)
+
+
 @pytest.fixture(scope="session")
 def shared_connection(emulator: Emulator) -> Iterator[Connection]:
     with open_connection(emulator) as connection:

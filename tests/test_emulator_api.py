@@ -9,6 +9,8 @@ import pytest
 
 from clicksend_sql.emulator import Emulator
 
+from conftest import api_client
+
 TEST_KEY = "D83DED51-9E35-4D42-9BB9-0E34B7CA85AE"
 UNAUTHORIZED = {"http_code": 401, "response_code": "UNAUTHORIZED", "response_msg": "Authorization failed.", "data": None}
 INVALID_ENDPOINT = {"http_code": 404, "response_code": "NOT_FOUND",
@@ -23,7 +25,7 @@ def emu() -> Iterator[Emulator]:
 
 @pytest.fixture()
 def client(emu: Emulator) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=emu.base_url, auth=(emu.username, emu.api_key)) as c:
+    with api_client(emu) as c:
         yield c
 
 

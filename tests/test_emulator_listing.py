@@ -9,12 +9,14 @@ import pytest
 
 from clicksend_sql.emulator import Emulator
 
+from conftest import api_client
+
 SIZES = {"sms-history": 437, "lists": 3, "contacts": 250, "templates": 0}
 
 
 @pytest.fixture(scope="module")
 def client() -> Iterator[httpx.Client]:
-    with Emulator(seed=11, sizes=SIZES) as emu, httpx.Client(base_url=emu.base_url, auth=(emu.username, emu.api_key)) as c:
+    with Emulator(seed=11, sizes=SIZES) as emu, api_client(emu) as c:
         yield c
 
 

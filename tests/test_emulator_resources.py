@@ -12,6 +12,8 @@ import pytest
 
 from clicksend_sql.emulator import Emulator
 
+from conftest import api_client
+
 MODELS = Path(__file__).resolve().parents[2] / "shared" / "clicksend-api" / "models.json"
 
 
@@ -23,7 +25,7 @@ def emu() -> Iterator[Emulator]:
 
 @pytest.fixture()
 def client(emu: Emulator) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=emu.base_url, auth=(emu.username, emu.api_key)) as c:
+    with api_client(emu) as c:
         yield c
 
 
@@ -217,7 +219,7 @@ def test_a_contact_needs_a_phone_fax_or_email(client: httpx.Client) -> None:
 
 def test_large_sizes_seed_and_page() -> None:
     with Emulator(sizes={"contacts": 50_000, "sms-history": 50_000, "lists": 2}) as emu, \
-            httpx.Client(base_url=emu.base_url, auth=(emu.username, emu.api_key)) as c:
+            api_client(emu) as c:
         history = ok(c.get("/sms/history", params={"limit": 100, "page": 500}))
         assert history["total"] == 50_000 and history["last_page"] == 500 and len(history["data"]) == 100
         lists = ok(c.get("/lists"))["data"]

@@ -10,6 +10,8 @@ import clicksend_sql
 from clicksend_sql.emulator import Emulator
 from clicksend_sql.procedures import ProcedureArgumentError
 
+from conftest import open_connection
+
 TEST_NUMBER = "+61411111111"  # NOTES.md §12: sends nothing, charges nothing
 
 
@@ -21,7 +23,7 @@ def emu() -> Iterator[Emulator]:
 
 @pytest.fixture()
 def con(emu: Emulator) -> Iterator[clicksend_sql.Connection]:
-    with clicksend_sql.connect(emu.username, emu.api_key, base_url=emu.base_url, rate_limit=None) as connection:
+    with open_connection(emu) as connection:
         yield connection
 
 
@@ -91,7 +93,7 @@ def test_copy_contact_to_list_gives_a_new_contact(con: clicksend_sql.Connection)
 
 def test_a_charging_call_is_never_retried() -> None:
     with Emulator(seed=3, fault_rate=1.0) as faulty:
-        with clicksend_sql.connect(faulty.username, faulty.api_key, base_url=faulty.base_url, rate_limit=None) as con:
+        with open_connection(faulty) as con:
             faulty.reset_stats()
             with pytest.raises(clicksend_sql.ClickSendSQLError):
                 con.sql("CALL SendSMS('Acme', 'once only', ?)", [TEST_NUMBER])
