@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import phonenumbers
@@ -13,8 +11,7 @@ import pytest
 from clicksend_sql.emulator import Emulator
 
 from conftest import api_client
-
-MODELS = Path(__file__).resolve().parents[2] / "shared" / "clicksend-api" / "models.json"
+from vendored import load
 
 
 @pytest.fixture(scope="module")
@@ -190,7 +187,7 @@ SEEDED = {  # list route -> spec model of its items
 
 @pytest.mark.parametrize("path", sorted(SEEDED))
 def test_seeded_rows_have_the_spec_fields_and_types(client: httpx.Client, path: str) -> None:
-    model = json.loads(MODELS.read_text())[SEEDED[path]]
+    model = load("clicksend-api/models.json")[SEEDED[path]]
     rows = ok(client.get(path))["data"]
     assert rows, f"{path} has no seeded rows"
     for row in rows:

@@ -1,4 +1,7 @@
-"""The vendored spec equals ../shared's YAML, and where the sources disagree, what each says.
+"""The vendored copies equal ../shared, and where the sources disagree, what each says.
+
+The disagreement tests read tests/data (vendored from ../shared by tools/vendor_test_data.py), so
+they run in a plain clone; only the two equality tests need ../shared and skip without it.
 
 Each disagreement test asserts both sides, so a fix in either source shows up here; the
 emulator's choice for each is named in the test's docstring.
@@ -6,33 +9,21 @@ emulator's choice for each is named in the test's docstring.
 
 from __future__ import annotations
 
-import importlib.util
 import json
-from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
-import yaml
 
 from clicksend_sql.emulator import spec
 
-REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared" / "clicksend-api"
+from vendored import API, DATA, REPO, load, shared_path, tool
+
 SPEC_DATA = REPO / "connector" / "clicksend_sql" / "emulator" / "spec_data"
-
-
-def _vendor_tool() -> ModuleType:
-    loaded = importlib.util.spec_from_file_location("vendor_spec", REPO / "tools" / "vendor_spec.py")
-    assert loaded is not None and loaded.loader is not None
-    module = importlib.util.module_from_spec(loaded)
-    loaded.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope="module")
 def notes() -> str:
-    return (SHARED / "NOTES.md").read_text()
+    return (API / "NOTES.md").read_text(encoding="utf-8")
 
 
 @pytest.fixture(scope="module")
@@ -42,8 +33,7 @@ def raw_current() -> dict[str, Any]:
 
 
 def _endpoint(operation_id: str) -> dict[str, Any]:
-    entries = json.loads((SHARED / "endpoints.json").read_text())
-    return next(e for e in entries if e["operation_id"] == operation_id)
+    return next(e for e in load("clicksend-api/endpoints.json") if e["operation_id"] == operation_id)
 
 
 def _success_media(doc: dict[str, Any], path: str, method: str) -> dict[str, Any]:
@@ -51,13 +41,21 @@ def _success_media(doc: dict[str, Any], path: str, method: str) -> dict[str, Any
 
 
 def test_vendored_spec_equals_shared_yaml() -> None:
-    tool = _vendor_tool()
-    for name, doc in tool.build(SHARED).items():
-        assert (SPEC_DATA / name).read_text(encoding="utf-8") == tool.dump(doc), f"{name} drifted; run tools/vendor_spec.py"
+    vendor = tool("vendor_spec")
+    for name, doc in vendor.build(shared_path("clicksend-api")).items():
+        assert (SPEC_DATA / name).read_text(encoding="utf-8") == vendor.dump(doc), f"{name} drifted; run tools/vendor_spec.py"
+
+
+def test_vendored_test_data_equals_shared() -> None:
+    built = tool("vendor_test_data").build(shared_path())
+    for name, text in built.items():
+        assert (DATA / name).read_text(encoding="utf-8") == text, f"tests/data/{name} drifted; run tools/vendor_test_data.py"
+    stale = {str(p.relative_to(DATA)) for p in DATA.rglob("*") if p.is_file() and p.name != "README.md"} - set(built)
+    assert not stale, f"tests/data has files the tool no longer builds: {sorted(stale)}"
 
 
 def test_operation_inventory_matches_endpoints_json() -> None:
-    entries = json.loads((SHARED / "endpoints.json").read_text())
+    entries = load("clicksend-api/endpoints.json")
     wanted = {"openapi.yaml": "openapi.yaml", "specs/openapi-v6-c73ffe8-with-fax-post.yaml": "c73ffe8"}
     expected = {(e["method"], e["path"].removeprefix("/v3"), e["operation_id"], wanted[e["source"]]) for e in entries if e["source"] in wanted}
     assert {(op.method, op.path, op.operation_id, op.source) for op in spec.load_operations()} == expected
@@ -83,7 +81,7 @@ def test_limit_bounds_differ_between_spec_v5_and_docs(raw_current: dict[str, Any
     assert limits["view-sms-history"] == {"default": 15, "example": 15, "maximum": 100, "minimum": 15, "type": "integer"}
     assert limits["view-mms-history"] == {"type": "integer"}  # no bounds at all
     assert limits["view-your-numbers"] == {"default": 15, "minimum": 15, "type": "integer"}  # no maximum
-    v5 = yaml.load((SHARED / "specs" / "swagger-v5-clicksend-go.yaml").read_text(), Loader=yaml.CSafeLoader)
+    v5 = load("clicksend-api/specs/swagger-v5-clicksend-go.excerpt.json")
     v5_limit = next(p for p in v5["paths"]["/lists"]["get"]["parameters"] if p["name"] == "limit")
     assert (v5_limit["default"], v5_limit["minimum"]) == (10, 1)
     assert "**min 15, max 100**" in notes
@@ -113,7 +111,7 @@ def test_mark_one_inbound_read_data_is_an_integer_in_spec_and_empty_list_in_apia
     schema = raw_current["components"]["schemas"][media["schema"]["$ref"].rsplit("/", 1)[1]]
     assert schema["properties"]["data"]["type"] == "integer"
     assert schema["example"]["data"] == 1
-    apiary = json.loads((SHARED / "specs" / "apiary-docs-apisguru-openapi.json").read_text())
+    apiary = load("clicksend-api/specs/apiary-docs-apisguru-openapi.excerpt.json")
     example = apiary["paths"]["/sms/inbound-read/{message_id}"]["put"]["responses"]["200"]["content"]["application/json"]
     assert example["examples"]["response"]["value"]["data"] == []
 

@@ -46,7 +46,7 @@ _Loader.yaml_implicit_resolvers = {
 }
 
 
-def _load_yaml(path: Path) -> dict[str, Any]:
+def load_yaml(path: Path) -> dict[str, Any]:
     with path.open("rb") as fh:
         return yaml.load(fh, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
 
@@ -92,8 +92,8 @@ def _closure(schemas: dict[str, Any], roots: set[str]) -> dict[str, Any]:
 
 def build(shared: Path = SHARED) -> dict[str, Any]:
     """File name -> JSON document, exactly as vendored."""
-    current = _load_yaml(shared / "openapi.yaml")
-    old = _load_yaml(shared / C73FFE8)
+    current = load_yaml(shared / "openapi.yaml")
+    old = load_yaml(shared / C73FFE8)
     extra = _strip_code_samples(_extra_paths(old, current))
     endpoints = json.loads((shared / "endpoints.json").read_text())
     wanted = {"openapi.yaml", C73FFE8}
