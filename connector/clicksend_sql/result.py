@@ -14,6 +14,7 @@ from .errors import ClickSendSQLError
 from .http import RequestStats
 
 _HTML_ROWS = 50
+KINDS = ("query", "explain", "call")  # what produced a result; the CLI renders EXPLAIN specially
 
 
 @dataclass
@@ -27,14 +28,23 @@ class StatementStats(RequestStats):
 class Result:
     """The answer to one statement, materialised as an Arrow table.
 
-    >>> r = Result(pa.table({"n": [1, 2]}))
-    >>> r.fetchall(), r.columns, len(r)
-    ([(1,), (2,)], ['n'], 2)
+    The ``fetch*`` methods behave like a DuckDB cursor: each hands out the rows after the ones
+    already fetched. ``arrow()``, ``df()``, ``pl()``, ``len()`` and iteration always see every row.
+
+    >>> r = Result(pa.table({"n": [1, 2, 3]}))
+    >>> r.fetchone(), r.fetchmany(5), r.fetchall(), r.fetchone()
+    ((1,), [(2,), (3,)], [], None)
+    >>> r.columns, len(r), list(r)
+    (['n'], 3, [(1,), (2,), (3,)])
     """
 
-    def __init__(self, table: pa.Table, stats: StatementStats | None = None) -> None:
+    def __init__(self, table: pa.Table, stats: StatementStats | None = None, *, kind: str = "query") -> None:
+        if kind not in KINDS:
+            raise ClickSendSQLError(f"Unknown result kind {kind!r}; accepted kinds are {', '.join(KINDS)}.")
         self._table = table
         self.stats = stats or StatementStats()
+        self.kind = kind
+        self._fetched = 0  # rows the fetch* methods have handed out
 
     def arrow(self) -> pa.Table:
         return self._table
@@ -54,11 +64,43 @@ class Result:
             raise ClickSendSQLError("Result.pl() needs polars: pip install 'clicksend-sql[polars]'") from None
         return polars.from_arrow(self._table)
 
-    def fetchall(self) -> list[tuple[Any, ...]]:
-        return list(self)
+    # --- DB-API cursor ---------------------------------------------------------------------------
+
+    @property
+    def description(self) -> list[tuple[Any, ...]] | None:
+        """DB-API column descriptions with DuckDB's type objects (``None`` when there are no columns)."""
+        return self._relation().description if self._table.num_columns else None
 
     def fetchone(self) -> tuple[Any, ...] | None:
-        return next(iter(self), None)
+        rows = self.fetchmany(1)
+        return rows[0] if rows else None
+
+    def fetchmany(self, size: int = 1) -> list[tuple[Any, ...]]:
+        return _rows(self._take(size))
+
+    def fetchall(self) -> list[tuple[Any, ...]]:
+        """The rows not fetched yet (all of them on a fresh result)."""
+        return _rows(self._take(None))
+
+    def fetchnumpy(self) -> dict[str, Any]:
+        """The rows not fetched yet as NumPy arrays per column (masked where NULL), as DuckDB gives them."""
+        rest = self._take(None)
+        return duckdb.from_arrow(rest).fetchnumpy() if rest.num_columns else {}
+
+    def _take(self, size: int | None) -> pa.Table:
+        start = min(self._fetched, self._table.num_rows)
+        taken = self._table.slice(start, size)
+        self._fetched = start + taken.num_rows
+        return taken
+
+    # --- display ---------------------------------------------------------------------------------
+
+    def show(self, **options: Any) -> None:
+        """Print the rows as DuckDB's relations do; ``options`` are DuckDB's (``max_rows``, ``max_width``...)."""
+        if self._table.num_columns:
+            self._relation().show(**options)
+        else:
+            print(repr(self))
 
     @property
     def columns(self) -> list[str]:
@@ -68,17 +110,24 @@ class Result:
         return self._table.num_rows
 
     def __iter__(self) -> Iterator[tuple[Any, ...]]:
-        columns = [c.to_pylist() for c in self._table.columns]
-        return iter(zip(*columns, strict=True)) if columns else iter(())
+        return iter(_rows(self._table))
 
     def __repr__(self) -> str:
-        return repr(duckdb.from_arrow(self._table))
+        return repr(self._relation()) if self._table.num_columns else "<Result with no columns>"
 
     def _repr_html_(self) -> str:
         head = "".join(f"<th>{html.escape(c)}</th>" for c in self.columns)
         rows = "".join(
             "<tr>" + "".join(f"<td>{html.escape('' if v is None else str(v))}</td>" for v in row) + "</tr>"
-            for row in Result(self._table.slice(0, _HTML_ROWS))
+            for row in _rows(self._table.slice(0, _HTML_ROWS))
         )
         more = f"<p>{len(self) - _HTML_ROWS} more rows</p>" if len(self) > _HTML_ROWS else ""
         return f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>{more}"
+
+    def _relation(self) -> duckdb.DuckDBPyRelation:
+        return duckdb.from_arrow(self._table)
+
+
+def _rows(table: pa.Table) -> list[tuple[Any, ...]]:
+    columns = [c.to_pylist() for c in table.columns]
+    return list(zip(*columns, strict=True)) if columns else []
