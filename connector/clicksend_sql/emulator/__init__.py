@@ -7,6 +7,8 @@ Tests and benchmarks talk to it instead of the real API::
 
 ``sizes`` sets how many rows each resource is seeded with (names in :data:`SIZE_NAMES`, e.g.
 ``contacts``, ``sms-history``, ``inbound-sms``); the defaults start in well under a second.
+Seeded history ends at the start of ``today`` (default: the current UTC date), so the newest
+demo rows are always recent; pass ``today`` to pin every seeded date.
 By default the server runs on its own event loop in a daemon thread; ``process=True`` runs it in a
 child process (the ``emulator`` CLI command) so a benchmark's client does not share the
 server's GIL.
@@ -14,6 +16,7 @@ server's GIL.
 
 from __future__ import annotations
 
+import datetime as dt
 import subprocess
 import sys
 import threading
@@ -26,7 +29,7 @@ import httpx
 
 from ..errors import ConfigurationError
 from .app import Knobs
-from .seed import SIZE_NAMES, api_key_for, check_sizes
+from .seed import SIZE_NAMES, api_key_for, check_sizes, utc_today
 from .server import bind, make_app, make_server
 
 __all__ = ["SIZE_NAMES", "Emulator"]
@@ -50,6 +53,7 @@ class Emulator:
         port: int = 0,
         username: str = "demo",
         process: bool = False,
+        today: dt.date | None = None,
     ) -> None:
         self.sizes = dict(sizes or {})
         check_sizes(self.sizes)
@@ -58,6 +62,7 @@ class Emulator:
         if rate_limit is not None and rate_limit <= 0:
             raise ConfigurationError(f"rate_limit={rate_limit!r} must be a positive number of requests per second.")
         self.seed = seed
+        self.today = today or utc_today()  # seeded history ends at its start; pin it for fixed dates
         self.knobs = Knobs(latency_ms=latency_ms, jitter_ms=jitter_ms, rate_limit=rate_limit, fault_rate=fault_rate)
         self.host = host
         self.port = port
@@ -122,14 +127,19 @@ class Emulator:
         """Requests served so far: ``{"total": n, "by_operation": {"GET /v3/lists": n, ...}}``."""
         return httpx.get(self._admin_url("stats"), timeout=10).json()
 
+    def requests(self) -> list[str]:
+        """The request lines served since the last reset, as sent (``GET /v3/lists/5?page=1``)."""
+        return list(httpx.get(self._admin_url("requests"), timeout=10).json()["requests"])
+
     def reset_stats(self) -> None:
+        """Zero the counters and the request log."""
         httpx.post(self._admin_url("reset-stats"), timeout=10).raise_for_status()
 
     def _admin_url(self, name: str) -> str:
         return f"http://{self.host}:{self.port}/_emulator/{name}"
 
     def _start_thread(self) -> None:
-        app = make_app(seed=self.seed, sizes=self.sizes, username=self.username, knobs=self.knobs)
+        app = make_app(seed=self.seed, sizes=self.sizes, username=self.username, knobs=self.knobs, today=self.today)
         sock = _bind(self.host, self.port)
         self.port = sock.getsockname()[1]
         self._server = make_server(app)
@@ -146,7 +156,8 @@ class Emulator:
     def _start_process(self) -> None:
         k = self.knobs
         args = [sys.executable, "-m", "clicksend_sql.emulator", "--host", self.host, "--port", str(self.port),
-                "--seed", str(self.seed), "--username", self.username, "--latency-ms", str(k.latency_ms),
+                "--seed", str(self.seed), "--username", self.username, "--today", self.today.isoformat(),
+                "--latency-ms", str(k.latency_ms),
                 "--jitter-ms", str(k.jitter_ms), "--fault-rate", str(k.fault_rate)]
         args += ["--rate-limit", str(k.rate_limit)] if k.rate_limit else []
         for name, count in self.sizes.items():

@@ -12,7 +12,7 @@ import binascii
 import math
 import random
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -22,7 +22,7 @@ import orjson
 
 from . import spec
 from .envelope import INVALID_ENDPOINT, SUSPENDED, TOO_MANY, UNAUTHORIZED, ApiError, envelope
-from .handlers import ROUTES, Ctx, Handler, Reply
+from .handlers import PRECHECKS, ROUTES, Ctx, Handler, Reply
 from .resources import MAIN_SUBACCOUNT_ID, USER_ID
 from .router import Router
 from .state import TEST_ACCOUNT_KEY, Principal, Store
@@ -33,6 +33,7 @@ Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 
 _LIST_PARAMS = frozenset({"page", "limit"})
+REQUEST_LOG_SIZE = 10_000  # request lines kept for /_emulator/requests (tests assert exact paths)
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,7 @@ class Bound:
 
     op: spec.Operation
     handler: Handler | None
+    precheck: Handler | None = None
 
     @property
     def stats_key(self) -> str:
@@ -87,11 +89,24 @@ class _Dropped(Exception):
     """Marks an injected dropped connection (the response was started and will never finish)."""
 
 
-def bind_operations(operations: Iterable[spec.Operation], routes: dict[tuple[str, str], Handler]) -> Router[Bound]:
-    """Route every operation; those with a stateful handler get it, the rest are synthesized."""
+def bind_operations(operations: Iterable[spec.Operation], routes: dict[tuple[str, str], Handler],
+                    prechecks: dict[tuple[str, str], Handler] | None = None) -> Router[Bound]:
+    """Route every operation; those with a stateful handler get it, the rest are synthesized.
+
+    A handler registered for a method the spec lacks on a spec path (POST on a contact's URL,
+    which the real API answers like the update) is bound to that path's operation.
+    """
     router: Router[Bound] = Router()
+    by_handler: dict[tuple[str, Handler], spec.Operation] = {}
+    checks = prechecks or {}
     for op in operations:
-        router.add(op.method, op.path, Bound(op, routes.get((op.method, op.path.rstrip("/")))))
+        key = (op.method, op.path.rstrip("/"))
+        router.add(op.method, op.path, Bound(op, routes.get(key), checks.get(key)))
+        if key in routes:
+            by_handler[(key[1], routes[key])] = op
+    for (method, path), handler in routes.items():
+        if (path, handler) in by_handler and router.match(method, path) is None:
+            router.add(method, path, Bound(by_handler[(path, handler)], handler))
     return router
 
 
@@ -103,8 +118,9 @@ class EmulatorApp:
         self.username = username
         self._api_key = api_key
         self.knobs = knobs
-        self.router = bind_operations(spec.load_operations(), ROUTES)
+        self.router = bind_operations(spec.load_operations(), ROUTES, PRECHECKS)
         self.stats: Counter[str] = Counter()
+        self.requests: deque[str] = deque(maxlen=REQUEST_LOG_SIZE)  # raw request lines, newest last
         self._bucket = _TokenBucket(knobs.rate_limit) if knobs.rate_limit else None
         self._fault_rng = random.Random(f"faults:{seed}")
         self._latency_rng = random.Random(f"latency:{seed}")
@@ -134,6 +150,9 @@ class EmulatorApp:
         method: str = scope["method"]
         path: str = scope["path"]
         found = self.router.match(method, path[3:]) if path.startswith("/v3/") else None
+        query = scope.get("query_string") or b""
+        raw = (scope.get("raw_path") or path.encode()) + (b"?" + query if query else b"")
+        self.requests.append(f"{method} {raw.decode('latin-1')}")
         self.stats["total"] += 1
         self.stats[found[0].stats_key if found else f"{method} {path}"] += 1
         await self._delay()
@@ -158,16 +177,20 @@ class EmulatorApp:
         principal = self._authenticate(scope) if op.auth else None
         query = _parse_query(scope.get("query_string", b""))
         body = _parse_json(raw, scope)
-        # page/limit are this emulator's list semantics (clamped, see listing.py), not the spec's
-        errors = spec.validate_request(op, body, {k: v for k, v in query.items() if k not in _LIST_PARAMS})
-        if errors:
-            raise ApiError(400, "Invalid input.", errors)
-        if bound.handler is None:
-            return op.success_status, spec.synthesize_response(op, params, self._synth_rng)
         ctx = Ctx(
             store=self.store, principal=principal, params=params, query=query, body=body,
             base_url=_base_url(scope), path=scope["path"], response_msg=op.response_msg, rng=self.store.rng,
         )
+        if bound.precheck is not None:
+            bound.precheck(ctx)
+        if spec.leaks_php_error(op, body):
+            raise ApiError(400, spec.PHP_LEAK_MESSAGE, code=400)
+        # page/limit are this emulator's list semantics (clamped, see listing.py), not the spec's
+        errors = spec.validate_request(op, body, {k: v for k, v in query.items() if k not in _LIST_PARAMS})
+        if errors:
+            raise _invalid(op, errors)
+        if bound.handler is None:
+            return op.success_status, spec.synthesize_response(op, params, self._synth_rng)
         result = bound.handler(ctx)
         reply = result if isinstance(result, Reply) else Reply(result)
         status = reply.status or op.success_status
@@ -213,11 +236,23 @@ class EmulatorApp:
             stats = dict(self.stats)
             total = stats.pop("total", 0)
             await _respond(send, 200, {"total": total, "by_operation": stats})
+        elif route == ("GET", "/_emulator/requests"):
+            await _respond(send, 200, {"requests": list(self.requests)})
         elif route == ("POST", "/_emulator/reset-stats"):
             self.stats.clear()
+            self.requests.clear()
             await _respond(send, 200, {"total": 0, "by_operation": {}})
         else:
             await _respond(send, 404, INVALID_ENDPOINT.body())
+
+
+def _invalid(op: spec.Operation, errors: dict[str, str]) -> ApiError:
+    """The 400 for a request that fails validation: the operation's documented error body where the
+    spec gives one (default senders: ``default_sender_error`` with field/reason ``details``)."""
+    if spec.error_schema_name(op, 400) == "default_sender_error":
+        details = [{"field": field, "reason": reason} for field, reason in errors.items()]
+        return ApiError(400, "Failed to process default sender", extra={"details": details})
+    return ApiError(400, "Invalid input.", errors)
 
 
 async def _lifespan(receive: Receive, send: Send) -> None:
