@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import click
 
 from ..errors import ClickSendSQLError
 from .app import Knobs
-from .seed import SIZE_NAMES, api_key_for, check_sizes
+from .seed import SIZE_NAMES, api_key_for, check_sizes, utc_today
 from .server import bind, make_app, make_server
 
 
@@ -31,16 +33,18 @@ def _parse_sizes(values: tuple[str, ...]) -> dict[str, int]:
 @click.option("--size", "sizes", multiple=True, metavar="NAME=COUNT",
               help=f"Seeded rows of a resource, repeatable. Names: {', '.join(SIZE_NAMES)}.")
 @click.option("--username", default="demo", show_default=True)
+@click.option("--today", type=click.DateTime(["%Y-%m-%d"]), default=None,
+              help="Seeded history ends at the start of this UTC date (default: today), e.g. 2026-01-01.")
 @click.option("--latency-ms", default=0.0, show_default=True, type=click.FloatRange(0), help="Added to every request.")
 @click.option("--jitter-ms", default=0.0, show_default=True, type=click.FloatRange(0), help="Random +/- on the latency.")
 @click.option("--rate-limit", default=None, type=click.FloatRange(0, min_open=True),
               help="Requests per second (burst the same); excess get 429.")
 @click.option("--fault-rate", default=0.0, show_default=True, type=click.FloatRange(0, 1),
               help="Fraction of requests answered 500 or dropped.")
-def emulator_command(host: str, port: int, seed: int, sizes: tuple[str, ...], username: str, latency_ms: float,
-                     jitter_ms: float, rate_limit: float | None, fault_rate: float) -> None:
+def emulator_command(host: str, port: int, seed: int, sizes: tuple[str, ...], username: str, today: dt.datetime | None,
+                     latency_ms: float, jitter_ms: float, rate_limit: float | None, fault_rate: float) -> None:
     """Run a local ClickSend REST v3 emulator (for tests, demos and benchmarks)."""
-    app = make_app(seed=seed, sizes=_parse_sizes(sizes), username=username,
+    app = make_app(seed=seed, sizes=_parse_sizes(sizes), username=username, today=today.date() if today else utc_today(),
                    knobs=Knobs(latency_ms=latency_ms, jitter_ms=jitter_ms, rate_limit=rate_limit, fault_rate=fault_rate))
     try:
         sock = bind(host, port)

@@ -11,8 +11,6 @@ import datetime as dt
 import random
 import uuid
 
-# 2026-01-01T00:00:00Z: seeded activity lies in the months before it (never wall-clock time).
-EPOCH = 1_767_225_600
 DAY = 86_400
 
 FIRST_NAMES = (
@@ -83,9 +81,15 @@ def mobile(rng: random.Random, region: str) -> str:
     return prefix + str(rng.randrange(2, 10)) + "".join(rng.choices("0123456789", k=n - 1))
 
 
-def timestamp(rng: random.Random, days_back: int = 180) -> int:
-    """A Unix time in the ``days_back`` days before EPOCH."""
-    return EPOCH - rng.randrange(days_back * DAY)
+def history_end(today: dt.date) -> int:
+    """Midnight UTC at the start of ``today``: seeded activity lies in the days before it, so a
+    demo's "last 30 days" has data whatever the date, and a pinned ``today`` gives the same rows."""
+    return int(dt.datetime(today.year, today.month, today.day, tzinfo=dt.UTC).timestamp())
+
+
+def timestamp(rng: random.Random, end: int, days_back: int = 180) -> int:
+    """A Unix time in the ``days_back`` days before ``end``."""
+    return end - rng.randrange(days_back * DAY)
 
 
 def person(rng: random.Random) -> tuple[str, str]:

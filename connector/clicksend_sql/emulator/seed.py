@@ -1,7 +1,12 @@
-"""Deterministic demo data: the same seed and sizes always give the same account."""
+"""Deterministic demo data: the same seed, sizes and ``today`` always give the same account.
+
+Seeded history ends at the start of ``today`` (by default the current UTC date), so the most
+recent activity is always in the last days; ids and values do not depend on the date.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 import random
 from collections.abc import Mapping
 
@@ -27,23 +32,29 @@ def check_sizes(sizes: Mapping[str, int]) -> None:
             raise ConfigurationError(f"Emulator size {name}={n!r} must be a non-negative integer.")
 
 
-def build_store(seed: int, sizes: Mapping[str, int], username: str) -> Store:
-    """A fully seeded account."""
+def utc_today() -> dt.date:
+    """The current date in UTC, the default end of the seeded history."""
+    return dt.datetime.now(dt.UTC).date()
+
+
+def build_store(seed: int, sizes: Mapping[str, int], username: str, today: dt.date) -> Store:
+    """A fully seeded account whose history ends at the start of ``today``."""
     check_sizes(sizes)
+    end = fake.history_end(today)
     store = Store(rng=random.Random(f"runtime:{seed}"))
-    store.account = account_row(seed, username)
+    store.account = account_row(seed, username, end)
     store.account["_subaccount"]["api_key"] = api_key_for(seed)  # GET /account shows the caller's own key
     for res in RESOURCES:
-        _seed_resource(store, res, random.Random(f"{seed}:{res.key}"), sizes.get(res.key, res.size))
+        _seed_resource(store, res, random.Random(f"{seed}:{res.key}"), sizes.get(res.key, res.size), end)
         if res.key == "lists":
-            _seed_contacts(store, random.Random(f"{seed}:contacts"), sizes.get("contacts", CONTACTS_SIZE))
+            _seed_contacts(store, random.Random(f"{seed}:contacts"), sizes.get("contacts", CONTACTS_SIZE), end)
     _link_receipts_and_replies(store)
     return store
 
 
-def _seed_resource(store: Store, res: Resource, rng: random.Random, n: int) -> None:
+def _seed_resource(store: Store, res: Resource, rng: random.Random, n: int, end: int) -> None:
     table = store.table(res.key, res.id_field)
-    stamped = sorted(((fake.timestamp(rng), i) for i in range(n)))  # oldest first, like the real ids
+    stamped = sorted(((fake.timestamp(rng, end), i) for i in range(n)))  # oldest first, like the real ids
     for ts, _ in stamped:
         row = res.make(Gen(rng, store, ts))
         if res.id_start:
@@ -53,13 +64,13 @@ def _seed_resource(store: Store, res: Resource, rng: random.Random, n: int) -> N
         table.add(row)
 
 
-def _seed_contacts(store: Store, rng: random.Random, n: int) -> None:
+def _seed_contacts(store: Store, rng: random.Random, n: int, end: int) -> None:
     lists = store.table("lists", "list_id").rows()
     if not lists:
         return
     weights = [len(lists) - i for i in range(len(lists))]  # earlier lists are bigger
     owners = rng.choices(lists, weights, k=n)
-    for ts in sorted(fake.timestamp(rng, 365) for _ in range(n)):
+    for ts in sorted(fake.timestamp(rng, end, 365) for _ in range(n)):
         owner = owners.pop()
         row = contact(Gen(rng, store, ts))
         row.update(contact_id=store.next_id("contacts", 100_001), list_id=owner["list_id"], _list_name=owner["list_name"])
@@ -79,13 +90,13 @@ def _link_receipts_and_replies(store: Store) -> None:
         reply.update(original_message_id=sent["message_id"], original_body=sent["body"], **{"from": sent["to"]})
 
 
-def account_row(seed: int, username: str) -> Row:
+def account_row(seed: int, username: str, end: int) -> Row:
     """GET /account for the demo user (balance changes as messages are sent)."""
     rng = random.Random(f"{seed}:account")
     first, last = fake.person(rng)
     return {
         "user_id": USER_ID, "username": username, "user_email": fake.email_for(first, last, rng), "active": 1,
-        "banned": 0, "date_sign_up": fake.EPOCH - 400 * fake.DAY, "balance": "1117.461060",
+        "banned": 0, "date_sign_up": end - 400 * fake.DAY, "balance": "1117.461060",
         "user_phone": fake.mobile(rng, "AU"), "reply_to": "originalemail", "delivery_to": "",
         "user_first_name": first, "user_last_name": last, "account": 1, "account_name": rng.choice(fake.COMPANIES),
         "account_billing_email": f"billing@{username}.example.com", "account_billing_mobile": "", "priority": 0,

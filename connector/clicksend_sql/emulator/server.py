@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import socket
 from collections.abc import Mapping
 
@@ -11,9 +12,9 @@ from .app import EmulatorApp, Knobs
 from .seed import api_key_for, build_store
 
 
-def make_app(*, seed: int, sizes: Mapping[str, int], username: str, knobs: Knobs) -> EmulatorApp:
-    """A freshly seeded emulator application."""
-    store = build_store(seed, sizes, username)
+def make_app(*, seed: int, sizes: Mapping[str, int], username: str, knobs: Knobs, today: dt.date) -> EmulatorApp:
+    """A freshly seeded emulator application whose history ends at the start of ``today``."""
+    store = build_store(seed, sizes, username, today)
     return EmulatorApp(store, username=username, api_key=api_key_for(seed), seed=seed, knobs=knobs)
 
 
