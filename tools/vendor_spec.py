@@ -90,6 +90,13 @@ def _closure(schemas: dict[str, Any], roots: set[str]) -> dict[str, Any]:
     return {name: schemas[name] for name in sorted(seen)}
 
 
+def _sentence(endpoint: dict[str, Any]) -> str | None:
+    """The endpoint's response_msg: the spec example's unless it is the placeholder "response_msg"
+    (send-voice-message and two others), then the older docs'."""
+    example = endpoint.get("response_msg_example")
+    return (example if example != "response_msg" else None) or endpoint.get("apiary_response_msg")
+
+
 def build(shared: Path = SHARED) -> dict[str, Any]:
     """File name -> JSON document, exactly as vendored."""
     current = load_yaml(shared / "openapi.yaml")
@@ -97,11 +104,7 @@ def build(shared: Path = SHARED) -> dict[str, Any]:
     extra = _strip_code_samples(_extra_paths(old, current))
     endpoints = json.loads((shared / "endpoints.json").read_text())
     wanted = {"openapi.yaml", C73FFE8}
-    msgs = {
-        e["operation_id"]: e.get("response_msg_example") or e.get("apiary_response_msg")
-        for e in endpoints
-        if e["source"] in wanted and (e.get("response_msg_example") or e.get("apiary_response_msg"))
-    }
+    msgs = {e["operation_id"]: _sentence(e) for e in endpoints if e["source"] in wanted and _sentence(e)}
     schemaless = {
         op["operationId"]
         for item in current["paths"].values()

@@ -21,11 +21,12 @@ RESPONSE_CODES = {
 }
 
 
-def envelope(status: int, message: str, data: Any) -> dict[str, Any]:
-    """The standard wrapper; ``http_code`` repeats the HTTP status."""
+def envelope(status: int, message: str, data: Any, code: str | int | None = None) -> dict[str, Any]:
+    """The standard wrapper; ``http_code`` repeats the HTTP status, ``code`` overrides the
+    ``response_code`` that goes with it."""
     return {
         "http_code": status,
-        "response_code": RESPONSE_CODES.get(status, "SUCCESS"),
+        "response_code": RESPONSE_CODES.get(status, "SUCCESS") if code is None else code,
         "response_msg": message,
         "data": data,
     }
@@ -38,15 +39,18 @@ class ApiError(Exception):
     not derive from ClickSendSQLError.
     """
 
-    def __init__(self, status: int, message: str, data: Any = None, headers: dict[str, str] | None = None) -> None:
+    def __init__(self, status: int, message: str, data: Any = None, headers: dict[str, str] | None = None,
+                 code: str | int | None = None, extra: dict[str, Any] | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
         self.data = data
         self.headers = headers or {}
+        self.code = code
+        self.extra = extra or {}  # more top-level keys, e.g. default senders' ``details``
 
     def body(self) -> dict[str, Any]:
-        return envelope(self.status, self.message, self.data)
+        return envelope(self.status, self.message, self.data, self.code) | self.extra
 
 
 def bad_request(fields: dict[str, str], message: str = "Invalid input.") -> ApiError:

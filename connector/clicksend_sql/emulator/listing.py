@@ -26,6 +26,7 @@ class ListQuery:
 
     page: int = 1
     limit: int = DEFAULT_LIMIT
+    limit_given: bool = False  # the caller sent ``limit`` (page URLs then repeat it)
     search: tuple[tuple[str, str], ...] = ()
     any_term: bool = False  # operator=OR
     order: tuple[tuple[str, bool], ...] = ()  # (field, descending)
@@ -47,7 +48,7 @@ def parse_list_query(query: dict[str, str]) -> ListQuery:
     """Read and check the list parameters; a bad page, limit or date is a 400 naming the field.
 
     >>> parse_list_query({"page": "2", "limit": "500", "q": "status:Sent,to:+61", "order_by": "date:desc"})
-    ListQuery(page=2, limit=100, search=(('status', 'sent'), ('to', '+61')), any_term=False, order=(('date', True),), date_from=None, date_to=None)
+    ListQuery(page=2, limit=100, limit_given=True, search=(('status', 'sent'), ('to', '+61')), any_term=False, order=(('date', True),), date_from=None, date_to=None)
     >>> parse_list_query({"limit": "1"}).limit
     15
     """
@@ -61,6 +62,7 @@ def parse_list_query(query: dict[str, str]) -> ListQuery:
     return ListQuery(
         page=page or 1,
         limit=DEFAULT_LIMIT if limit is None else min(max(limit, MIN_LIMIT), MAX_LIMIT),
+        limit_given=limit is not None,
         search=_parse_search(query.get("q", "")),
         any_term=operator == "OR",
         order=_parse_order(query.get("order_by") or query.get("order") or ""),
@@ -136,7 +138,8 @@ def select(rows: Sequence[Row], lq: ListQuery, date_field: str | None) -> Sequen
 def paginator(rows: Sequence[Row], lq: ListQuery, url: str, laravel_links: bool = False) -> dict[str, Any]:
     """The Laravel-style page object ClickSend returns in ``data``.
 
-    Page URLs carry only ``page``, as ClickSend's do (other parameters are not repeated).
+    Page URLs carry ``page`` and, when the caller asked for one, the ``limit`` (the real API keeps
+    it; other parameters are not repeated).
     ``laravel_links`` adds the newer Laravel extras that /lists and /automations/sms/inbound show
     (first_page_url, last_page_url, path, links).
 
@@ -155,8 +158,8 @@ def paginator(rows: Sequence[Row], lq: ListQuery, url: str, laravel_links: bool 
         "per_page": lq.limit,
         "current_page": lq.page,
         "last_page": last_page,
-        "next_page_url": f"{url}?page={lq.page + 1}" if lq.page < last_page else None,
-        "prev_page_url": f"{url}?page={lq.page - 1}" if 1 < lq.page <= last_page + 1 and total else None,
+        "next_page_url": _page_url(url, lq, lq.page + 1) if lq.page < last_page else None,
+        "prev_page_url": _page_url(url, lq, lq.page - 1) if 1 < lq.page <= last_page + 1 and total else None,
         "from": start + 1 if items else None,
         "to": start + len(items) if items else None,
         "data": items,
@@ -164,6 +167,10 @@ def paginator(rows: Sequence[Row], lq: ListQuery, url: str, laravel_links: bool 
     if laravel_links:
         page.update(_laravel_links(url, lq.page, last_page))
     return page
+
+
+def _page_url(url: str, lq: ListQuery, page: int) -> str:
+    return f"{url}?page={page}&limit={lq.limit}" if lq.limit_given else f"{url}?page={page}"
 
 
 def _laravel_links(url: str, current: int, last_page: int) -> dict[str, Any]:

@@ -110,9 +110,10 @@ def account_row(seed: int, username: str, end: int) -> Row:
         "_subaccount": {"subaccount_id": MAIN_SUBACCOUNT_ID, "api_username": username,
                         "email": fake.email_for(first, last, rng),
                         "phone_number": "", "first_name": first, "last_name": last, "api_key": "",
-                        "access_users": 1, "access_billing": 1, "access_reporting": 1, "access_contacts": 1,
-                        "access_settings": 1, "access_sms": 1, "access_email": 1, "access_voice": 1,
-                        "access_fax": 1, "access_post": 1, "access_reseller": 1, "access_mms": 1,
-                        "share_campaigns": 1, "is_main": 1},
-        "_referrer_chosen": {},
+                        "access_smpp": 0, "access_users": 1, "access_billing": 1, "access_reporting": 1,
+                        "access_contacts": 1, "access_settings": 1, "hide_pricing": 0, "access_sms": 1,
+                        "access_email": 1, "access_voice": 1, "access_fax": 1, "access_post": 1,
+                        "access_reseller": 1, "access_global_sending": 1, "access_mms": 1, "share_campaigns": 1,
+                        "notes": None},  # the recorded GET /account keys (tests/fidelity)
+        "_referrer_chosen": {"id": 8, "name": "Other"},
     }

@@ -127,6 +127,13 @@ def success_schema(op: Operation) -> dict[str, Any] | None:
     return media.get("schema") if media else None
 
 
+def error_schema_name(op: Operation, status: int) -> str | None:
+    """The component name of the error body the spec documents for ``status``, if any."""
+    media = ((raw_operation(op)["responses"].get(str(status)) or {}).get("content") or {}).get("application/json")
+    ref = ((media or {}).get("schema") or {}).get("$ref", "")
+    return ref.rsplit("/", 1)[-1] or None
+
+
 def schema_owner(op: Operation) -> Operation:
     """The operation whose spec response schema ``op`` answers with (itself, bar stand-ins)."""
     return _by_id()[_SCHEMA_STAND_INS.get(op.operation_id, op.operation_id)]
@@ -186,6 +193,37 @@ def load_operations() -> list[Operation]:
 @functools.cache
 def _by_id() -> dict[str, Operation]:
     return {op.operation_id: op for op in _operations()}
+
+
+@functools.cache
+def find(method: str, path: str) -> Operation:
+    """The operation routed at ``method`` ``path`` (a v3-relative template)."""
+    return next(op for op in _operations() if (op.method, op.path) == (method, path))
+
+
+_BLANKS = {"string": "", "integer": 0, "number": 0}
+
+
+@functools.cache
+def blank_nulls(op: Operation, pointer: tuple[str, ...]) -> dict[str, Any]:
+    """Field -> the blank to send instead of null, for the fields of the object (or array items) at
+    ``pointer`` in ``op``'s success body that the spec does not let be null.
+
+    The real API sends null for an absent ``from_email``, ``list_id`` or ``contact_id`` (recorded);
+    where an operation's model types such a field as a non-null string or number, the emulator
+    answers with that type's blank instead.
+    """
+    schema = flatten(op.source, success_schema(op) or {})
+    for part in pointer:
+        schema = flatten(op.source, schema.get("properties", {}).get(part, {}))
+        if schema.get("type") == "array":
+            schema = flatten(op.source, schema.get("items", {}))
+    out = {}
+    for name, sub in schema.get("properties", {}).items():
+        sub = flatten(op.source, sub)
+        if not sub.get("nullable") and sub.get("type") in _BLANKS:
+            out[name] = _BLANKS[sub["type"]]
+    return out
 
 
 def operation(operation_id: str) -> Operation:
@@ -423,6 +461,17 @@ _REQUEST_REPAIRS: dict[str, dict[str, Any]] = {
         "example": {"client_user_id": 70001, "balance": 10, "currency": "AUD"},
     }
 }
+# Field types the real API enforces where the spec is looser (issue 14: these were stored as given):
+# ids are integers (a Postman "{{subaccountId}}" is not one), flags are 0/1 (NOTES.md §10), a
+# user id is never 0.
+_FIELD_REPAIRS: dict[str, dict[str, Any]] = {
+    "add-allowed-email": {"subaccount_id": {"type": "integer", "minimum": 1}},
+    "create-delivery-issue": {"resolved": {"type": "integer", "enum": [0, 1]}},
+    "create-subaccount": {"user_id": {"type": "integer", "minimum": 1}},
+}
+# Fields the spec marks required that the real API does without (recorded: rudder-transformer's
+# campaign send has no ``senders``).
+_NOT_REQUIRED = {"send-sms-campaign": {"senders"}}
 # NOTES.md §8: a contact needs one of these; the docs tables' phone_number + custom_1 is v5 legacy.
 _ONE_OF_REQUIRED = {"create-new-contact": ("phone_number", "fax_number", "email")}
 _QUERY_PARSERS = {"integer": int, "number": float}
@@ -457,12 +506,16 @@ def request_schema(op: Operation) -> dict[str, Any] | None:
     """
     content = (raw_operation(op).get("requestBody") or {}).get("content", {})
     schema = _REQUEST_REPAIRS.get(op.operation_id, content.get("application/json", {}).get("schema"))
+    if schema is not None and op.operation_id in _NOT_REQUIRED:
+        flat = flatten(op.source, schema)
+        schema = flat | {"required": [name for name in flat.get("required", []) if name not in _NOT_REQUIRED[op.operation_id]]}
     is_update = op.method in ("PUT", "PATCH") and op.path.endswith("}")
     docs_required = [] if is_update or op.operation_id in _ONE_OF_REQUIRED else _overlay(op).get("required", [])
     if schema is None:
         return {"type": "object", "required": docs_required} if docs_required else None
     props = flatten(op.source, schema).get("properties", {})
-    extra: dict[str, Any] = {"required": [name for name in docs_required if name in props]}
+    extra: dict[str, Any] = {"required": [name for name in docs_required if name in props],
+                             "properties": _FIELD_REPAIRS.get(op.operation_id, {})}
     if op.operation_id in _ONE_OF_REQUIRED:
         extra["anyOf"] = [{"required": [name]} for name in _ONE_OF_REQUIRED[op.operation_id]]
     return {"allOf": [schema, extra]} if any(extra.values()) else schema
@@ -544,7 +597,29 @@ def validate_request(op: Operation, body: Any, query: dict[str, str]) -> dict[st
     body = {} if body is None else body
     if not isinstance(body, dict):
         return errors | {"body": "The request body must be a JSON object."}
-    return errors | _errors(schema, op.source, body, "body")
+    return errors | _errors(schema, op.source, _without_nulls(body), "body")
+
+
+def _without_nulls(value: Any) -> Any:
+    """PHP's ``isset`` reads a null field as absent: ``schedule: null`` (which the vendor's own
+    n8n node sends) is no schedule, and a required field sent as null is missing."""
+    if isinstance(value, dict):
+        return {k: _without_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_without_nulls(v) for v in value]
+    return value
+
+
+# A string field sent as an object or array reaches PHP's preg_replace in these operations, and
+# the real API answers with the leaked warning and a numeric response_code (recorded, NOTES.md §2).
+_PHP_LEAKS = frozenset({"create-new-contact", "update-contact"})
+PHP_LEAK_MESSAGE = "preg_replace(): Parameter mismatch, pattern is a string while replacement is an array"
+
+
+def leaks_php_error(op: Operation, body: Any) -> bool:
+    """Whether the real API would answer ``body`` with its leaked PHP warning."""
+    return op.operation_id in _PHP_LEAKS and isinstance(body, dict) and any(
+        isinstance(v, (dict, list)) for v in body.values())
 
 
 def example_request(op: Operation, rng: random.Random) -> Any:

@@ -12,6 +12,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from .messaging import ENABLED_COUNTRIES
+
 Row = dict[str, Any]
 
 TEST_ACCOUNT_KEY = "D83DED51-9E35-4D42-9BB9-0E34B7CA85AE"
@@ -79,6 +81,9 @@ class Store:
     contacts: dict[int, Table] = field(default_factory=dict)  # list_id -> its contacts
     read: dict[str, set[str]] = field(default_factory=dict)  # "sms-receipts" -> read message ids
     ids: dict[str, Iterator[int]] = field(default_factory=dict)
+    # countries the account may send to (global sending, NOTES.md §12); POST /user-countries sets them
+    enabled_countries: set[str] = field(default_factory=lambda: set(ENABLED_COUNTRIES))
+    recent_sends: dict[str, int] = field(default_factory=dict)  # "channel:to:body" -> unix time (THROTTLED)
 
     def table(self, name: str, id_field: str) -> Table:
         return self.tables.setdefault(name, Table(id_field))

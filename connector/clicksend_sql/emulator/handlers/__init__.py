@@ -2,6 +2,6 @@
 
 from . import crud  # noqa: F401  (generic handlers first: the specific modules override some)
 from . import account, campaigns, contacts, messages, senders  # noqa: F401
-from .base import ROUTES, Ctx, Handler, Reply, route
+from .base import PRECHECKS, ROUTES, Ctx, Handler, Reply, precheck, route
 
-__all__ = ["ROUTES", "Ctx", "Handler", "Reply", "route"]
+__all__ = ["PRECHECKS", "ROUTES", "Ctx", "Handler", "Reply", "precheck", "route"]

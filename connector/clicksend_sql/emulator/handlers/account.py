@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from .. import fake
+from ..countries import by_code, by_id, countries
 from ..envelope import bad_request
 from ..resources import BY_KEY, CURRENCY, Gen, dedicated_number
 from ..state import Row
@@ -125,7 +126,7 @@ def search_numbers(ctx: Ctx) -> Any:
     if country not in fake.MOBILE_RANGES:
         return list_rows(ctx, [], None)
     rng = random.Random(f"numbers-for-sale:{country}")
-    stock = [{"country": country, "country_name": COUNTRY_NAMES[country], "dedicated_number": fake.mobile(rng, country),
+    stock = [{"country": country, "country_name": by_code()[country].name, "dedicated_number": fake.mobile(rng, country),
               "price_setup": "0.00", "price_monthly": "29.00", "price_total": "29.00", "address_requirement": "none"}
              for _ in range(60)]
     needle, how = ctx.query.get("search", ""), ctx.query.get("search_type", "1")
@@ -160,4 +161,36 @@ def create_delivery_issue(ctx: Ctx) -> Any:
     return {**row, "issue_id": int(row["issue_id"])}
 
 
-COUNTRY_NAMES = {"AU": "Australia", "US": "United States", "GB": "United Kingdom", "NZ": "New Zealand"}
+
+@route("GET", "/countries")
+def view_countries(ctx: Ctx) -> Any:
+    return [{"code": c.code, "value": c.name} for c in countries()]
+
+
+@route("GET", "/country-list")
+def list_countries(ctx: Ctx) -> Any:
+    return [{"id": c.id, "name": c.name, "code": c.code, "region": c.region} for c in countries()]
+
+
+def _user_countries(ctx: Ctx) -> list[Row]:
+    """The countries this account may send to (global sending), as GET /user-countries lists them."""
+    return [{"id": c.id, "name": c.name, "code": c.code, "region": c.region, "agreed_at": ctx.store.account["date_sign_up"],
+             "registration_entity": ctx.store.account["_referrer_chosen"], "registration_status": {"id": 1, "name": "NOT_INITIATED"},
+             "jotform_id": "", "sms_registration_type": 0, "block_registration": False, "block_leads": False,
+             "trial_from_address": "", "restricted_sending": False, "trial_sending": 0, "trial_sending_description": "",
+             "has_regulation_requirements": 0, "registration_steps_url": "", "regulation_requirements_description": ""}
+            for c in countries() if c.code in ctx.store.enabled_countries]
+
+
+route("GET", "/user-countries")(_user_countries)
+
+
+@route("POST", "/user-countries")
+def select_countries(ctx: Ctx) -> Any:
+    """Enable exactly the countries named by /country-list id; sends elsewhere are COUNTRY_NOT_ENABLED."""
+    ids = ctx.obj().get("country_list_ids") or []
+    unknown = [i for i in ids if by_id().get(int(i)) is None]
+    if unknown:
+        raise bad_request({"country_list_ids": f"Unknown country id(s): {', '.join(map(str, unknown))}."})
+    ctx.store.enabled_countries = {by_id()[int(i)].code for i in ids}
+    return _user_countries(ctx)

@@ -61,6 +61,8 @@ class Ctx:
 Handler = Callable[[Ctx], Any]
 
 ROUTES: dict[tuple[str, str], Handler] = {}
+# Checks the real API makes before it validates the body (a campaign's list is looked up first).
+PRECHECKS: dict[tuple[str, str], Handler] = {}
 
 
 def route(method: str, path: str) -> Callable[[Handler], Handler]:
@@ -68,6 +70,16 @@ def route(method: str, path: str) -> Callable[[Handler], Handler]:
 
     def register(fn: Handler) -> Handler:
         ROUTES[(method, path.rstrip("/"))] = fn
+        return fn
+
+    return register
+
+
+def precheck(method: str, path: str) -> Callable[[Handler], Handler]:
+    """Register a check that runs before request validation (it raises ApiError or returns)."""
+
+    def register(fn: Handler) -> Handler:
+        PRECHECKS[(method, path.rstrip("/"))] = fn
         return fn
 
     return register

@@ -9,7 +9,7 @@ from .. import fake, messaging
 from ..envelope import ApiError, bad_request
 from ..resources import BY_KEY, CURRENCY, Gen, Resource
 from ..state import Row
-from .base import Ctx, route
+from .base import Ctx, precheck, route
 from .crud import blank_like, find, list_rows, merge_body
 from .messages import MMS, SMS, Channel, _balance, _charge, _schedule, send_messages
 
@@ -21,6 +21,17 @@ def _campaign_list(ctx: Ctx, body: dict[str, Any]) -> Row:
     if row is None:
         raise ApiError(404, LIST_NOT_FOUND)
     return row
+
+
+def _list_first(ctx: Ctx) -> None:
+    """The real API looks the campaign's list up before it validates the rest of the body: an
+    unknown list is 404 "Your list is not found." even when other fields are missing (recorded)."""
+    _campaign_list(ctx, ctx.obj())
+
+
+for _base in ("/sms-campaigns", "/mms-campaigns", "/email-campaigns"):
+    for _action in ("send", "price"):
+        precheck("POST", f"{_base}/{_action}")(_list_first)
 
 
 def _new_campaign(ctx: Ctx, res: Resource, body: dict[str, Any], lst: Row, total: int, scheduled: bool) -> Row:

@@ -109,6 +109,7 @@ def view_contact(ctx: Ctx) -> Any:
     return _contact_of(ctx)[2]
 
 
+@route("POST", "/lists/{list_id}/contacts/{contact_id}")  # the real API takes POST here too (recorded)
 @route("PUT", "/lists/{list_id}/contacts/{contact_id}")
 def update_contact(ctx: Ctx) -> Any:
     _, _, row = _contact_of(ctx)

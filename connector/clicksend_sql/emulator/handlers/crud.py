@@ -6,7 +6,7 @@ from typing import Any
 
 from ..envelope import ApiError
 from ..listing import paginator, parse_list_query, select
-from ..resources import RESOURCES, Gen, Resource
+from ..resources import MAIN_SUBACCOUNT_ID, RESOURCES, Gen, Resource
 from ..state import Row, Table
 from .base import Ctx, Reply, route
 
@@ -33,9 +33,10 @@ def coerce_like(template: Any, value: Any) -> Any:
 
 
 def merge_body(row: Row, body: dict[str, Any], frozen: tuple[str, ...] = ()) -> Row:
-    """Apply the body's known fields to ``row`` (unknown fields are ignored, as ClickSend does)."""
+    """Apply the body's known fields to ``row`` (unknown fields are ignored, as ClickSend does, and
+    so are nulls: PHP's ``isset`` reads them as absent)."""
     for key, value in body.items():
-        if key in row and key not in frozen:
+        if key in row and key not in frozen and value is not None:
             row[key] = coerce_like(row[key], value)
     return row
 
@@ -72,7 +73,16 @@ def list_rows(ctx: Ctx, rows: list[Row], date_field: str | None) -> dict[str, An
     """The paginator for ``rows`` under this request's page/q/order/date parameters."""
     lq = parse_list_query(ctx.query)
     laravel = ctx.path.removeprefix("/v3").rstrip("/") in LARAVEL_LINKS
-    return paginator(select(rows, lq, date_field), lq, ctx.url, laravel_links=laravel)
+    return paginator(select(visible(ctx, rows), lq, date_field), lq, ctx.url, laravel_links=laravel)
+
+
+def visible(ctx: Ctx, rows: list[Row]) -> list[Row]:
+    """Subaccount isolation: a subaccount's key sees only rows of its own ``subaccount_id``; the
+    main account sees every subaccount's."""
+    me = ctx.principal
+    if me is None or me.subaccount_id == MAIN_SUBACCOUNT_ID:
+        return rows
+    return [r for r in rows if r.get("subaccount_id", me.subaccount_id) == me.subaccount_id]
 
 
 def register(res: Resource) -> None:

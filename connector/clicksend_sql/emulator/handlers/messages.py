@@ -7,15 +7,17 @@ delivery receipt. ``/price`` runs the same pipeline without recording anything.
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import partial
 from typing import Any
+from urllib.parse import quote
 
 import phonenumbers
 
-from .. import fake, messaging
+from .. import fake, messaging, spec
 from ..envelope import ApiError, bad_request
 from ..resources import CURRENCY, MAIN_SUBACCOUNT_ID, USER_ID, Gen, fax_receipt, sms_receipt, voice_receipt
 from ..state import Row, Store
@@ -67,6 +69,10 @@ class Channel:
     receipt: Callable[[Gen], Row] | None
     history_row: Callable[[Ctx, Message, Message], Row]  # (ctx, request message, response message)
     required: tuple[str, ...] = ("body",)
+    # (ctx, message) -> an application status code refusing it, or None; after the required fields
+    refuse: Callable[[Ctx, Message], str | None] = lambda ctx, m: None
+    # fields this channel's send response adds to each accepted message (NOTES.md §3)
+    echo_extra: Callable[[Message], Message] = lambda m: {}
     # JSON types of echoed fields where this channel's response model differs from SMS send's
     send_types: dict[str, Callable[[Any], Any]] = field(default_factory=dict)
     price_types: dict[str, Callable[[Any], Any]] = field(default_factory=dict)
@@ -95,7 +101,7 @@ def _recipients(ctx: Ctx, m: Message) -> list[tuple[Any, str, str]]:
             if c is not None:
                 return [(c["phone_number"] or c["fax_number"], str(c["list_id"]), str(c["contact_id"]))]
         raise ApiError(404, "Contact record not found.")
-    return [(m.get("to"), "", "")]
+    return [(m.get("to"), None, None)]
 
 
 def _int_or_none(raw: Any) -> int | None:
@@ -107,14 +113,14 @@ def _int_or_none(raw: Any) -> int | None:
 
 def _rejected(m: Message, to: Any, status: str, message_id: str) -> Message:
     """The reduced echo ClickSend gives a message it refused (NOTES.md §2)."""
-    return {"to": "" if to is None else str(to), "body": m.get("body", ""), "from": m.get("from", ""), "schedule": "",
+    return {"to": "" if to is None else str(to), "body": m.get("body", ""), "from": m.get("from") or "", "schedule": "",
             "message_id": message_id, "custom_string": m.get("custom_string", ""), "status": status}
 
 
 def _blocked(ctx: Ctx, m: Message, e164: str, country: str, message_id: str) -> Message:
     """A message to a country the account has not enabled: unpriced, counted in blocked_count."""
-    return {**_rejected(m, e164, "COUNTRY_NOT_ENABLED", message_id), "message_parts": 0, "message_price": "0.0000",
-            "is_shared_system_number": not m.get("from"), "country": country,
+    return {**_rejected(m, e164, "COUNTRY_NOT_ENABLED", message_id), "from": m.get("from") or shared_sender(country),
+            "message_parts": 0, "message_price": "0.0000", "is_shared_system_number": not m.get("from"), "country": country,
             "carrier": ctx.rng.choice(fake.CARRIERS.get(country, ("",)))}
 
 
@@ -136,15 +142,19 @@ def send_messages(ctx: Ctx, channel: Channel, messages: Any, record: bool, extra
             if any(not str(m.get(f) or "").strip() for f in channel.required):
                 out.append(_rejected(m, to, "EMPTY_MESSAGE", message_id))
                 continue
-            if number is None:
-                out.append(_rejected(m, to, "INVALID_RECIPIENT", message_id))
+            refused = channel.refuse(ctx, m) or _sender_problem(m)
+            if number is None or refused:
+                out.append(_rejected(m, to, refused or "INVALID_RECIPIENT", message_id))
                 continue
             e164, country = number
-            if country not in messaging.ENABLED_COUNTRIES:  # test numbers too (NOTES.md §12)
+            if country not in ctx.store.enabled_countries:  # test numbers too (NOTES.md §12)
                 out.append(_blocked(ctx, m, e164, country, message_id))
                 blocked += 1
                 continue
             is_test = e164 in channel.test_numbers
+            if record and not is_test and _throttled(ctx, channel, e164, str(m.get("body", ""))):
+                out.append(_rejected(m, e164, "THROTTLED", message_id))
+                continue
             parts = channel.parts(m)
             price = Decimal(0) if is_test else channel.unit_price(country) * parts
             broke = ctx.principal is not None and ctx.principal.no_credit
@@ -153,13 +163,14 @@ def send_messages(ctx: Ctx, channel: Channel, messages: Any, record: bool, extra
                 continue
             when = _schedule(ctx, m.get("schedule"))
             echo = {
-                "direction": "out", "date": ctx.now, "to": e164, "body": m.get("body", ""), "from": m.get("from", ""),
-                "schedule": when or ctx.now, "message_id": message_id, "message_parts": parts,
-                "message_price": messaging.money(price), "from_email": m.get("from_email", ""), "list_id": list_id,
-                "custom_string": m.get("custom_string", ""), "contact_id": contact_id, "user_id": USER_ID,
+                "direction": "out", "date": ctx.now, "to": e164, "body": m.get("body", ""),
+                "from": m.get("from") or shared_sender(country), "schedule": when or ctx.now, "message_id": message_id,
+                "message_parts": parts, "message_price": messaging.money(price), "from_email": m.get("from_email") or None,
+                "list_id": list_id, "custom_string": m.get("custom_string") or "", "contact_id": contact_id, "user_id": USER_ID,
                 "subaccount_id": ctx.principal.subaccount_id if ctx.principal else MAIN_SUBACCOUNT_ID,
                 "is_shared_system_number": not m.get("from"), "country": country,
                 "carrier": ctx.rng.choice(fake.CARRIERS.get(country, ("Telstra",))), "status": "SUCCESS",
+                **channel.echo_extra(m),
             }
             out.append(echo)
             total += price
@@ -170,7 +181,41 @@ def send_messages(ctx: Ctx, channel: Channel, messages: Any, record: bool, extra
         _charge(ctx.store, total)
     _retype(out, channel.send_types if record else channel.price_types)
     return {"total_price": float(total), "total_count": len(out), "queued_count": queued,
-            "blocked_count": blocked, "messages": out, "_currency": CURRENCY}
+            "blocked_count": blocked, "messages": out, "_currency": SEND_CURRENCY}
+
+
+# Send responses carry the currency without the recharge limits GET /account shows (recorded).
+SEND_CURRENCY = {k: v for k, v in CURRENCY.items() if not k.endswith("_recharge_amount")}
+THROTTLE_S = 60  # "the same message to the same recipient recently" (NOTES.md §2): one minute here
+
+
+def shared_sender(country: str) -> str:
+    """The shared system number ClickSend sends from when a message names no sender (recorded:
+    ``from`` is filled in and ``is_shared_system_number`` is true); one fixed number per country."""
+    region = country if country in fake.MOBILE_RANGES else "AU"
+    return fake.mobile(random.Random(f"shared-sender:{region}"), region)
+
+
+def _sender_problem(m: Message) -> str | None:
+    """INVALID_SENDER_ID for a sender that is neither a dialable number nor an alpha tag
+    (1-11 letters, digits or spaces, with at least one letter)."""
+    sender = str(m.get("from") or "")
+    if not sender:
+        return None
+    if sender.lstrip("+").isdigit():
+        short_code = not sender.startswith("+") and len(sender) <= 8
+        return None if short_code or _number(sender, "AU") else "INVALID_SENDER_ID"
+    ok = len(sender) <= 11 and all(c.isascii() and (c.isalnum() or c == " ") for c in sender)
+    return None if ok and any(c.isalpha() for c in sender) else "INVALID_SENDER_ID"
+
+
+def _throttled(ctx: Ctx, channel: Channel, to: str, body: str) -> bool:
+    """THROTTLED: the same body went to the same recipient less than THROTTLE_S ago."""
+    sent = ctx.store.recent_sends
+    key = f"{channel.name}:{to}:{body}"
+    last = sent.get(key)
+    sent[key] = ctx.now
+    return last is not None and ctx.now - last < THROTTLE_S
 
 
 def _record(ctx: Ctx, channel: Channel, m: Message, echo: Message, *, scheduled: bool, is_test: bool) -> None:
@@ -189,8 +234,8 @@ def _sms_history(ctx: Ctx, m: Message, e: Message) -> Row:
         "from": e["from"], "schedule": str(e["schedule"]), "status_code": "201",
         "status_text": "Success: Message received on handset.", "error_code": "", "error_text": "",
         "message_id": e["message_id"], "message_parts": e["message_parts"], "message_price": e["message_price"],
-        "from_email": e["from_email"], "list_id": e["list_id"], "custom_string": e["custom_string"],
-        "contact_id": e["contact_id"], "user_id": USER_ID, "subaccount_id": e["subaccount_id"],
+        "from_email": e["from_email"] or "", "list_id": e["list_id"] or "", "custom_string": e["custom_string"],
+        "contact_id": e["contact_id"] or "", "user_id": USER_ID, "subaccount_id": e["subaccount_id"],
         "country": e["country"], "carrier": e["carrier"], "first_name": "", "last_name": "",
         "_api_username": ctx.principal.username if ctx.principal else "",
     }
@@ -206,7 +251,7 @@ def _mms_history(ctx: Ctx, m: Message, e: Message) -> Row:
 
 def _voice_history(ctx: Ctx, m: Message, e: Message) -> Row:
     return {
-        "date": str(e["date"]), "date_added": e["date"], "list_id": e["list_id"], "to": e["to"], "to_type": "mobile",
+        "date": str(e["date"]), "date_added": e["date"], "list_id": e["list_id"] or "", "to": e["to"], "to_type": "mobile",
         "body": e["body"], "from": e["from"], "lang": m.get("lang", "en-au"), "voice": m.get("voice", "female"),
         "schedule": str(e["schedule"]), "message_id": e["message_id"], "message_parts": e["message_parts"],
         "message_price": e["message_price"], "custom_string": e["custom_string"], "user_id": USER_ID,
@@ -224,18 +269,42 @@ def _fax_history(ctx: Ctx, m: Message, e: Message) -> Row:
         "message_id": e["message_id"], "to": e["to"], "from": e["from"], "carrier": e["carrier"],
         "country": e["country"], "custom_string": e["custom_string"], "schedule": str(e["schedule"]),
         "message_pages": e["message_parts"], "message_price": e["message_price"], "status_code": "201",
-        "status_text": "Success: Fax received.", "date_added": e["date"], "from_email": e["from_email"],
+        "status_text": "Success: Fax received.", "date_added": e["date"], "from_email": e["from_email"] or "",
         "_file_url": m.get("file_url", ""), "status": "Sent",
     }
+
+
+MMS_MEDIA_TYPES = (".jpg", ".jpeg", ".gif")  # NOTES.md §3: other image types go through /uploads?convert=mms
+
+
+def _mms_refusal(ctx: Ctx, m: Message) -> str | None:
+    """SUBJECT_REQUIRED without a subject; INVALID_MEDIA_FILE unless media_file is an http(s) URL of
+    a jpg or gif."""
+    if not str(m.get("subject") or "").strip():
+        return "SUBJECT_REQUIRED"
+    url = str(m.get("media_file") or "").split("?", 1)[0].lower()
+    return None if url.startswith(("http://", "https://")) and url.endswith(MMS_MEDIA_TYPES) else "INVALID_MEDIA_FILE"
+
+
+def _voice_refusal(ctx: Ctx, m: Message) -> str | None:
+    return None if m.get("voice") in ("female", "male") else "INVALID_VOICE"
+
+
+def _voice_echo(m: Message) -> Message:
+    return {"to_type": "mobile", "lang": m.get("lang") or "en-au", "voice": m.get("voice"),
+            "require_input": _int0(m.get("require_input")), "machine_detection": _int0(m.get("machine_detection")),
+            "machine_detected": 0, "digits": "", "status_code": "", "status_text": ""}
 
 
 SMS = Channel("sms", messaging.sms_unit_price, lambda m: messaging.sms_parts(str(m.get("body", ""))),
               messaging.TEST_NUMBERS, sms_receipt, _sms_history, price_types={"date": str, "schedule": str})
 _MMS_TYPES: dict[str, Callable[[Any], Any]] = {"contact_id": _int0, "schedule": str}
 MMS = Channel("mms", lambda c: Decimal(messaging.MMS_PRICE), lambda m: 1, messaging.TEST_NUMBERS, None,
-              _mms_history, required=("body", "subject"), send_types=_MMS_TYPES, price_types=_MMS_TYPES)
+              _mms_history, refuse=_mms_refusal, send_types=_MMS_TYPES, price_types=_MMS_TYPES,
+              echo_extra=lambda m: {"subject": m.get("subject", ""), "_media_file_url": m.get("media_file", "")})
 VOICE = Channel("voice", lambda c: Decimal(messaging.VOICE_PRICE), lambda m: messaging.voice_parts(str(m.get("body", ""))),
-                messaging.TEST_NUMBERS, voice_receipt, _voice_history, send_types={"date": str}, price_types={"date": str})
+                messaging.TEST_NUMBERS, voice_receipt, _voice_history, refuse=_voice_refusal, echo_extra=_voice_echo,
+                send_types={"date": str}, price_types={"date": str})
 _FAX_TYPES: dict[str, Callable[[Any], Any]] = {"list_id": _int0, "schedule": str}
 FAX = Channel("fax", lambda c: Decimal(messaging.FAX_PRICE_PER_PAGE), lambda m: 1, messaging.TEST_FAX_NUMBERS,
               fax_receipt, _fax_history, required=("file_url",), send_types=_FAX_TYPES, price_types=_FAX_TYPES)
@@ -247,7 +316,12 @@ def _register_channel(channel: Channel, extras: tuple[str, ...], shape: Callable
     def run(ctx: Ctx, record: bool) -> Any:
         body = ctx.obj()
         extra = {k: body[k] for k in extras if k in body}
-        return shape(send_messages(ctx, channel, body.get("messages"), record, extra))
+        data = shape(send_messages(ctx, channel, body.get("messages"), record, extra))
+        op = spec.find("POST", f"/{channel.name}/{'send' if record else 'price'}")
+        blanks = spec.blank_nulls(op, ("data", "messages"))
+        for m in data["messages"]:
+            m.update({k: blanks[k] for k, v in m.items() if v is None and k in blanks})
+        return data
 
     route("POST", f"/{channel.name}/send")(lambda ctx: run(ctx, True))
     route("POST", f"/{channel.name}/price")(lambda ctx: run(ctx, False))
@@ -255,7 +329,7 @@ def _register_channel(channel: Channel, extras: tuple[str, ...], shape: Callable
 
 def _mms_shape(data: dict[str, Any]) -> dict[str, Any]:
     for m in data["messages"]:
-        for k in ("direction", "date", "from_email", "user_id", "subaccount_id", "is_shared_system_number", "carrier"):
+        for k in ("from_email", "is_shared_system_number", "carrier"):
             m.pop(k, None)
     del data["_currency"], data["blocked_count"]
     return data
@@ -298,8 +372,13 @@ def _email(ctx: Ctx, record: bool) -> Any:
     return row
 
 
-# POST /email/price keeps the spec's synthesized answer: its schema is a paginator, not a price.
 route("POST", "/email/send")(lambda ctx: _email(ctx, True))
+
+
+@route("POST", "/email/price")
+def price_email(ctx: Ctx) -> Any:
+    """The email priced, not sent; the spec types this answer as a page of transactional emails."""
+    return list_rows(ctx, [_email(ctx, False)], None)
 
 
 # --- post ------------------------------------------------------------------------------------
@@ -453,7 +532,7 @@ def view_reply(ctx: Ctx) -> Any:
 
 
 def _export(ctx: Ctx) -> dict[str, str]:
-    filename = ctx.query.get("filename") or "export.csv"
+    filename = quote(ctx.query.get("filename") or "export.csv", safe="")
     return {"url": f"https://rest.clicksend.com/files/{fake.uuid_upper(ctx.rng)}?filename={filename}"}
 
 
