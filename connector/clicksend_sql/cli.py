@@ -1,63 +1,63 @@
-"""The ``clicksend-sql`` command line: ``query`` runs SQL, ``emulator`` serves a local ClickSend."""
+"""The ``clicksend-sql`` command line.
+
+``query`` runs SQL once, ``shell`` (the default when no command is given) reads statements
+interactively or from a pipe, ``emulator`` serves a local ClickSend. Modules that pull in DuckDB
+and Arrow are imported inside the commands.
+"""
 
 from __future__ import annotations
 
 import sys
-import time
-from pathlib import Path
-from typing import Any
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
-import orjson
-import pyarrow as pa
-import pyarrow.csv as pacsv
-import pyarrow.parquet as pq
+from click.core import ParameterSource
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import Progress as RichProgress
-from rich.progress import TaskID
 
 from . import __version__
-from .connection import connect
 from .emulator.cli import emulator_command
 from .errors import ClickSendSQLError
-from .execution import Progress
+from .output import (
+    FORMATS,
+    Interrupted,
+    OutputError,
+    ProgressDisplay,
+    check_output,
+    print_error,
+    print_stats,
+    resolve_format,
+    run_statements,
+    write_result,
+    write_results,
+)
 
-PROGRESS_AFTER_SECONDS = 0.5  # scans quicker than this show no progress display
+if TYPE_CHECKING:
+    from .connection import Connection
+
+F = TypeVar("F", bound=Callable[..., Any])
+SQL_COMMANDS = ("query", "shell")  # the commands the top-level connection options are passed on to
+
+_CONNECTION_OPTIONS = (
+    click.option("--demo", is_flag=True, help="Query a built-in emulator with demo data (no account needed)."),
+    click.option("--profile", help="Profile in the config file to take credentials from."),
+    click.option("--username", envvar="CLICKSEND_USERNAME", help="API username [env CLICKSEND_USERNAME]."),
+    click.option("--base-url", envvar="CLICKSEND_BASE_URL", help="API base URL [env CLICKSEND_BASE_URL]."),
+    click.option("--rate-limit", type=float, default=20.0, show_default=True, help="Requests per second at most."),
+    click.option("--concurrency", type=int, default=8, show_default=True, help="Requests in flight at most."),
+    click.option("--format", "fmt", type=click.Choice(FORMATS),
+                 help="Output format [default: the --output file's extension, else table]."),
+    click.option("--stats", is_flag=True, help="Print requests, bytes and time spent to stderr."),
+)
 
 
-class ProgressDisplay:
-    """Rows, pages and rate per table on stderr, shown only once a scan takes more than a moment."""
-
-    def __init__(self, console: Console) -> None:
-        self._console = console
-        self._started = time.monotonic()
-        self._bar: RichProgress | None = None
-        self._tasks: dict[str, TaskID] = {}
-
-    def __call__(self, progress: Progress) -> None:
-        if self._bar is None:
-            if time.monotonic() - self._started < PROGRESS_AFTER_SECONDS or not self._console.is_terminal:
-                return
-            self._bar = RichProgress(
-                "[bold]{task.description}",
-                "{task.fields[rows]:,} rows",
-                "{task.fields[pages]:,} pages",
-                "{task.fields[rate]:,.0f} rows/s",
-                console=self._console,
-                transient=True,
-            )
-            self._bar.start()
-        if progress.table not in self._tasks:
-            self._tasks[progress.table] = self._bar.add_task(progress.table, total=None, rows=0, pages=0, rate=0.0)
-        elapsed = max(time.monotonic() - self._started, 1e-6)
-        self._bar.update(
-            self._tasks[progress.table], rows=progress.rows, pages=progress.pages, rate=progress.rows / elapsed
-        )
-
-    def close(self) -> None:
-        if self._bar is not None:
-            self._bar.stop()
+def sql_options(command: F) -> F:
+    """Credentials, request limits and output format: the same on ``query``, ``shell`` and the bare command."""
+    for option in reversed(_CONNECTION_OPTIONS):
+        command = option(command)
+    return command
 
 
 def _parse_params(values: tuple[str, ...]) -> dict[str, str] | None:
@@ -70,91 +70,103 @@ def _parse_params(values: tuple[str, ...]) -> dict[str, str] | None:
     return params or None
 
 
-def _write(table: pa.Table, fmt: str, output: str | None) -> None:
-    if fmt == "parquet":
-        if output is None:
-            raise click.UsageError("--format parquet needs --output FILE")
-        pq.write_table(table, output)
-        return
-    if fmt == "csv":
-        sink: Any = output if output else sys.stdout.buffer
-        pacsv.write_csv(table, sink)
-        return
-    if fmt == "json":
-        text = orjson.dumps(table.to_pylist(), default=str, option=orjson.OPT_INDENT_2) + b"\n"
-    else:
-        import duckdb
+@contextmanager
+def _reported(err: Console) -> Iterator[None]:
+    """Failures as one line on stderr: exit 2 for an unusable output, 130 after Ctrl-C, 1 otherwise."""
+    try:
+        yield
+    except OutputError as exc:
+        print_error(err, str(exc))
+        sys.exit(2)
+    except Interrupted as exc:
+        err.print(escape(str(exc)), highlight=False)
+        sys.exit(130)
+    except KeyboardInterrupt:
+        err.print("Interrupted.", highlight=False)
+        sys.exit(130)
+    except ClickSendSQLError as exc:
+        print_error(err, str(exc))
+        sys.exit(1)
+    except OSError as exc:  # writing the output failed (disk full, closed pipe...)
+        print_error(err, f"{exc.strerror or exc}{f': {exc.filename}' if exc.filename else ''}.")
+        sys.exit(1)
 
-        text = (repr(duckdb.from_arrow(table)) + "\n").encode()
-    if output:
-        Path(output).write_bytes(text)
-    else:
-        sys.stdout.buffer.write(text)
-        sys.stdout.flush()
+
+@contextmanager
+def _connection(options: dict[str, Any], display: ProgressDisplay) -> Iterator[Connection]:
+    from .connection import connect
+
+    with connect(progress=display, **options) as con:
+        yield con
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="clicksend-sql")
-def main() -> None:
-    """Query and change a ClickSend account with SQL."""
+@sql_options
+@click.pass_context
+def main(ctx: click.Context, **options: Any) -> None:
+    """Query and change a ClickSend account with SQL.
+
+    With no command, opens the interactive shell (or, with statements piped in, runs them).
+    """
+    given = {k: v for k, v in options.items() if ctx.get_parameter_source(k) is ParameterSource.COMMANDLINE}
+    if ctx.invoked_subcommand is None:
+        ctx.invoke(shell, **options)
+    elif ctx.invoked_subcommand in SQL_COMMANDS:
+        ctx.default_map = {name: given for name in SQL_COMMANDS}
+    elif given:
+        raise click.UsageError(f"{', '.join('--' + k.replace('_', '-') for k in given)} apply to the shell and query only.")
 
 
 @main.command()
 @click.argument("sql")
-@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json", "parquet"]), default="table", show_default=True)
-@click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write the result to FILE instead of stdout.")
-@click.option("--demo", is_flag=True, help="Query a built-in emulator with demo data (no account needed).")
-@click.option("--profile", help="Profile in the config file to take credentials from.")
-@click.option("--username", envvar="CLICKSEND_USERNAME", help="API username [env CLICKSEND_USERNAME].")
-@click.option("--base-url", envvar="CLICKSEND_BASE_URL", help="API base URL [env CLICKSEND_BASE_URL].")
+@click.option("--output", "-o", type=click.Path(), help="Write the last statement's result to FILE instead of stdout.")
 @click.option("--param", "-p", "params", multiple=True, help="Statement parameter name=value (repeatable).")
-@click.option("--rate-limit", type=float, default=20.0, show_default=True, help="Requests per second at most.")
-@click.option("--concurrency", type=int, default=8, show_default=True, help="Requests in flight at most.")
-@click.option("--stats", is_flag=True, help="Print requests, bytes and time spent to stderr.")
-def query(
-    sql: str,
-    fmt: str,
-    output: str | None,
-    demo: bool,
-    profile: str | None,
-    username: str | None,
-    base_url: str | None,
-    params: tuple[str, ...],
-    rate_limit: float,
-    concurrency: int,
-    stats: bool,
-) -> None:
+@sql_options
+def query(sql: str, output: str | None, params: tuple[str, ...], fmt: str | None, stats: bool, **options: Any) -> None:
     """Run SQL over ClickSend tables (and local files/tables); SQL '-' reads stdin.
 
-    The API key comes from CLICKSEND_API_KEY or the profile, never from the command line.
+    Several statements print one result after the other. The API key comes from
+    CLICKSEND_API_KEY or the profile, never from the command line.
     """
     err = Console(stderr=True)
-    display = ProgressDisplay(err)
-    text = sys.stdin.read() if sql == "-" else sql
-    try:
-        with connect(
-            username=username,
-            base_url=base_url,
-            profile=profile,
-            demo=demo,
-            rate_limit=rate_limit,
-            concurrency=concurrency,
-            progress=display,
-        ) as con:
-            result = con.sql(text, _parse_params(params))
-    except ClickSendSQLError as exc:
-        display.close()
-        err.print("[red]Error:[/red]", escape(str(exc)), highlight=False)
-        sys.exit(1)
-    display.close()
-    _write(result.arrow(), fmt, output)
-    if stats:
-        s = result.stats
-        err.print(
-            f"{s.requests} requests, {s.retries} retries, {s.bytes_received:,} bytes, "
-            f"{s.wait_seconds:.2f}s waiting, {s.elapsed_seconds:.2f}s in all; rows fetched: {s.rows_fetched}",
-            highlight=False,
-        )
+    bound = _parse_params(params)
+    with _reported(err):
+        if output is not None:
+            check_output(output)
+        fmt = resolve_format(fmt, output)
+        text = sys.stdin.read() if sql == "-" else sql
+        display = ProgressDisplay(err)
+        with _connection(options, display) as con:
+            results = run_statements(con, display, text, bound)
+        if output is not None:
+            write_result(results[-1], fmt, output)
+        else:
+            write_results(results, fmt, sys.stdout.buffer)
+        if stats:
+            print_stats(err, results)
+
+
+@main.command()
+@sql_options
+def shell(fmt: str | None, stats: bool, **options: Any) -> None:
+    """Interactive SQL shell: statements end with ';', .help lists the dot-commands.
+
+    With stdin not a terminal, runs the statements read from it and stops at the first error.
+    """
+    from .shell import Shell
+
+    err = Console(stderr=True)
+    with _reported(err):
+        if fmt == "parquet":
+            raise OutputError("The shell prints to the terminal; --format parquet needs the query command's --output.")
+        display = ProgressDisplay(err)
+        with _connection(options, display) as con:
+            session = Shell(con, display, fmt=fmt or "table", stats=stats, out=sys.stdout.buffer, err=err)
+            if sys.stdin.isatty():
+                session.interact()
+            else:
+                session.run_script(sys.stdin)
 
 
 main.add_command(emulator_command, "emulator")

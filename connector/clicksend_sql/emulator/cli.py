@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 
 import click
 
@@ -10,6 +11,18 @@ from ..errors import ClickSendSQLError
 from .app import Knobs
 from .seed import SIZE_NAMES, api_key_for, check_sizes, utc_today
 from .server import bind, make_app, make_server
+
+
+def _is_loopback(host: str) -> bool:
+    """Whether only this machine can reach ``host`` (a name other than localhost may resolve anywhere).
+
+    >>> _is_loopback("127.0.0.1"), _is_loopback("::1"), _is_loopback("localhost"), _is_loopback("0.0.0.0")
+    (True, True, True, False)
+    """
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host.lower() == "localhost"
 
 
 def _parse_sizes(values: tuple[str, ...]) -> dict[str, int]:
@@ -44,6 +57,9 @@ def _parse_sizes(values: tuple[str, ...]) -> dict[str, int]:
 def emulator_command(host: str, port: int, seed: int, sizes: tuple[str, ...], username: str, today: dt.datetime | None,
                      latency_ms: float, jitter_ms: float, rate_limit: float | None, fault_rate: float) -> None:
     """Run a local ClickSend REST v3 emulator (for tests, demos and benchmarks)."""
+    if not _is_loopback(host):
+        click.echo(f"Warning: --host {host} is not a loopback address: other machines can reach the emulator, and "
+                   "its demo API key is no secret. Keep it on 127.0.0.1 unless you mean to share it.", err=True)
     app = make_app(seed=seed, sizes=_parse_sizes(sizes), username=username, today=today.date() if today else utc_today(),
                    knobs=Knobs(latency_ms=latency_ms, jitter_ms=jitter_ms, rate_limit=rate_limit, fault_rate=fault_rate))
     try:

@@ -1,0 +1,211 @@
+"""The interactive SQL shell: statements end with ``;``, dot-commands change what is shown.
+
+Interactive input goes through prompt_toolkit (history, completion, multi-line editing); piped
+input is read line by line with the same rules, the way DuckDB's own shell does it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, BinaryIO
+
+import sqlglot
+from sqlglot import exp
+from platformdirs import user_data_path
+from prompt_toolkit import PromptSession
+from prompt_toolkit.application import get_app
+from prompt_toolkit.completion import Completer, Completion, NestedCompleter, WordCompleter
+from prompt_toolkit.document import Document
+from prompt_toolkit.filters import Condition
+from prompt_toolkit.history import FileHistory
+from rich.console import Console
+from rich.markup import escape
+from sqlglot.errors import TokenError
+from sqlglot.tokens import TokenType
+
+from .errors import ClickSendSQLError
+from .output import FORMATS, Interrupted, ProgressDisplay, print_error, print_stats, run_statements, write_results
+
+if TYPE_CHECKING:
+    from prompt_toolkit.input import Input
+    from prompt_toolkit.output import Output
+
+    from .connection import Connection
+
+SHELL_FORMATS = tuple(f for f in FORMATS if f != "parquet")  # parquet needs a file
+DOT_COMMANDS = {
+    ".tables": "List the ClickSend tables and the local ones.",
+    ".schema": ".schema TABLE: the table's columns and types.",
+    ".mode": f".mode {'|'.join(SHELL_FORMATS)}: how results are printed.",
+    ".stats": ".stats on|off: print requests, bytes and time after each statement.",
+    ".help": "This list.",
+    ".quit": "Leave the shell (Ctrl-D too).",
+}
+PROMPT, CONTINUATION = "clicksend> ", "        -> "
+TABLES_SQL = """
+SELECT TableName AS name, 'ClickSend' AS kind, Description AS description FROM sys_tables
+UNION ALL
+SELECT table_name, 'local', NULL FROM information_schema.tables
+WHERE table_schema = 'main' AND table_name NOT LIKE 'sys\\_%' ESCAPE '\\'
+ORDER BY kind, name
+"""
+
+
+class ShellError(ClickSendSQLError):
+    """A dot-command the shell does not know, or one given the wrong argument."""
+
+
+def history_file() -> Path:
+    """Where statements typed in earlier sessions are kept (the user's data directory)."""
+    directory = user_data_path("clicksend-sql")
+    directory.mkdir(parents=True, exist_ok=True)
+    return directory / "history"
+
+
+def is_complete(text: str) -> bool:
+    """Whether the input ends a statement: its last token is ``;`` (not one in a string or comment).
+
+    >>> is_complete("SELECT ';'"), is_complete("SELECT 1; -- done"), is_complete("SELECT 'open;")
+    (False, True, False)
+    """
+    try:
+        tokens = sqlglot.tokenize(text, read="duckdb")
+    except TokenError:  # an unterminated string or comment
+        return False
+    return bool(tokens) and tokens[-1].token_type == TokenType.SEMICOLON
+
+
+def ready_to_run(text: str) -> bool:
+    """Enter runs the input when it is empty, a dot-command, or ends a statement; otherwise it adds a line."""
+    stripped = text.strip()
+    return not stripped or stripped.startswith(".") or is_complete(text)
+
+
+class SQLCompleter(Completer):
+    """SQL keywords, table and column names; dot-commands and their arguments at the start of a line."""
+
+    def __init__(self, keywords: Iterable[str], tables: dict[str, list[str]]) -> None:
+        columns = sorted({c for names in tables.values() for c in names})
+        self._words = WordCompleter([*sorted(keywords), *sorted(tables), *columns], ignore_case=True)
+        self._dots = NestedCompleter.from_nested_dict({
+            ".tables": None,
+            ".schema": {name: None for name in sorted(tables)},
+            ".mode": {name: None for name in SHELL_FORMATS},
+            ".stats": {"on": None, "off": None},
+            ".help": None,
+            ".quit": None,
+        })
+
+    def get_completions(self, document: Document, complete_event: Any) -> Iterable[Completion]:
+        if document.text.lstrip().startswith("."):
+            return self._dots.get_completions(document, complete_event)
+        return self._words.get_completions(document, complete_event)
+
+
+class Shell:
+    """One shell session over an open connection."""
+
+    def __init__(self, con: Connection, display: ProgressDisplay, *, fmt: str = "table", stats: bool = False,
+                 out: BinaryIO, err: Console) -> None:
+        self.con = con
+        self.display = display
+        self.fmt = fmt
+        self.stats = stats
+        self.out = out
+        self.err = err
+
+    # --- input ---------------------------------------------------------------------------------
+
+    def interact(self, *, history: Path | None = None, input: Input | None = None, output: Output | None = None) -> None:
+        """Prompt until ``.quit`` or Ctrl-D. Ctrl-C drops the input being typed or stops the running statement."""
+        session: PromptSession[str] = PromptSession(
+            history=FileHistory(str(history or history_file())),
+            completer=self.completer(),
+            complete_while_typing=False,
+            multiline=Condition(lambda: not ready_to_run(get_app().current_buffer.text)),
+            prompt_continuation=CONTINUATION,
+            input=input,
+            output=output,
+        )
+        while True:
+            try:
+                text = session.prompt(PROMPT)
+            except KeyboardInterrupt:
+                continue
+            except EOFError:
+                return
+            try:
+                if not self.handle(text):
+                    return
+            except Interrupted as exc:
+                self.err.print(escape(str(exc)), highlight=False)
+            except ClickSendSQLError as exc:
+                print_error(self.err, str(exc))
+
+    def run_script(self, lines: Iterable[str]) -> None:
+        """Run statements and dot-commands read from a pipe or file; the first error stops the script."""
+        pending = ""
+        for line in lines:
+            if not pending.strip() and line.strip().startswith("."):
+                if not self.handle(line):
+                    return
+                continue
+            pending += line
+            if is_complete(pending):
+                self.handle(pending)
+                pending = ""
+        if pending.strip():
+            self.handle(pending)
+
+    def completer(self) -> SQLCompleter:
+        keywords = [row[0].upper() for row in self.con.sql("SELECT keyword_name FROM duckdb_keywords()").fetchall()]
+        tables = {t.name: [c.name for c in t.columns] for t in self.con.catalog.tables.values()}
+        return SQLCompleter(keywords, tables)
+
+    # --- commands ------------------------------------------------------------------------------
+
+    def handle(self, text: str) -> bool:
+        """Run one input: a dot-command or SQL statements. False when the shell should end."""
+        text = text.strip()
+        if not text:
+            return True
+        if text.startswith("."):
+            return self._dot(*text.split(maxsplit=1))
+        self._run(text)
+        return True
+
+    def _run(self, sql: str) -> None:
+        results = run_statements(self.con, self.display, sql)
+        write_results(results, self.fmt, self.out)
+        if self.stats:
+            print_stats(self.err, results)
+
+    def _dot(self, command: str, argument: str = "") -> bool:
+        argument = argument.strip()
+        if command in (".quit", ".exit"):
+            return False
+        if command == ".help":
+            width = max(len(name) for name in DOT_COMMANDS)
+            help_text = "".join(f"{name:<{width}}  {text}\n" for name, text in DOT_COMMANDS.items())
+            self.out.write(f"Statements end with ';'.\n{help_text}".encode())
+            self.out.flush()
+        elif command == ".tables":
+            self._run(TABLES_SQL)
+        elif command == ".schema":
+            if not argument:
+                raise ShellError(".schema needs a table name, e.g. .schema Contacts (.tables lists them).")
+            self._run(f"DESCRIBE {exp.to_table(argument).sql('duckdb')}")
+        elif command == ".mode":
+            self.fmt = _choice(command, argument, SHELL_FORMATS)
+        elif command == ".stats":
+            self.stats = _choice(command, argument, ("on", "off")) == "on"
+        else:
+            raise ShellError(f"Unknown command {command!r}; the shell knows {', '.join(DOT_COMMANDS)} (see .help).")
+        return True
+
+
+def _choice(command: str, argument: str, accepted: tuple[str, ...]) -> str:
+    if argument.lower() not in accepted:
+        raise ShellError(f"{command} takes one of {', '.join(accepted)}, not {argument or 'nothing'!r}.")
+    return argument.lower()
