@@ -162,8 +162,9 @@ def _count(n: int, one: str, many: str) -> str:
 
 
 def print_error(err: Console, message: str) -> None:
-    """One line on stderr, the way every command reports a failure."""
-    err.print("[red]Error:[/red]", escape(message), highlight=False, soft_wrap=True)
+    """One line on stderr, the way every command reports a failure (DuckDB's hints join the line)."""
+    line = " ".join(part.strip() for part in message.splitlines() if part.strip())
+    err.print("[red]Error:[/red]", escape(line), highlight=False, soft_wrap=True)
 
 
 class Interrupted(ClickSendSQLError):

@@ -88,7 +88,8 @@ class SQLCompleter(Completer):
     def __init__(self, keywords: Iterable[str], tables: dict[str, list[str]]) -> None:
         columns = sorted({c for names in tables.values() for c in names})
         self._words = WordCompleter([*sorted(keywords), *sorted(tables), *columns], ignore_case=True)
-        self._dots = NestedCompleter.from_nested_dict({
+        self._commands = WordCompleter(list(DOT_COMMANDS), sentence=True)  # "." is not a word character
+        self._arguments = NestedCompleter.from_nested_dict({
             ".tables": None,
             ".schema": {name: None for name in sorted(tables)},
             ".mode": {name: None for name in SHELL_FORMATS},
@@ -98,8 +99,10 @@ class SQLCompleter(Completer):
         })
 
     def get_completions(self, document: Document, complete_event: Any) -> Iterable[Completion]:
-        if document.text.lstrip().startswith("."):
-            return self._dots.get_completions(document, complete_event)
+        typed = document.text_before_cursor.lstrip()
+        if typed.startswith("."):
+            completer = self._arguments if " " in typed else self._commands
+            return completer.get_completions(document, complete_event)
         return self._words.get_completions(document, complete_event)
 
 
