@@ -1,5 +1,4 @@
-"""Property tests: ClickSend's loose JSON types always convert to the declared SQL values, and
-parameters bind to literals DuckDB reads back as the same values.
+"""Property tests: ClickSend's loose JSON types always convert to the declared SQL values.
 
 Each strategy draws a JSON value together with the value SQL must show for it (NOTES.md §10:
 timestamps are unix seconds as int or numeric string, "" or null when unset; money is a decimal
@@ -14,13 +13,11 @@ from typing import Any
 
 import duckdb
 import orjson
-import sqlglot
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from clicksend_sql.catalog import Column, Endpoint, Table
 from clicksend_sql.conversion import bodies_to_arrow
-from clicksend_sql.planner.bind_parameters import bind_parameters
 
 TABLE = Table(
     name="Probe",
@@ -116,31 +113,3 @@ def test_a_field_mixing_int_and_text_converts() -> None:
     body = orjson.dumps({"data": {"total": 2, "data": rows}})
     got = bodies_to_arrow(TABLE, [body], "paginator").select(["Date", "Flag"]).to_pylist()
     assert got == [{"Date": _when(1_700_000_000), "Flag": True}, {"Date": _when(1_700_000_001), "Flag": True}]
-
-
-# --- parameters ------------------------------------------------------------------------------
-
-SCALARS = (
-    st.none()
-    | st.booleans()
-    | st.integers(min_value=-(2**63), max_value=2**63 - 1)
-    | st.floats(allow_nan=False, allow_infinity=False, width=64)
-    | st.text(max_size=20).filter(lambda s: "\x00" not in s)
-)
-
-
-@settings(max_examples=80, deadline=None)
-@given(st.lists(SCALARS, min_size=1, max_size=4))
-def test_positional_parameters_bind_to_the_same_values(values: list[Any]) -> None:
-    statement = sqlglot.parse_one("SELECT " + ", ".join("?" for _ in values), read="duckdb")
-    sql = bind_parameters(statement, values).sql("duckdb")
-    assert DUCK.execute(sql).fetchall()[0] == tuple(values)
-
-
-@settings(max_examples=40, deadline=None)
-@given(st.dictionaries(st.from_regex(r"[a-z][a-z0-9_]{0,8}", fullmatch=True), SCALARS, min_size=1, max_size=4))
-def test_named_parameters_bind_to_the_same_values(params: dict[str, Any]) -> None:
-    names = list(params)
-    statement = sqlglot.parse_one("SELECT " + ", ".join(f"${n}" for n in names), read="duckdb")
-    sql = bind_parameters(statement, params).sql("duckdb")
-    assert DUCK.execute(sql).fetchall()[0] == tuple(params[n] for n in names)

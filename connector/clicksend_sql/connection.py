@@ -10,55 +10,53 @@ DuckDB untouched, so ``con.sql`` is also a plain DuckDB session over local table
 from __future__ import annotations
 
 import asyncio
-import logging
+import inspect
 import re
 import threading
 import time
-from dataclasses import fields
-from datetime import datetime, timezone
 from collections.abc import Coroutine, Iterator, Mapping, Sequence
 from concurrent.futures import Future
 from contextlib import contextmanager
+from dataclasses import fields
+from pathlib import Path
 from typing import Any, TypeVar
 
 import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
-import sqlglot
 from sqlglot import exp
-from sqlglot.errors import ParseError, TokenError
 
 from . import procedures
 from .catalog import Catalog, load_catalog
 from .config import Settings, resolve_settings
 from .conversion import arrow_schema
-from .errors import (
-    ClickSendSQLError,
-    SQLError,
-    SQLSyntaxError,
-    UnknownColumnError,
-    UnknownProcedureError,
-    UnknownTableError,
-    UnsupportedStatementError,
-    did_you_mean,
-)
+from .duckdb_errors import translate
+from .errors import SQLError, UnsupportedStatementError
+from .evaluation import DuckDBSession
 from .execution import Executor, ProgressCallback
 from .http import ClickSendClient
-from .planner import VIEW_PREFIX, Plan, plan, view_name
-from .planner.plan import NO_MATCH
-from .planner.bind_parameters import bind_parameters
+from .parameters import ParameterError, Parameters
+from .parsing import Statement, deep_recursion, parse
+from .planner import Plan, plan, view_name
 from .planner.find_tables import find_tables
 from .result import Result, StatementStats
-from .system_tables import system_tables
+from .system_tables import catalog_ddl, system_tables
 
 T = TypeVar("T")
 Params = Sequence[Any] | Mapping[str, Any] | None
 EXPLAIN_SCHEMA = pa.schema(
-    [(name, pa.string()) for name in ("table", "mode", "endpoint", "streams", "params", "pushed", "local")]
+    [(name, pa.string()) for name in ("table", "mode", "endpoint", "streams", "params", "pushed", "local", "kept_local")]
     + [("exact", pa.bool_()), ("limit", pa.int64()), ("expected_requests", pa.string()), ("duckdb_sql", pa.string())]
 )
 _WRITE_KINDS = (exp.Insert, exp.Update, exp.Delete, exp.Merge)
 _DDL_KINDS = (exp.Create, exp.Drop, exp.Alter, exp.TruncateTable)
+_PACKAGE_DIR = str(Path(__file__).resolve().parent)
+# What DuckDB's replacement scans read from Python variables (checked by type name: no imports).
+_SCANNABLE = frozenset({
+    "pandas.core.frame.DataFrame", "polars.dataframe.frame.DataFrame", "polars.lazyframe.frame.LazyFrame",
+    "pyarrow.lib.Table", "pyarrow.lib.RecordBatch", "pyarrow.lib.RecordBatchReader", "pyarrow._dataset.Dataset",
+    "duckdb.duckdb.DuckDBPyRelation", "_duckdb.DuckDBPyRelation",
+})
 
 
 class _EventLoopThread:
@@ -96,11 +94,16 @@ class Connection:
         concurrency: int = 8,
         progress: ProgressCallback | None = None,
         catalog: Catalog | None = None,
+        pushdown: bool = True,
     ) -> None:
         self.settings = settings
         self.catalog = catalog or load_catalog()
         self.duckdb: duckdb.DuckDBPyConnection = duckdb.connect(database)
+        self.duckdb.execute(catalog_ddl(self.catalog))
+        current = self.duckdb.execute("SELECT current_setting('search_path')").fetchall()[0][0] or "main"
+        self.duckdb.execute("SET search_path = $path", {"path": f"{current},clicksend.main"})
         self.progress = progress
+        self.pushdown = pushdown  # False: fetch whole tables and let DuckDB do everything
         self.last_stats = StatementStats()
         self._io = _EventLoopThread()
         self._client = self._io.run(_make_client(settings, rate_limit, concurrency))
@@ -130,58 +133,83 @@ class Connection:
     # --- public API ----------------------------------------------------------------------------
 
     def sql(self, text: str, params: Params = None) -> Result:
-        """Run one or more statements; the result of the last one is returned."""
-        statements = _parse(text)
-        if not statements:
-            raise SQLError("The statement is empty.")
-        result = Result(pa.table({}))
-        for statement in statements:
-            result = self._run(statement, params, text if len(statements) == 1 else None)
-        return result
+        """Run one or more statements in order; the result of the last one is returned."""
+        return self.sql_each(text, params)[-1]
 
     execute = sql
 
+    def sql_each(self, text: str, params: Params = None) -> list[Result]:
+        """Run one or more statements in order and return every statement's result."""
+        statements = parse(text)
+        if not statements:
+            raise SQLError("The statement is empty.")
+        parameters = Parameters(params)
+        with deep_recursion(), self._python_objects(statements):
+            return [self._run(statement, parameters) for statement in statements]
+
     def explain(self, text: str, params: Params = None) -> Result:
-        """The plan of a SELECT: per table the endpoint, parameters, pushed and local predicates."""
-        statements = _parse(text)
+        """The plan of a statement: per table the endpoint, parameters, pushed and local predicates."""
+        statements = parse(text)
         if len(statements) != 1:
             raise SQLError("EXPLAIN takes exactly one statement.")
-        return self._explain(statements[0], params)
+        with deep_recursion():
+            return self._explain(statements[0].expression, Parameters(params))
 
     # --- dispatch ------------------------------------------------------------------------------
 
-    def _run(self, statement: exp.Expression, params: Params, original: str | None) -> Result:
-        if isinstance(statement, exp.Command) and statement.name.upper() == "EXPLAIN":
-            inner = _parse(statement.expression.name)
-            if len(inner) == 1 and find_tables(inner[0], self.catalog):
-                return self._explain(inner[0], params)
-        if isinstance(statement, exp.Command) and statement.name.upper() == "CALL":
-            function = _parse(f"SELECT {statement.expression.name}")[0].expressions[0]
+    def _run(self, statement: Statement, parameters: Parameters) -> Result:
+        expression = statement.expression
+        if isinstance(expression, exp.Command) and expression.name.upper() in ("EXPLAIN", "CALL"):
+            answered = self._command(expression, parameters)
+            if answered is not None:
+                return answered
+        references = find_tables(expression, self.catalog)
+        if not references or isinstance(expression, (exp.Describe, exp.Pragma, exp.Show)):
+            return self._duckdb(statement.text, parameters.for_duckdb(statement.placeholders))
+        self._check_kind(expression)
+        return self._select(expression, parameters)
+
+    def _command(self, command: exp.Command, parameters: Parameters) -> Result | None:
+        """EXPLAIN and CALL of ClickSend statements; None leaves the command to DuckDB."""
+        rest = command.expression.name
+        if command.name.upper() == "CALL":
+            function = parse(f"SELECT {rest}")[0].expression.expressions[0]
             if isinstance(function, exp.Func) and function.name and self.catalog.has_procedure(function.name):
-                return self._call(function, params)
-        references = find_tables(statement, self.catalog)
-        if not references:
-            return self._duckdb(original or statement.sql("duckdb"), params if original else None)
-        self._check_kind(statement)
-        if isinstance(statement, exp.Describe) and statement.args.get("style") is None:
-            return self._describe(statement)
-        return self._select(bind_parameters(statement, params))
+                return self._call(function, parameters, send=True)
+            return None
+        if re.match(r"\s*ANALY[SZ]E\b", rest, re.IGNORECASE):
+            if find_tables(parse(re.sub(r"^\s*ANALY[SZ]E", "", rest, flags=re.IGNORECASE))[0].expression, self.catalog):
+                raise UnsupportedStatementError(
+                    "EXPLAIN ANALYZE is not supported on ClickSend tables. EXPLAIN shows the requests a "
+                    "statement would make; run the statement and read result.stats for what it cost."
+                )
+            return None
+        inner = parse(rest)
+        if len(inner) != 1:
+            return None
+        target = inner[0].expression
+        if isinstance(target, exp.Command) and target.name.upper() == "CALL":
+            function = parse(f"SELECT {target.expression.name}")[0].expression.expressions[0]
+            if isinstance(function, exp.Func) and self.catalog.has_procedure(function.name):
+                return self._call(function, parameters, send=False)
+        if find_tables(target, self.catalog):
+            return self._explain(target, parameters)
+        return None
 
-    def _call(self, function: exp.Func, params: Params) -> Result:
-        """CALL a ClickSend procedure: arguments are any constant SQL expressions or parameters."""
+    def _call(self, function: exp.Func, parameters: Parameters, *, send: bool) -> Result:
+        """CALL a ClickSend procedure: arguments are any constant SQL expressions or parameters.
+        With ``send=False`` (EXPLAIN CALL) the request is shown, not made."""
         procedure = self.catalog.procedure(function.name)
-        arguments = bind_parameters(exp.select(*[a.copy() for a in function.expressions]), params)
-        values = self._duckdb_table(arguments.sql("duckdb"), None).to_pylist()[0].values() if function.expressions else ()
-        bound = procedures.bind_arguments(procedure, list(values))
+        values: list[Any] = []
+        if function.expressions:
+            arguments, bound = parameters.evaluation(exp.select(*function.expressions))
+            values = list(self._duckdb_table(arguments.sql("duckdb"), bound, generated=True).to_pylist()[0].values())
+        arguments_by_name = procedures.bind_arguments(procedure, values)
+        if not send:
+            return Result(pa.Table.from_pylist([procedures.describe(procedure, arguments_by_name)]), kind="explain")
         with self._accounting() as stats:
-            response = self._io.run(procedures.call(self._client, procedure, bound))
-        return Result(procedures.result_table(response), stats)
-
-    def _describe(self, statement: exp.Describe) -> Result:
-        """DESCRIBE needs only the declared schema: answer it from the empty stand-ins, no requests."""
-        the_plan = plan(statement, self.catalog, self._evaluate)
-        with self._views(the_plan):
-            return self._duckdb(the_plan.duckdb_sql, None)
+            response = self._io.run(procedures.call(self._client, procedure, arguments_by_name))
+        return Result(procedures.result_table(response), stats, kind="call")
 
     def _check_kind(self, statement: exp.Expression) -> None:
         if isinstance(statement, exp.Create) and str(statement.args.get("kind") or "").upper() == "VIEW":
@@ -200,15 +228,18 @@ class Connection:
             f"{table.name} can be read with SELECT (its declared capabilities are: {allowed}; see sys_tables)."
         )
 
-    def _explain(self, statement: exp.Expression, params: Params) -> Result:
-        the_plan = plan(bind_parameters(statement, params), self.catalog, self._evaluate)
-        rows = [{**row, "duckdb_sql": the_plan.duckdb_sql} for row in the_plan.explain_rows()]
-        return Result(pa.Table.from_pylist(rows, schema=EXPLAIN_SCHEMA))
+    def _plan(self, statement: exp.Expression, parameters: Parameters) -> Plan:
+        return plan(statement, self.catalog, DuckDBSession(self.duckdb, parameters, pushdown=self.pushdown))
 
-    def _select(self, statement: exp.Expression) -> Result:
-        the_plan = plan(statement, self.catalog, self._evaluate)
+    def _explain(self, statement: exp.Expression, parameters: Parameters) -> Result:
+        the_plan = self._plan(statement, parameters)
+        rows = [{**row, "duckdb_sql": the_plan.duckdb_sql} for row in the_plan.explain_rows()]
+        return Result(pa.Table.from_pylist(rows, schema=EXPLAIN_SCHEMA), kind="explain")
+
+    def _select(self, statement: exp.Expression, parameters: Parameters) -> Result:
+        the_plan = self._plan(statement, parameters)
         with self._accounting() as stats, self._views(the_plan):
-            self._validate(the_plan)
+            self._validate(the_plan, parameters)
             fetched = self._io.run(Executor(self._client, self.catalog, self.progress).run(the_plan.scans))
             for name, rows in fetched.items():
                 if isinstance(rows, pa.Table):
@@ -216,10 +247,10 @@ class Connection:
                     stats.rows_fetched[the_plan.scans[name].table.name] = rows.num_rows
             if the_plan.count_alias is not None:
                 total = next(iter(fetched.values()))
-                sql = f'SELECT {int(total)}::BIGINT AS "{the_plan.count_alias.replace(chr(34), chr(34) * 2)}"'
+                table = pa.table({the_plan.count_alias: pa.array([int(total)], pa.int64())})
             else:
-                sql = the_plan.duckdb_sql
-            table = self._duckdb_table(sql, None)
+                sql, bound = parameters.evaluation(the_plan.statement)
+                table = self._duckdb_table(sql.sql("duckdb"), bound, generated=True)
         return Result(table, stats)
 
     @contextmanager
@@ -237,7 +268,7 @@ class Connection:
             self.last_stats = stats
 
     @contextmanager
-    def _views(self, the_plan: Plan) -> Any:
+    def _views(self, the_plan: Plan) -> Iterator[None]:
         """Register empty stand-ins for the scans, and drop whatever was registered afterwards."""
         for scan in the_plan.scans.values():
             self.duckdb.register(scan.view, arrow_schema(scan.table).empty_table())
@@ -247,104 +278,61 @@ class Connection:
             for scan in the_plan.scans.values():
                 self.duckdb.unregister(scan.view)
 
-    def _validate(self, the_plan: Plan) -> None:
+    @contextmanager
+    def _python_objects(self, statements: Sequence[Statement]) -> Iterator[None]:
+        """DuckDB's replacement scans, through this wrapper: a DataFrame, Arrow or polars object in
+        the caller's variables can be queried by its name, unless a table or view has that name."""
+        names = {
+            t.name
+            for s in statements
+            for t in s.expression.find_all(exp.Table)
+            if isinstance(t.this, exp.Identifier) and not t.db and not self.catalog.has_table(t.name)
+        }
+        found = _caller_objects(names)
+        if found:
+            existing = {r[0].lower() for r in self.duckdb.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+            found = {n: v for n, v in found.items() if n.lower() not in existing}
+        for name, value in found.items():
+            self.duckdb.register(name, value)
+        try:
+            yield
+        finally:
+            for name in found:
+                self.duckdb.unregister(name)
+
+    def _validate(self, the_plan: Plan, parameters: Parameters) -> None:
         """Let DuckDB bind the statement's query against the empty stand-ins before any request."""
         query = _query_part(the_plan.statement)
         if query is not None:
-            self._duckdb_table(f"SELECT * FROM ({query.sql('duckdb')}) LIMIT 0", None)
-
-    def _evaluate(self, expression: exp.Expression, sql_type: str) -> Any:
-        """A constant expression's value as the column type sees it (DuckDB's own casting rules)."""
-        target = "VARCHAR" if sql_type == "JSON" else sql_type
-        constant = expression.sql("duckdb")
-        value = f"CAST(({constant}) AS {target})"
-        # 1401.5 compared with a BIGINT key matches nothing; pushing the rounded 1402 would waste a request.
-        exact = f"{value} = ({constant})" if target in ("BIGINT", "INTEGER") else "true"
-        if target == "TIMESTAMPTZ":  # read as epoch microseconds: DuckDB hands out tz values only via pytz
-            value = f"epoch_us({value})"
-        try:
-            rows = self.duckdb.execute(f"SELECT {value}, {exact}").fetchall()
-        except duckdb.ConversionException as exc:
-            raise SQLError(f"{constant} cannot be compared with a {sql_type} column: {exc}") from None
-        except duckdb.Error as exc:
-            raise ValueError(str(exc)) from None
-        if not rows or rows[0][0] is None:
-            return None
-        if not rows[0][1]:
-            return NO_MATCH
-        result = rows[0][0]
-        return datetime.fromtimestamp(result / 1_000_000, tz=timezone.utc) if target == "TIMESTAMPTZ" else result
+            bound_query, bound = parameters.evaluation(query)
+            self._duckdb_table(f"SELECT * FROM ({bound_query.sql('duckdb')}) LIMIT 0", bound, generated=True)
 
     # --- DuckDB --------------------------------------------------------------------------------
 
-    def _duckdb(self, sql: str, params: Params) -> Result:
+    def _duckdb(self, sql: str, params: Any) -> Result:
         with self._accounting() as stats:
-            table = self._duckdb_table(sql, params)
+            table = self._duckdb_table(sql, params, generated=False)
         return Result(table, stats)
 
-    def _duckdb_table(self, sql: str, params: Params) -> pa.Table:
+    def _duckdb_table(self, sql: str, params: Any, *, generated: bool) -> pa.Table:
+        """Run SQL in DuckDB with DuckDB's own parameter binding; every failure becomes ours."""
         try:
             relation = self.duckdb.sql(sql, params=params) if params else self.duckdb.sql(sql)
             return relation.to_arrow_table() if relation is not None else pa.table({})
         except duckdb.Error as exc:
-            raise self._translate(exc) from None
-
-    def _unknown_name(self, message: str) -> ClickSendSQLError | None:
-        """An unknown table or table function, with the closest ClickSend tables or procedures."""
-        kinds = (
-            (r"Table with name (\S+) does not exist", UnknownTableError, self.catalog.tables, "table", "sys_tables",
-             "it is neither a ClickSend table nor a local DuckDB table."),
-            (r"Table Function with name (\S+) does not exist", UnknownProcedureError, self.catalog.procedures,
-             "procedure", "sys_procedures", "it is neither a ClickSend procedure nor a DuckDB table function."),
-        )
-        for pattern, error, known, noun, listing, why in kinds:
-            found = re.search(pattern, message)
-            if found:
-                name = found.group(1)
-                near = did_you_mean(name, [item.name for item in known.values()])
-                return error(f"Unknown {noun} {name!r}: {why}{near} SELECT * FROM {listing} lists the ClickSend {noun}s.")
-        return None
-
-    def _translate(self, exc: duckdb.Error) -> ClickSendSQLError:
-        message = re.sub(
-            rf'"?{VIEW_PREFIX}(\w+)"?',
-            lambda m: self.catalog.table(m.group(1)).name if self.catalog.has_table(m.group(1)) else m.group(0),
-            str(exc),
-        )
-        unknown = self._unknown_name(message) if isinstance(exc, duckdb.CatalogException) else None
-        if unknown is not None:
-            return unknown
-        if isinstance(exc, duckdb.BinderException) and ("not found" in message or "does not have a column" in message):
-            return UnknownColumnError(message.replace("Values list", "Table"))
-        if isinstance(exc, duckdb.ParserException):
-            return SQLSyntaxError(message)
-        return SQLError(message)
+            raise translate(exc, self.catalog, generated=generated) from exc
+        except RecursionError:
+            raise SQLError("The statement nests too deeply for DuckDB; simplify it.") from None
+        except (TypeError, ValueError, OverflowError, KeyError) as exc:
+            raise ParameterError(
+                f"A parameter could not be bound ({type(exc).__name__}: {exc}). DuckDB binds None, bool, int, float, "
+                "Decimal, str, bytes, date/time/datetime/timedelta, UUID, lists, dicts and numpy scalars."
+            ) from exc
 
 
 async def _make_client(settings: Settings, rate_limit: float | None, concurrency: int) -> ClickSendClient:
     """Create the client on the I/O loop it will be used from."""
     return ClickSendClient(settings, rate_limit=rate_limit, concurrency=concurrency)
-
-
-def _parse(text: str) -> list[exp.Expression]:
-    """Parse DuckDB-dialect SQL; a syntax error names the line and column."""
-    sqlglot_logger = logging.getLogger("sqlglot")
-    level = sqlglot_logger.level
-    sqlglot_logger.setLevel(logging.ERROR)  # statements sqlglot keeps as raw commands (CALL, EXPLAIN) are fine
-    try:
-        return [s for s in sqlglot.parse(text, read="duckdb") if s is not None]
-    except ParseError as exc:
-        first = exc.errors[0] if exc.errors else {}
-        where = f" at line {first.get('line')}, column {first.get('col')}" if first else ""
-        near = f" near {first['highlight']!r}" if first.get("highlight") else ""
-        detail = first.get("description") or str(exc).splitlines()[0]
-        if detail.startswith("Required keyword"):
-            detail = "the clause is incomplete (something is missing after it)"
-        raise SQLSyntaxError(f"Syntax error{where}{near}: {detail}") from None
-    except TokenError as exc:
-        raise SQLSyntaxError(f"Syntax error: {exc}") from None
-    finally:
-        sqlglot_logger.setLevel(level)
 
 
 def _redact(rows: pa.Table, secret: str) -> pa.Table:
@@ -359,6 +347,24 @@ def _redact(rows: pa.Table, secret: str) -> pa.Table:
             masked = pc.replace_substring(rows.column(index), secret, "****")
             rows = rows.set_column(index, field, masked)
     return rows
+
+
+def _caller_objects(names: set[str]) -> dict[str, Any]:
+    """The variables named ``names`` in the first frame outside this package that DuckDB could scan."""
+    if not names:
+        return {}
+    frame = inspect.currentframe()
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
+        frame = frame.f_back
+    if frame is None:
+        return {}
+    found = {}
+    for name in names:
+        value = frame.f_locals.get(name, frame.f_globals.get(name))
+        kind = type(value)
+        if value is not None and f"{kind.__module__}.{kind.__qualname__}" in _SCANNABLE:
+            found[name] = value
+    return found
 
 
 def _target_table(statement: exp.Expression) -> exp.Table | None:
@@ -396,12 +402,14 @@ def connect(
     concurrency: int = 8,
     progress: ProgressCallback | None = None,
     emulator_options: Mapping[str, Any] | None = None,
+    pushdown: bool = True,
 ) -> Connection:
     """Open a connection.
 
     Credentials come from the arguments, ``CLICKSEND_USERNAME``/``CLICKSEND_API_KEY``, or a
     profile in the config file. ``demo=True`` starts an in-process ClickSend emulator with demo
-    data instead, so no account is needed.
+    data instead, so no account is needed. ``pushdown=False`` fetches whole tables and lets
+    DuckDB apply every filter: slower, and the reference that pushdown is checked against.
     """
     emulator = None
     if demo:
@@ -414,7 +422,8 @@ def connect(
         settings = resolve_settings(username, api_key, base_url=base_url, profile=profile)
     try:
         connection = Connection(
-            settings, database=database, rate_limit=rate_limit, concurrency=concurrency, progress=progress
+            settings, database=database, rate_limit=rate_limit, concurrency=concurrency, progress=progress,
+            pushdown=pushdown,
         )
     except BaseException:
         if emulator is not None:

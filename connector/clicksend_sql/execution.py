@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from urllib.parse import quote
 from collections.abc import Callable
 from contextlib import aclosing
 from dataclasses import dataclass
@@ -39,18 +40,31 @@ class Progress:
     pages: int = 0
     rows: int = 0
     bytes: int = 0
+    expected_rows: int | None = None  # from the first page's ``total``, when the API says it
 
 
 ProgressCallback = Callable[[Progress], None]
 
 
 def fill_path(template: str, values: dict[str, Any]) -> str:
-    """Fill ``{name}`` path variables.
+    """Fill ``{name}`` path variables, each percent-encoded as exactly one segment, so no value
+    can climb to another resource or add a query string.
 
     >>> fill_path("/lists/{list_id}/contacts/{contact_id}", {"list_id": 5, "contact_id": 9})
     '/lists/5/contacts/9'
+    >>> fill_path("/sms/receipts/{message_id}", {"message_id": "../history?x=1#a b"})
+    '/sms/receipts/%2E%2E%2Fhistory%3Fx%3D1%23a%20b'
     """
-    return re.sub(r"\{(\w+)\}", lambda m: str(values[m.group(1)]), template)
+    return re.sub(r"\{(\w+)\}", lambda m: path_segment(values[m.group(1)]), template)
+
+
+def path_segment(value: Any) -> str:
+    """One path segment: every reserved character, dots included, percent-encoded.
+
+    >>> path_segment("ü/."), path_segment(42)
+    ('%C3%BC%2F%2E', '42')
+    """
+    return quote(str(value), safe="").replace(".", "%2E")
 
 
 class Executor:

@@ -104,21 +104,39 @@ def _render(template: Any, values: dict[str, Any]) -> Any:
     return template
 
 
-async def call(client: ClickSendClient, procedure: Procedure, values: dict[str, Any]) -> ApiResponse:
-    """Send the procedure's request. Charging calls are never retried blindly."""
+def request(procedure: Procedure, values: dict[str, Any]) -> dict[str, Any]:
+    """The one request a call makes: method, path, query, JSON body and whether it may be retried."""
     endpoint = procedure.endpoint
     missing = [v for v in endpoint.path_vars if v not in values]
     if missing:
         raise ProcedureArgumentError(f"{procedure.name} needs {', '.join(missing)} for its request path.")
-    retry = False if procedure.charges else endpoint.method in ("GET", "PUT", "DELETE")
-    return await client.request(
-        endpoint.method,
-        fill_path(endpoint.path, values),
-        params=render(procedure.query, values) or None,
-        json=render(procedure.body, values),
-        retry=retry,
-        auth=procedure.auth,
-    )
+    return {
+        "method": endpoint.method,
+        "path": fill_path(endpoint.path, values),
+        "params": render(procedure.query, values) or None,
+        "json": render(procedure.body, values),
+        "retry": False if procedure.charges else endpoint.method in ("GET", "PUT", "DELETE"),
+        "auth": procedure.auth,
+    }
+
+
+def describe(procedure: Procedure, values: dict[str, Any]) -> dict[str, Any]:
+    """What ``EXPLAIN CALL`` shows: the request, without making it."""
+    sent = request(procedure, values)
+    return {
+        "procedure": procedure.name,
+        "endpoint": f"{sent['method']} /v3{sent['path']}",
+        "params": orjson.dumps(sent["params"]).decode() if sent["params"] else "",
+        "body": orjson.dumps(sent["json"]).decode() if sent["json"] not in (None, _OMIT) else "",
+        "charges": procedure.charges,
+        "retried_on_failure": sent["retry"],
+        "expected_requests": "1",
+    }
+
+
+async def call(client: ClickSendClient, procedure: Procedure, values: dict[str, Any]) -> ApiResponse:
+    """Send the procedure's request. Charging calls are never retried blindly."""
+    return await client.request(**request(procedure, values))
 
 
 def result_table(response: ApiResponse) -> pa.Table:

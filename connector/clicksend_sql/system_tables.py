@@ -148,3 +148,44 @@ def _column_rows(table: Table) -> list[dict[str, Any]]:
             }
         )
     return rows
+
+
+CATALOG_NAME = "clicksend"
+
+
+def catalog_ddl(catalog: Catalog) -> str:
+    """SQL that declares every ClickSend table, with comments, in an attached in-memory database
+    named ``clicksend``, so DuckDB's own discovery (SHOW TABLES, DESCRIBE, information_schema,
+    duckdb_columns(), PRAGMA table_info) knows them without a request. They stay empty: a
+    statement's rows come from the API.
+
+    >>> from clicksend_sql.catalog import load_catalog
+    >>> print(catalog_ddl(load_catalog()).splitlines()[1][:60])
+    CREATE TABLE clicksend.main."AccountUsage" ("Year" INTEGER, 
+    """
+    lines = [f"ATTACH IF NOT EXISTS ':memory:' AS {CATALOG_NAME};"]
+    for table in sorted(catalog.tables.values(), key=lambda t: t.name):
+        name = f'{CATALOG_NAME}.main."{table.name}"'
+        columns = ", ".join(f'"{c.name}" {c.type}' for c in table.columns)
+        lines.append(f"CREATE TABLE {name} ({columns});")
+        lines.append(f"COMMENT ON TABLE {name} IS {_quote(_table_comment(table))};")
+        lines.extend(
+            f'COMMENT ON COLUMN {name}."{c.name}" IS {_quote(c.description)};' for c in table.columns if c.description
+        )
+    return "\n".join(lines)
+
+
+def _table_comment(table: Table) -> str:
+    """The description, plus the WHERE a table needs before ClickSend lists it."""
+    needed = [
+        c.name
+        for var in table.list.path_vars
+        for c in table.columns
+        if c.path_param == var and not (table.parent and table.parent.column == c.name)
+    ]
+    need = f" Needs WHERE {' AND '.join(f'{n} = ...' for n in needed)}." if needed else ""
+    return f"{table.description}{need}"
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"

@@ -10,8 +10,8 @@ inner join's ON, or the ON of an outer join whose null-supplying side is this ta
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from sqlglot import exp
 from sqlglot.errors import OptimizeError, SqlglotError
@@ -22,32 +22,39 @@ from sqlglot.optimizer.scope import Scope, traverse_scope
 
 from ..catalog import Catalog, Table
 from ..errors import SQLError, UnknownColumnError
-from .plan import NO_MATCH, Condition, Reference
+from .plan import NO_MATCH, Condition, Reference, Session
 
 REF = "clicksend_ref"
-Evaluate = Callable[[exp.Expression, str], Any]
 _FLIP = {exp.GT: "<", exp.GTE: "<=", exp.LT: ">", exp.LTE: ">=", exp.EQ: "="}
 _OPS = {exp.GT: ">", exp.GTE: ">=", exp.LT: "<", exp.LTE: "<=", exp.EQ: "="}
+# Functions whose value changes from one evaluation to the next: never a pushable constant.
+_VOLATILE = frozenset({"random", "rand", "uuid", "gen_random_uuid", "uuidv4", "uuidv7", "nextval", "setseed"})
+# Functions of the clock: stable in a statement, but evaluated later by DuckDB than by the planner.
+_CLOCK = (exp.CurrentTimestamp, exp.CurrentDate, exp.CurrentTime, exp.CurrentDatetime)
+_CLOCK_NAMES = frozenset({"now", "get_current_timestamp", "today", "transaction_timestamp", "get_current_time"})
+# Join kinds whose ON never restricts a side on its own (ASOF picks the nearest row, POSITIONAL has no ON).
+_OPAQUE_JOINS = frozenset({"ASOF", "POSITIONAL"})
 
 
 def extract_conditions(
     expression: exp.Expression,
     references: dict[str, list[exp.Table]],
     catalog: Catalog,
-    evaluate: Evaluate,
+    session: Session,
 ) -> dict[str, list[Reference]]:
     """Per table, one :class:`Reference` per occurrence with its pushable conditions.
 
-    ``evaluate(expr, sql_type)`` turns a constant expression into a Python value of the column's
-    type (the executor uses DuckDB, so ``now() - INTERVAL 1 DAY`` works); it returns None when the
-    value cannot be pushed, and raises SQLError when it can never match the column's type.
+    ``session.evaluate(expr, sql_type)`` turns a constant expression into a Python value of the
+    column's type under DuckDB's own comparison rules (so ``now() - INTERVAL 1 DAY`` and
+    parameters work); it returns None when the value cannot be pushed.
 
     >>> import sqlglot
+    >>> from types import SimpleNamespace
     >>> from clicksend_sql.catalog import load_catalog
     >>> from clicksend_sql.planner.find_tables import find_tables
-    >>> cat = load_catalog()
+    >>> cat = load_catalog(); session = SimpleNamespace(evaluate=lambda x, t: int(x.name))
     >>> e = sqlglot.parse_one("SELECT * FROM Contacts c WHERE c.ListId IN (1, 2) AND lower(c.Email) = 'x'", read="duckdb")
-    >>> ref = extract_conditions(e, find_tables(e, cat), cat, lambda x, t: int(x.name))["contacts"][0]
+    >>> ref = extract_conditions(e, find_tables(e, cat), cat, session)["contacts"][0]
     >>> [str(c) for c in ref.conditions], ref.leftover
     (['ListId IN (1, 2)'], ["LOWER(email) = 'x'"])
     """
@@ -55,16 +62,16 @@ def extract_conditions(
     by_id: dict[int, tuple[str, Reference]] = {}
     for name, nodes in references.items():
         for node in nodes:
-            ref = Reference(node=node)
+            ref = Reference(node=node, held=_modifiers(node))
             node.meta[REF] = id(ref)
             by_id[id(ref)] = (name, ref)
             result[name].append(ref)
     try:
         analysed = _optimize(expression.copy(), catalog)
         scopes = traverse_scope(analysed)
-    except (SqlglotError, RecursionError, KeyError, ValueError):
+    except (SqlglotError, RecursionError, KeyError, ValueError, AttributeError):
         for _, ref in by_id.values():
-            ref.leftover.append("(the statement is too complex to analyse; nothing pushed)")
+            ref.held.append("the statement is too complex to analyse, so nothing is pushed")
         return result
     finally:
         for nodes in references.values():
@@ -74,8 +81,22 @@ def extract_conditions(
         for alias, (_, source) in scope.selected_sources.items():
             if isinstance(source, exp.Table) and source.meta.get(REF) in by_id:
                 name, ref = by_id[source.meta[REF]]
-                _restrict(ref, catalog.table(name), alias, scope, evaluate)
+                if not ref.held:
+                    _restrict(ref, catalog.table(name), alias, scope, session)
     return result
+
+
+def _modifiers(node: exp.Table) -> list[str]:
+    """Table modifiers that make pushed filters change the rows (not just how many are fetched)."""
+    held = []
+    if node.args.get("sample"):
+        held.append("TABLESAMPLE draws from the whole table, so filters are applied after it")
+    if node.args.get("pivots"):
+        held.append("PIVOT/UNPIVOT reshape the table before WHERE sees it")
+    alias = node.args.get("alias")
+    if isinstance(alias, exp.TableAlias) and alias.columns:
+        held.append("column aliases rename the table's columns")
+    return held
 
 
 def _optimize(expression: exp.Expression, catalog: Catalog) -> exp.Expression:
@@ -84,11 +105,34 @@ def _optimize(expression: exp.Expression, catalog: Catalog) -> exp.Expression:
         expression = qualify(expression, schema=schema, dialect="duckdb", validate_qualify_columns=False)
     except OptimizeError:
         expression = qualify(expression, dialect="duckdb", validate_qualify_columns=False)
-    expression = pushdown_predicates(expression)
+    with _row_selecting_clauses_guarded(expression):
+        expression = pushdown_predicates(expression, dialect="duckdb")
     return normalize(expression, dnf=False)
 
 
+@contextmanager
+def _row_selecting_clauses_guarded(expression: exp.Expression) -> Iterator[None]:
+    """pushdown_predicates never pushes below QUALIFY, LIMIT or GROUP BY; DISTINCT ON and a
+    select-level SAMPLE choose rows the same way, so mark them with a QUALIFY it respects."""
+    guarded = [
+        select
+        for select in expression.find_all(exp.Select)
+        if not select.args.get("qualify")
+        and (isinstance(select.args.get("distinct"), exp.Distinct) and select.args["distinct"].args.get("on")
+             or select.args.get("sample"))
+    ]
+    for select in guarded:
+        select.set("qualify", exp.Qualify(this=exp.true()))
+    try:
+        yield
+    finally:
+        for select in guarded:
+            select.set("qualify", None)
+
+
 def _candidate_conjuncts(scope: Scope, source: exp.Table) -> list[exp.Expression]:
+    """WHERE conjuncts, and ON conjuncts of joins that filter this source's rows on their own:
+    any side of an inner join, only the joined side of LEFT/SEMI/ANTI joins."""
     select = scope.expression
     if not isinstance(select, exp.Select):
         return []
@@ -98,33 +142,47 @@ def _candidate_conjuncts(scope: Scope, source: exp.Table) -> list[exp.Expression
         conjuncts.extend(where.this.flatten() if isinstance(where.this, exp.And) else [where.this])
     for join in select.args.get("joins") or ():
         on = join.args.get("on")
-        side = (join.side or "").upper()
-        if on is None or side in ("RIGHT", "FULL") or (side == "LEFT" and join.this is not source):
+        side, kind = (join.side or "").upper(), (join.kind or "").upper()
+        if on is None or side in ("RIGHT", "FULL") or str(join.args.get("method") or "").upper() in _OPAQUE_JOINS:
+            continue
+        if (side == "LEFT" or kind in ("SEMI", "ANTI")) and join.this is not source:
             continue
         conjuncts.extend(on.flatten() if isinstance(on, exp.And) else [on])
     return conjuncts
 
 
-def _restrict(ref: Reference, table: Table, alias: str, scope: Scope, evaluate: Evaluate) -> None:
+def _restrict(ref: Reference, table: Table, alias: str, scope: Scope, session: Session) -> None:
+    """Sort the scope's conjuncts into pushable conditions and what DuckDB alone must apply.
+
+    A conjunct that mentions other sources (a join condition, a subquery) still leaves the
+    reference incomplete: count(*) and LIMIT must not be answered by the API then.
+    """
+    if scope.expression.args.get("sample"):
+        ref.held.append("USING SAMPLE draws from the rows before the filters")
+        return
     for conjunct in _candidate_conjuncts(scope, scope.selected_sources[alias][1]):
-        columns = list(conjunct.find_all(exp.Column))
-        tables = {c.table for c in columns}
-        if tables != {alias}:
-            continue
-        converted = _conditions(conjunct, table, evaluate)
-        if converted is None:
-            ref.leftover.append(_unqualified_sql(conjunct))
-        else:
+        tables = {c.table for c in conjunct.find_all(exp.Column)}
+        converted = _conditions(conjunct, table, session) if tables == {alias} else None
+        if converted is not None:
             ref.conditions.extend(converted)
+        elif not tables and _is_constant(conjunct):
+            truth = session.evaluate(conjunct, "BOOLEAN")
+            if truth is NO_MATCH or truth is False:
+                ref.impossible = True
+            elif truth is not True:
+                ref.leftover.append(_unqualified_sql(conjunct))
+        else:
+            ref.leftover.append(_unqualified_sql(conjunct))
 
 
-def _conditions(conjunct: exp.Expression, table: Table, evaluate: Evaluate) -> list[Condition] | None:
-    if isinstance(conjunct, exp.Between):
+def _conditions(conjunct: exp.Expression, table: Table, session: Session) -> list[Condition] | None:
+    if isinstance(conjunct, exp.Between) and not conjunct.args.get("symmetric"):
         low = exp.GTE(this=conjunct.this.copy(), expression=conjunct.args["low"].copy())
         high = exp.LTE(this=conjunct.this.copy(), expression=conjunct.args["high"].copy())
-        parts = [_conditions(low, table, evaluate), _conditions(high, table, evaluate)]
+        parts = [_conditions(low, table, session), _conditions(high, table, session)]
         return None if None in parts else [c for p in parts for c in p or ()]
-    if isinstance(conjunct, exp.In) and not conjunct.args.get("query") and isinstance(conjunct.this, exp.Column):
+    if isinstance(conjunct, exp.In) and not conjunct.args.get("query") and not conjunct.args.get("unnest") \
+            and isinstance(conjunct.this, exp.Column):
         column, values = conjunct.this, conjunct.expressions
         op = "IN"
     elif type(conjunct) in _OPS:
@@ -137,13 +195,16 @@ def _conditions(conjunct: exp.Expression, table: Table, evaluate: Evaluate) -> l
             return None
     else:
         return None
-    if not all(_is_constant(v) for v in values):
+    if not values or not all(_is_constant(v) for v in values):
         return None
+    if op in ("<", "<=") and any(_reads_clock(v) for v in values):
+        return None  # DuckDB reads the clock after the planner: an upper bound would be too low
     try:
         col = table.column(column.name)
-        evaluated = tuple(evaluate(v, col.type) for v in values)
-    except (UnknownColumnError, ValueError):
+    except UnknownColumnError:
         return None
+    try:
+        evaluated = tuple(session.evaluate(v, col.type) for v in values)
     except SQLError as exc:  # the constant can never match the column's type: fail before any request
         raise SQLError(f"WHERE {table.name}.{col.name}: {exc}") from None
     if any(v is None for v in evaluated):
@@ -156,9 +217,18 @@ def _conditions(conjunct: exp.Expression, table: Table, evaluate: Evaluate) -> l
 
 
 def _is_constant(node: exp.Expression) -> bool:
-    return not any(
-        isinstance(n, (exp.Column, exp.Query, exp.AggFunc, exp.Window, exp.Placeholder, exp.Star))
-        for n in node.walk()
+    """Free of columns, subqueries, aggregates, windows and volatile functions."""
+    for n in node.walk():
+        if isinstance(n, (exp.Column, exp.Query, exp.AggFunc, exp.Window, exp.Star, exp.Rand, exp.Uuid)):
+            return False
+        if isinstance(n, exp.Anonymous) and n.name.lower() in _VOLATILE:
+            return False
+    return True
+
+
+def _reads_clock(node: exp.Expression) -> bool:
+    return any(
+        isinstance(n, _CLOCK) or (isinstance(n, exp.Anonymous) and n.name.lower() in _CLOCK_NAMES) for n in node.walk()
     )
 
 

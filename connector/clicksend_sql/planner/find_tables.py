@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from sqlglot import exp
+from sqlglot.errors import SqlglotError
+from sqlglot.optimizer.scope import Scope, traverse_scope
 
 from ..catalog import Catalog
 
@@ -12,8 +14,9 @@ SCHEMA_NAME = "clicksend"
 def find_tables(expression: exp.Expression, catalog: Catalog) -> dict[str, list[exp.Table]]:
     """Group the statement's ClickSend table references by lower-case table name.
 
-    A reference is a bare name or one qualified with the ``clicksend`` schema; names bound by a
-    CTE in the statement and table functions are not references.
+    A reference is a bare name or one qualified with the ``clicksend`` schema. A name bound by a
+    CTE refers to the CTE only where the CTE is in scope (sqlglot's scope analysis decides), so a
+    CTE named like a ClickSend table does not hide the table elsewhere in the statement.
 
     >>> import sqlglot
     >>> from clicksend_sql.catalog import load_catalog
@@ -22,16 +25,35 @@ def find_tables(expression: exp.Expression, catalog: Catalog) -> dict[str, list[
     ...     read="duckdb")
     >>> {name: len(refs) for name, refs in find_tables(e, load_catalog()).items()}
     {'smshistory': 2}
+    >>> e = sqlglot.parse_one("SELECT * FROM (WITH contacts AS (SELECT 1) SELECT * FROM contacts), Contacts")
+    >>> {name: len(refs) for name, refs in find_tables(e, load_catalog()).items()}
+    {'contacts': 1}
     """
-    cte_names = {cte.alias_or_name.lower() for cte in expression.find_all(exp.CTE)}
+    bound_to_cte = _cte_references(expression)
     found: dict[str, list[exp.Table]] = {}
     for node in expression.find_all(exp.Table):
-        if not isinstance(node.this, exp.Identifier) or node.catalog:
+        if not isinstance(node.this, exp.Identifier) or node.catalog or id(node) in bound_to_cte:
             continue
-        name = node.name.lower()
-        schema = node.db.lower()
-        if schema not in ("", SCHEMA_NAME) or (not schema and name in cte_names):
-            continue
-        if catalog.has_table(name):
-            found.setdefault(name, []).append(node)
+        if node.db.lower() in ("", SCHEMA_NAME) and catalog.has_table(node.name):
+            found.setdefault(node.name.lower(), []).append(node)
     return found
+
+
+def _cte_references(expression: exp.Expression) -> set[int]:
+    """Ids of the table nodes that name a CTE in their scope.
+
+    Statements scope analysis does not cover (DESCRIBE, COPY t, PIVOT t) contain no CTE scopes;
+    where it fails, any name a CTE of the statement binds is taken as the CTE (no request is
+    better than a wrong one).
+    """
+    try:
+        scopes = list(traverse_scope(expression))
+    except (SqlglotError, RecursionError, KeyError, ValueError):
+        names = {cte.alias_or_name.lower() for cte in expression.find_all(exp.CTE)}
+        return {id(t) for t in expression.find_all(exp.Table) if not t.db and t.name.lower() in names}
+    return {
+        id(table)
+        for scope in scopes
+        for table in scope.tables
+        if isinstance(source := scope.sources.get(table.alias_or_name), Scope) and source.is_cte
+    }

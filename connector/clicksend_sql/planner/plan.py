@@ -9,7 +9,7 @@ request is made.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from sqlglot import exp
 
@@ -27,6 +27,19 @@ class NoMatch:
 
 
 NO_MATCH = NoMatch()
+
+
+class Session(Protocol):
+    """What the rules ask of the DuckDB session the statement will run in."""
+
+    pushdown: bool  # False: fetch whole tables and let DuckDB do everything (the differential baseline)
+
+    def evaluate(self, expression: exp.Expression, sql_type: str) -> Any:
+        """The value a constant has for a column of ``sql_type`` under DuckDB's comparison rules:
+        None when it cannot be pushed, :data:`NO_MATCH` when no value of the column equals it."""
+
+    def setting(self, name: str) -> str:
+        """A DuckDB setting in force (``default_order``, ``default_collation``, ...)."""
 
 
 @dataclass(frozen=True)
@@ -50,13 +63,15 @@ class Reference:
     :class:`Condition` (an OR across columns, a function of the column, ...).
     """
 
-    node: exp.Table
+    node: exp.Table | None
     conditions: list[Condition] = field(default_factory=list)
     leftover: list[str] = field(default_factory=list)
+    held: list[str] = field(default_factory=list)  # why nothing may be pushed for this reference
+    impossible: bool = False  # a constant conjunct is false: no row can qualify
 
     @property
     def complete(self) -> bool:
-        return not self.leftover
+        return not self.leftover and not self.held
 
 
 @dataclass
@@ -72,6 +87,7 @@ class Scan:
     params: dict[str, Any] = field(default_factory=dict)
     pushed: list[Condition] = field(default_factory=list)
     local: list[str] = field(default_factory=list)
+    held: list[str] = field(default_factory=list)  # what was kept local for safety, and why
     exact: bool = False
     max_rows: int | None = None
     order: str | None = None
@@ -113,6 +129,7 @@ class Plan:
                 "params": ", ".join(f"{k}={v}" for k, v in s.params.items()),
                 "pushed": " AND ".join(str(c) for c in s.pushed),
                 "local": " AND ".join(s.local),
+                "kept_local": "; ".join(s.held),
                 "exact": s.exact,
                 "limit": s.max_rows,
                 "expected_requests": s.describe_requests(),

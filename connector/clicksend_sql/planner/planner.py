@@ -12,9 +12,9 @@ from sqlglot import exp
 
 from ..catalog import Catalog
 from .count_star import count_star
-from .extract_conditions import Evaluate, extract_conditions
+from .extract_conditions import extract_conditions
 from .find_tables import find_tables
-from .plan import Plan
+from .plan import Plan, Session
 from .pushdown_filters import pushdown_filters
 from .pushdown_limit import pushdown_limit
 
@@ -30,30 +30,31 @@ def view_name(table: str) -> str:
     return f"{VIEW_PREFIX}{table.lower()}"
 
 
-def plan(statement: exp.Expression, catalog: Catalog, evaluate: Evaluate) -> Plan:
+def plan(statement: exp.Expression, catalog: Catalog, session: Session) -> Plan:
     """Plan a statement: find tables, extract conditions, push filters, LIMIT and count(*)."""
     references = find_tables(statement, catalog)
-    conditions = extract_conditions(statement, references, catalog, evaluate)
+    conditions = extract_conditions(statement, references, catalog, session)
     scans = {
-        name: pushdown_filters(catalog.table(name), conditions[name], catalog, view_name(name))
+        name: pushdown_filters(catalog.table(name), conditions[name], catalog, view_name(name), pushdown=session.pushdown)
         for name in references
     }
-    pushdown_limit(statement, scans)
+    pushdown_limit(statement, scans, session)
     result = Plan(statement=statement, scans=scans, count_alias=count_star(statement, scans))
     result.duckdb_sql = _point_at_views(statement, references).sql("duckdb")
     return result
 
 
 def _point_at_views(statement: exp.Expression, references: dict[str, list[exp.Table]]) -> exp.Expression:
-    """Replace each reference by its view, keeping the name the query uses for it as alias.
+    """Point each reference at its view, keeping the name the query uses for it as alias and every
+    modifier (TABLESAMPLE, PIVOT, column aliases, ...) it carries.
 
     Only FROM and JOIN items take an alias; ``DESCRIBE t`` and ``COPY t TO ...`` do not.
     """
     for name, nodes in references.items():
         for node in nodes:
-            replacement = exp.Table(this=exp.to_identifier(view_name(name)))
-            if node.alias or isinstance(node.parent, (exp.From, exp.Join)):
-                alias = exp.to_identifier(node.alias or node.name, quoted=node.this.quoted)
-                replacement.set("alias", exp.TableAlias(this=alias))
-            node.replace(replacement)
+            if not node.alias and isinstance(node.parent, (exp.From, exp.Join)):
+                node.set("alias", exp.TableAlias(this=exp.to_identifier(node.name, quoted=node.this.quoted)))
+            node.set("this", exp.to_identifier(view_name(name)))
+            node.set("db", None)
+            node.set("catalog", None)
     return statement

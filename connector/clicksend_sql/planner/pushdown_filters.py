@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -21,11 +22,14 @@ from .plan import Condition, Reference, Scan
 MAX_KEY_LOOKUPS = 200  # beyond this many key combinations a listing is cheaper than gets
 
 
-def pushdown_filters(table: Table, references: Sequence[Reference], catalog: Catalog, view: str) -> Scan:
+def pushdown_filters(
+    table: Table, references: Sequence[Reference], catalog: Catalog, view: str, *, pushdown: bool = True
+) -> Scan:
     """Plan the requests for one table from the conditions of all its references.
 
     With several references (a self-join), only conditions that every reference shares are
-    pushed, so the one fetch serves all of them.
+    pushed, so the one fetch serves all of them. With ``pushdown=False`` only the path
+    variables the API cannot list without are pushed: the differential baseline.
 
     >>> from clicksend_sql.catalog import load_catalog
     >>> cat = load_catalog(); t = cat.table("Contacts")
@@ -34,20 +38,43 @@ def pushdown_filters(table: Table, references: Sequence[Reference], catalog: Cat
     >>> scan.mode, scan.streams, scan.exact
     ('list', [{'list_id': 3}, {'list_id': 4}], True)
     """
-    conditions = _shared(references)
     complete = len(references) == 1 and references[0].complete
-    scan = Scan(table=table, view=view, local=[s for r in references for s in r.leftover])
+    scan = Scan(
+        table=table, view=view, local=[s for r in references for s in r.leftover], held=[h for r in references for h in r.held]
+    )
+    if all(r.impossible for r in references):  # WHERE false: no row can qualify, nothing is fetched
+        scan.endpoint, scan.streams, scan.exact = table.list, [], complete
+        return scan
+    conditions = [_path_safe(c) for c in _shared(references) if not any(r.held for r in references)]
+    if not pushdown:
+        conditions = [c for c in conditions if _required(table, c)]
+        scan.held.append("pushdown is off")
     impossible = [c for c in conditions if c.op in ("=", "IN") and not c.values]
     if impossible:  # e.g. ListId = 1401.5: no row can match, so nothing is fetched
         scan.endpoint, scan.streams, scan.pushed, scan.exact = table.list, [], impossible, complete
         return scan
-    if _plan_key_lookup(scan, conditions):
+    if pushdown and _plan_key_lookup(scan, conditions):
         return scan
     scan.endpoint = table.list
     unpushed = _plan_list(scan, conditions, catalog)
     scan.local.extend(c.sql for c in unpushed)
-    scan.exact = complete and not unpushed and all(_exactly(c, table) for c in scan.pushed)
+    scan.exact = pushdown and complete and not unpushed and all(_exactly(c, table) for c in scan.pushed)
     return scan
+
+
+def _required(table: Table, cond: Condition) -> bool:
+    """A condition on a list path variable the API has no other way to fill."""
+    var = cond.column.path_param
+    return var in table.list.path_vars and not (table.parent and cond.column.name == table.parent.column)
+
+
+def _path_safe(cond: Condition) -> Condition:
+    """Drop values no resource id can have from ``=``/``IN`` on path columns: an empty, ``.`` or
+    ``..`` segment would turn a lookup into a listing or another resource."""
+    if cond.column.path_param is None or cond.op not in ("=", "IN"):
+        return cond
+    values = tuple(v for v in cond.values if not isinstance(v, str) or v.strip(".") != "")
+    return cond if values == cond.values else replace(cond, values=values)
 
 
 def _shared(references: Sequence[Reference]) -> list[Condition]:
@@ -119,15 +146,20 @@ def _plan_list(scan: Scan, conditions: Sequence[Condition], catalog: Catalog) ->
         if filt is None:
             continue
         if filt.via == "q":
-            if cond.op != "=" or filt.param in q_terms:
+            text = _text(cond.values[0])
+            if cond.op != "=" or filt.param in q_terms or not _searchable(text):
                 continue
-            q_terms[filt.param] = _text(cond.values[0])
+            q_terms[filt.param] = text
+        elif filt.via == "query" and cond.op in ("=", "IN"):
+            many = filt.param.endswith("[]")  # filter[status][]=a&filter[status][]=b
+            if filt.param in scan.params or (len(cond.values) != 1 and not many):
+                continue  # the API takes one value per parameter: the rest stays with DuckDB
+            scan.params[filt.param] = list(cond.values) if many else cond.values[0]
         elif filt.via == "query":
             value = _bound(cond, filt)
             previous = scan.params.get(filt.param)
-            lower = cond.op in (">", ">=")
             if previous is not None:
-                value = max(previous, value) if lower else min(previous, value)
+                value = max(previous, value) if cond.op in (">", ">=") else min(previous, value)
             scan.params[filt.param] = value
         else:
             continue
@@ -159,6 +191,16 @@ def _bound(cond: Condition, filt: Filter) -> Any:
     if cond.op in (">", ">="):
         return math.floor(number) if filt.inclusive else math.ceil(number) - 1
     return math.ceil(number) if filt.inclusive else math.floor(number) + 1
+
+
+def _searchable(text: str) -> bool:
+    """``q`` is ``field:value,field:value``; a value holding the separators (or nothing) cannot be
+    said in it, so that predicate stays with DuckDB.
+
+    >>> _searchable("Failed"), _searchable("a,b"), _searchable("x:y"), _searchable("")
+    (True, False, False, False)
+    """
+    return bool(text.strip()) and "," not in text and ":" not in text
 
 
 def _text(value: Any) -> str:

@@ -4,36 +4,43 @@ from __future__ import annotations
 
 from sqlglot import exp
 
-from .plan import Scan
+from .direct_read import direct_read
+from .plan import NO_MATCH, Scan, Session
 
 _SORTABLE = ("BIGINT", "INTEGER", "DOUBLE", "TIMESTAMPTZ", "DATE")
 
 
-def pushdown_limit(statement: exp.Expression, scans: dict[str, Scan]) -> None:
-    """Set ``max_rows`` on the scan of a single-table SELECT whose filters are all exact.
+def pushdown_limit(statement: exp.Expression, scans: dict[str, Scan], session: Session) -> None:
+    """Set ``max_rows`` on the scan of a SELECT that reads its table directly (:func:`direct_read`).
 
-    Safe means: one table and no joins, subqueries, DISTINCT, GROUP BY, aggregates or windows;
-    every predicate pushed exactly; any ORDER BY is one numeric/time column the API sorts by.
+    Any ORDER BY must be one numeric/time column the API sorts by (declared never NULL, so NULL
+    placement cannot differ), not a select-list alias, in the direction DuckDB's ``default_order``
+    gives it.
 
     >>> import sqlglot
+    >>> from types import SimpleNamespace
     >>> from clicksend_sql.catalog import load_catalog
-    >>> from clicksend_sql.planner.plan import Scan
     >>> t = load_catalog().table("SMSHistory")
     >>> scans = {"smshistory": Scan(table=t, view="v", endpoint=t.list, exact=True)}
-    >>> pushdown_limit(sqlglot.parse_one("SELECT * FROM SMSHistory ORDER BY Date DESC LIMIT 5 OFFSET 2"), scans)
+    >>> session = SimpleNamespace(evaluate=lambda e, t: int(e.name), setting=lambda name: "ASCENDING")
+    >>> pushdown_limit(sqlglot.parse_one("SELECT * FROM SMSHistory ORDER BY Date DESC LIMIT 5 OFFSET 2"), scans, session)
     >>> scans["smshistory"].max_rows, scans["smshistory"].params
     (7, {'order_by': 'date:desc'})
     """
-    if not isinstance(statement, exp.Select) or len(scans) != 1:
+    scan = direct_read(statement, scans)
+    limit_clause = statement.args.get("limit")
+    if scan is None or not isinstance(limit_clause, exp.Limit) or limit_clause.args.get("limit_options"):
         return
-    scan = next(iter(scans.values()))
-    limit = _integer(statement.args.get("limit"))
-    offset = _integer(statement.args.get("offset")) if statement.args.get("offset") else 0
-    if limit is None or offset is None or not _simple(statement) or not _streamable(scan):
+    if statement.find(exp.AggFunc):
+        return
+    limit = _count(limit_clause.expression, session)
+    offset_clause = statement.args.get("offset")
+    offset = _count(offset_clause.expression, session) if isinstance(offset_clause, exp.Offset) else 0
+    if limit is None or offset is None:
         return
     order = statement.args.get("order")
     if order is not None:
-        sort = _api_sort(order, scan)
+        sort = _api_sort(statement, order, scan, session)
         if sort is None:
             return
         assert scan.table.order_by is not None
@@ -42,30 +49,26 @@ def pushdown_limit(statement: exp.Expression, scans: dict[str, Scan]) -> None:
     scan.max_rows = limit + offset
 
 
-def _integer(clause: exp.Expression | None) -> int | None:
-    node = clause.expression if isinstance(clause, (exp.Limit, exp.Offset)) else None
-    return int(node.name) if isinstance(node, exp.Literal) and node.is_int else None
+def _count(node: exp.Expression | None, session: Session) -> int | None:
+    """A LIMIT/OFFSET value (a literal or a parameter), or None when it is not a plain count."""
+    if node is None:
+        return None
+    value = session.evaluate(node, "BIGINT")
+    return value if isinstance(value, int) and not isinstance(value, bool) and value is not NO_MATCH and value >= 0 else None
 
 
-def _simple(select: exp.Select) -> bool:
-    if any(select.args.get(k) for k in ("joins", "group", "having", "distinct", "qualify", "with_", "laterals")):
-        return False
-    if len(list(select.find_all(exp.Table))) != 1:
-        return False
-    return not any(select.find_all(exp.AggFunc, exp.Window, exp.Subquery, exp.Unnest))
-
-
-def _streamable(scan: Scan) -> bool:
-    return scan.mode == "list" and scan.exact and not scan.fan_out and len(scan.streams) == 1
-
-
-def _api_sort(order: exp.Order, scan: Scan) -> str | None:
+def _api_sort(statement: exp.Select, order: exp.Order, scan: Scan, session: Session) -> str | None:
     keys = order.expressions
     if len(keys) != 1 or not isinstance(keys[0].this, exp.Column) or scan.table.order_by is None:
         return None
     name = keys[0].this.name.lower()
+    if any(isinstance(p, exp.Alias) and p.alias.lower() == name and p.this.name.lower() != name for p in statement.expressions):
+        return None  # ORDER BY names a select-list alias, not the column
     column = next((c for c in scan.table.columns if c.name.lower() == name), None)
     api_field = next((f for col, f in scan.table.order_by.fields.items() if col.lower() == name), None)
     if column is None or api_field is None or column.type not in _SORTABLE:
         return None
-    return f"{api_field}:{'desc' if keys[0].args.get('desc') else 'asc'}"
+    desc = keys[0].args.get("desc")
+    if desc is None:  # no ASC/DESC written: DuckDB's default_order decides
+        desc = session.setting("default_order").upper().startswith("DESC")
+    return f"{api_field}:{'desc' if desc else 'asc'}"

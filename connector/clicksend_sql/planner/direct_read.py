@@ -1,0 +1,46 @@
+"""Rule helper: whether a SELECT reads one ClickSend table with nothing between it and the answer."""
+
+from __future__ import annotations
+
+from sqlglot import exp
+from sqlglot.errors import SqlglotError
+from sqlglot.optimizer.scope import traverse_scope
+
+from .plan import Scan
+
+# Clauses that choose, merge or multiply rows between the table and the SELECT's output.
+_ROW_CHANGING = ("joins", "laterals", "group", "having", "qualify", "distinct", "sample", "windows", "connect", "prewhere")
+
+
+def direct_read(statement: exp.Expression, scans: dict[str, Scan]) -> Scan | None:
+    """The scan when ``statement`` is one SELECT whose rows are exactly its table's rows, in one
+    scope, filtered only by predicates the scan pushed exactly: the only case in which the API may
+    answer count(*), LIMIT or ORDER BY on DuckDB's behalf.
+
+    >>> import sqlglot
+    >>> from clicksend_sql.catalog import load_catalog
+    >>> t = load_catalog().table("SMSHistory")
+    >>> scans = {"smshistory": Scan(table=t, view="v", endpoint=t.list, exact=True)}
+    >>> direct_read(sqlglot.parse_one("SELECT * FROM SMSHistory LIMIT 5"), scans) is scans["smshistory"]
+    True
+    >>> direct_read(sqlglot.parse_one("SELECT count(*) FROM (SELECT DISTINCT Status FROM SMSHistory)"), scans)
+    """
+    if not isinstance(statement, exp.Select) or len(scans) != 1 or statement.args.get("with_"):
+        return None
+    scan = next(iter(scans.values()))
+    source = statement.args.get("from_") or statement.args.get("from")
+    table = source.this if isinstance(source, exp.From) else None
+    if not isinstance(table, exp.Table) or table.name.lower() != scan.table.name.lower():
+        return None
+    if any(statement.args.get(k) for k in _ROW_CHANGING) or any(table.args.get(k) for k in ("sample", "pivots", "joins")):
+        return None
+    try:
+        if len(traverse_scope(statement)) != 1:  # a subquery anywhere may read or change rows
+            return None
+    except (SqlglotError, RecursionError, KeyError, ValueError):  # not analysable: not provably direct
+        return None
+    if any(statement.find_all(exp.Window, exp.Subquery, *exp.SET_RETURNING_FUNCTIONS)):
+        return None
+    if scan.mode != "list" or not scan.exact or scan.fan_out or scan.held or scan.endpoint is None:
+        return None
+    return scan
