@@ -252,7 +252,7 @@ def test_ctrl_c_stops_the_requests_and_says_what_was_done() -> None:
         finally:
             child.kill()
         assert child.returncode == 130 and out == ""
-        assert re.fullmatch(r"Interrupted after \d+ requests? \([\d,]+ rows fetched\)\.\n", err), err
+        assert re.fullmatch(r"Interrupted after \d+ requests? \([\d.]+ (bytes|kB|MB), [\d,]+ rows fetched\)\.\n", err), err
         assert slow.stats()["total"] < 30  # the scan needs 30 pages; it stopped well before
 
 

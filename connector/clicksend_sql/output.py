@@ -194,10 +194,11 @@ def interrupted_message(stats: StatementStats, rows: int) -> str:
     """What an interrupted statement had done when Ctrl-C stopped it.
 
     >>> from clicksend_sql.result import StatementStats
-    >>> interrupted_message(StatementStats(requests=12), 3400)
-    'Interrupted after 12 requests (3,400 rows fetched).'
+    >>> interrupted_message(StatementStats(requests=12, bytes_received=1_234_567), 3400)
+    'Interrupted after 12 requests (1.2 MB, 3,400 rows fetched).'
     """
-    return f"Interrupted after {_count(stats.requests, 'request', 'requests')} ({rows:,} rows fetched)."
+    spent = f"{_count(stats.requests, 'request', 'requests')} ({decimal(stats.bytes_received)}, {rows:,} rows fetched)"
+    return f"Interrupted after {spent}."
 
 
 class ProgressDisplay:
