@@ -88,7 +88,7 @@ def _render(result: Result, fmt: str) -> bytes:
         return orjson.dumps(result.arrow().to_pylist(), default=str, option=orjson.OPT_INDENT_2) + b"\n"
     if fmt == "jsonl":
         return b"".join(orjson.dumps(row, default=str) + b"\n" for row in result.arrow().to_pylist())
-    return (explain_text(result) if result.kind == "explain" else repr(result) + "\n").encode()
+    return (explain_text(result) if result.kind == "explain" else repr(result).rstrip("\n") + "\n").encode()
 
 
 def _write_bytes(data: bytes, sink: BinaryIO | str) -> None:
