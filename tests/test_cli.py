@@ -266,3 +266,20 @@ def test_the_emulator_warns_when_it_listens_beyond_loopback() -> None:
         child.send_signal(signal.SIGINT)
         child.communicate(timeout=30)
     assert first.startswith("Warning:") and "0.0.0.0" in first and "loopback" in first
+
+
+def test_help_loads_neither_duckdb_nor_arrow_nor_the_emulator() -> None:
+    code = (
+        "import sys\nfrom clicksend_sql.cli import main\n"
+        "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+        "print(sorted(m for m in ('duckdb', 'pyarrow', 'clicksend_sql.emulator', 'prompt_toolkit') if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    assert "Commands:" in done.stdout and done.stdout.splitlines()[-1] == "[]"
+
+
+def test_options_before_the_command_apply_to_it() -> None:
+    result = CliRunner().invoke(main, ["--demo", "--format", "csv", "query", "SELECT 1 AS a"])
+    assert result.exit_code == 0 and result.stdout == '"a"\n1\n'
+    refused = CliRunner().invoke(main, ["--demo", "emulator"])
+    assert refused.exit_code == 2 and "--demo: options of the shell and query commands, not of emulator" in refused.output

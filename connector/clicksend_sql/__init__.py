@@ -1,14 +1,31 @@
 """clicksend-sql: read and change a ClickSend account with SQL.
 
+DuckDB and Arrow load on first use of :func:`connect`, :class:`Connection` or :class:`Result`,
+so the command line starts quickly (``clicksend-sql --help`` loads neither).
+
 >>> import clicksend_sql
 >>> sorted(n for n in clicksend_sql.__all__ if n[0].islower())
 ['connect']
 """
 
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
 __version__ = "0.1.0"
 
-from .connection import Connection, connect  # noqa: E402  (http.py reads __version__)
-from .errors import ClickSendSQLError
-from .result import Result, StatementStats
+from .errors import ClickSendSQLError  # noqa: E402  (http.py reads __version__)
 
+if TYPE_CHECKING:
+    from .connection import Connection, connect
+    from .result import Result, StatementStats
+
+_MODULE_OF = {"Connection": ".connection", "connect": ".connection", "Result": ".result", "StatementStats": ".result"}
 __all__ = ["ClickSendSQLError", "Connection", "Result", "StatementStats", "connect"]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _MODULE_OF:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(import_module(_MODULE_OF[name], __name__), name)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from importlib import import_module
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
@@ -18,7 +19,6 @@ from rich.console import Console
 from rich.markup import escape
 
 from . import __version__
-from .emulator.cli import emulator_command
 from .errors import ClickSendSQLError
 from .output import (
     FORMATS,
@@ -70,6 +70,20 @@ def _parse_params(values: tuple[str, ...]) -> dict[str, str] | None:
     return params or None
 
 
+class LazyCommand(click.Command):
+    """A command whose module loads only when the command runs; ``--help`` lists it from ``help`` alone."""
+
+    def __init__(self, name: str, target: str, help: str) -> None:
+        super().__init__(name, help=help)
+        self._target = target  # "module:attribute"
+
+    def make_context(self, info_name: str | None, args: list[str], parent: click.Context | None = None,
+                     **extra: Any) -> click.Context:
+        module, _, attribute = self._target.partition(":")
+        command: click.Command = getattr(import_module(module, __package__), attribute)
+        return command.make_context(info_name, args, parent=parent, **extra)
+
+
 @contextmanager
 def _reported(err: Console) -> Iterator[None]:
     """Failures as one line on stderr: exit 2 for an unusable output, 130 after Ctrl-C, 1 otherwise."""
@@ -115,7 +129,8 @@ def main(ctx: click.Context, **options: Any) -> None:
     elif ctx.invoked_subcommand in SQL_COMMANDS:
         ctx.default_map = {name: given for name in SQL_COMMANDS}
     elif given:
-        raise click.UsageError(f"{', '.join('--' + k.replace('_', '-') for k in given)} apply to the shell and query only.")
+        names = ", ".join("--" + k.replace("_", "-") for k in given)
+        raise click.UsageError(f"{names}: options of the shell and query commands, not of {ctx.invoked_subcommand}.")
 
 
 @main.command()
@@ -169,4 +184,5 @@ def shell(fmt: str | None, stats: bool, **options: Any) -> None:
                 session.run_script(sys.stdin)
 
 
-main.add_command(emulator_command, "emulator")
+main.add_command(LazyCommand("emulator", ".emulator.cli:emulator_command",
+                             "Run a local ClickSend REST v3 emulator (for tests, demos and benchmarks)."))
