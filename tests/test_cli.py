@@ -283,3 +283,12 @@ def test_options_before_the_command_apply_to_it() -> None:
     assert result.exit_code == 0 and result.stdout == '"a"\n1\n'
     refused = CliRunner().invoke(main, ["--demo", "emulator"])
     assert refused.exit_code == 2 and "--demo: options of the shell and query commands, not of emulator" in refused.output
+
+
+def test_a_reader_that_stops_early_gets_no_error() -> None:
+    """`clicksend-sql query ... | head -1`: the closed pipe ends the command quietly."""
+    child = subprocess.Popen([str(SCRIPT), "query", "--demo", "--format", "csv", "SELECT * FROM range(2000000)"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert child.stdout is not None and child.stdout.readline() == '"range"\n'
+    child.stdout.close()
+    assert child.wait(timeout=60) == 1 and child.stderr is not None and child.stderr.read() == ""

@@ -7,6 +7,7 @@ and Arrow are imported inside the commands.
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -101,7 +102,10 @@ def _reported(err: Console) -> Iterator[None]:
     except ClickSendSQLError as exc:
         print_error(err, str(exc))
         sys.exit(1)
-    except OSError as exc:  # writing the output failed (disk full, closed pipe...)
+    except BrokenPipeError:  # the reader went away (| head): stop quietly, as Python's docs advise
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(1)
+    except OSError as exc:  # writing the output failed (disk full...)
         print_error(err, f"{exc.strerror or exc}{f': {exc.filename}' if exc.filename else ''}.")
         sys.exit(1)
 
