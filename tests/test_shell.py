@@ -40,7 +40,7 @@ def test_a_statement_runs_once_it_ends_with_a_semicolon(con: Connection, tmp_pat
 
 
 def test_dot_commands(con: Connection, tmp_path: Path) -> None:
-    keys = [".mode csv", ".tables", ".schema ContactLists", ".stats on", "SELECT count(*) AS n FROM ContactLists;",
+    keys = [".mode csv", ".tables;", ".schema ContactLists;", ".stats on", "SELECT count(*) AS n FROM ContactLists;",
             ".stats off", ".mode json", "SELECT 7 AS seven;", ".help"]
     out, err = drive(con, ENTER.join(keys) + ENTER + CTRL_D, tmp_path / "h")
     assert '"SMSHistory","ClickSend"' in out  # .tables lists the ClickSend tables

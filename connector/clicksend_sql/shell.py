@@ -143,6 +143,8 @@ class Shell:
                     return
             except Interrupted as exc:
                 self.err.print(escape(str(exc)), highlight=False)
+            except KeyboardInterrupt:  # while printing or in DuckDB, not while fetching
+                self.err.print("Interrupted.", highlight=False)
             except ClickSendSQLError as exc:
                 print_error(self.err, str(exc))
 
@@ -174,7 +176,7 @@ class Shell:
         if not text:
             return True
         if text.startswith("."):
-            return self._dot(*text.split(maxsplit=1))
+            return self._dot(*text.rstrip(";").split(maxsplit=1))  # ".tables;" out of SQL habit
         self._run(text)
         return True
 
@@ -198,7 +200,7 @@ class Shell:
         elif command == ".schema":
             if not argument:
                 raise ShellError(".schema needs a table name, e.g. .schema Contacts (.tables lists them).")
-            self._run(f"DESCRIBE {exp.to_table(argument).sql('duckdb')}")
+            self._run(f"DESCRIBE {exp.table_(argument, quoted=True).sql('duckdb')}")
         elif command == ".mode":
             self.fmt = _choice(command, argument, SHELL_FORMATS)
         elif command == ".stats":
