@@ -202,7 +202,8 @@ def interrupted_message(stats: StatementStats, rows: int) -> str:
 
 
 class ProgressDisplay:
-    """Rows, total, rate and time left per table on stderr, once a scan takes more than a moment.
+    """Rows (of how many, once the first page said), pages and time left per table on stderr, once a
+    scan takes more than a moment.
 
     It also counts the rows fetched, so an interrupted statement can say how far it got.
     """
@@ -231,11 +232,11 @@ class ProgressDisplay:
             self._bar = self._start()
         expected = getattr(progress, "expected_rows", None)  # known once the first page gave a total
         rows = f"{progress.rows:,} of {expected:,} rows" if expected is not None else f"{progress.rows:,} rows"
-        if progress.table not in self._tasks:
-            self._tasks[progress.table] = self._bar.add_task(progress.table, total=None, rows="", pages=0)
-        self._bar.update(
-            self._tasks[progress.table], completed=progress.rows, total=expected, rows=rows, pages=progress.pages
-        )
+        shown = {"completed": progress.rows, "total": expected, "rows": rows, "pages": progress.pages}
+        if progress.table in self._tasks:
+            self._bar.update(self._tasks[progress.table], **shown)
+        else:
+            self._tasks[progress.table] = self._bar.add_task(progress.table, **shown)
 
     def _start(self) -> RichProgress:
         from rich.progress import BarColumn, TextColumn, TimeRemainingColumn
