@@ -283,6 +283,11 @@ def test_help_loads_neither_duckdb_nor_arrow_nor_the_emulator() -> None:
     assert "Commands:" in done.stdout and done.stdout.splitlines()[-1] == "[]"
 
 
+def test_sql_where_a_command_belongs_gets_a_hint() -> None:
+    result = CliRunner().invoke(main, ["--demo", "SELECT 1"])
+    assert result.exit_code == 2 and "clicksend-sql query 'SELECT 1'" in result.output
+
+
 def test_options_before_the_command_apply_to_it() -> None:
     result = CliRunner().invoke(main, ["--demo", "--format", "csv", "query", "SELECT 1 AS a"])
     assert result.exit_code == 0 and result.stdout == '"a"\n1\n'

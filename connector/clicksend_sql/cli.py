@@ -8,6 +8,7 @@ and Arrow are imported inside the commands.
 from __future__ import annotations
 
 import os
+import shlex
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -85,6 +86,18 @@ class LazyCommand(click.Command):
         return command.make_context(info_name, args, parent=parent, **extra)
 
 
+class _Commands(click.Group):
+    """The top-level group; SQL given where a command belongs gets a hint instead of 'No such command'."""
+
+    def resolve_command(self, ctx: click.Context, args: list[str]) -> tuple[str | None, click.Command | None, list[str]]:
+        if args and " " in args[0] and self.get_command(ctx, args[0]) is None:
+            raise click.UsageError(
+                f"{args[0]!r} is not a command. To run SQL: clicksend-sql query {shlex.quote(args[0])}, "
+                "or pipe statements in: echo 'SELECT 1;' | clicksend-sql"
+            )
+        return super().resolve_command(ctx, args)
+
+
 @contextmanager
 def _reported(err: Console) -> Iterator[None]:
     """Failures as one line on stderr: exit 2 for an unusable output, 130 after Ctrl-C, 1 otherwise."""
@@ -118,7 +131,7 @@ def _connection(options: dict[str, Any], display: ProgressDisplay) -> Iterator[C
         yield con
 
 
-@click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=_Commands, invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="clicksend-sql")
 @sql_options
 @click.pass_context
