@@ -194,7 +194,7 @@ def test_unreachable_server_is_a_transport_error_naming_the_request() -> None:
     with socket.socket() as sock:  # a port that was free a moment ago, so nothing listens on it
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    client = fast_client(Settings("u", TEST_KEY, f"http://127.0.0.1:{port}/v3"), max_retries=2)
+    client = fast_client(Settings("u", TEST_KEY, f"http://127.0.0.1:{port}/v3"), retries=2)
     with pytest.raises(TransportError, match=r"POST /sms/send .*ConnectError") as info:
         run(client.request("POST", "/sms/send", json={"messages": []}))
     assert TEST_KEY not in str(info.value)
@@ -252,7 +252,7 @@ def test_faulty_server_get_scan_loses_and_repeats_nothing() -> None:
     with Emulator(seed=2, sizes=sizes, latency_ms=0, jitter_ms=0) as clean:
         expected = raw_walk(clean, "/sms/history")
     with Emulator(seed=2, sizes=sizes, latency_ms=0, jitter_ms=0, fault_rate=0.3) as emu:
-        client = fast_client(settings_for(emu), max_retries=10)
+        client = fast_client(settings_for(emu), retries=10)
         ids = message_ids(run(collect(client, "/sms/history", page_size=50)))
         served = emu.stats()["total"]
     assert len(ids) == len(set(ids)) and sorted(ids) == sorted(expected)
@@ -278,7 +278,7 @@ def test_send_is_never_retried_blindly_but_idempotent_writes_are() -> None:
         assert all("not retried" in str(f) for f in failures)
         assert sends == 20 and client.stats.retries == 0
 
-        writer = fast_client(settings_for(emu), max_retries=20)
+        writer = fast_client(settings_for(emu), retries=20)
         run(writer.request("POST", "/sms/send", json=body, retry=True))
         assert writer.stats.retries == writer.stats.requests - 1
         assert emu.stats()["by_operation"]["POST /v3/sms/send"] == 20 + writer.stats.requests

@@ -22,9 +22,10 @@ import pyarrow.compute as pc
 import pyarrow.json as pj
 
 from .catalog import Column, Table
-from .errors import ClickSendSQLError
+from .errors import ClickSendSQLError, InvalidResponseError
 
 _DECIMAL_RE = re.compile(r"DECIMAL\((\d+),\s*(\d+)\)")
+_OBJECT_START = re.compile(rb"[ \t\r\n]*\{")
 
 
 class ConversionError(ClickSendSQLError):
@@ -89,20 +90,37 @@ def bodies_to_arrow(table: Table, bodies: Sequence[bytes], shape: str, rows_key:
         return arrow_schema(table).empty_table()
     path = rows_path(shape, rows_key)
     single = shape in ("object", "object_no_envelope")
-    if all(c.field == "." for c in table.columns) or table.columns[0].field == ".":
-        return _typed(table, _scalar_rows(bodies, path))
     try:
-        raw = _read_fast(bodies, path, single)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, KeyError):
-        raw = _read_slow(bodies, path, single)
-    return _typed(table, raw)
+        if all(c.field == "." for c in table.columns) or table.columns[0].field == ".":
+            raw = _scalar_rows(bodies, path)
+        else:
+            try:
+                raw = _read_fast(bodies, path, single)
+            except (pa.ArrowException, KeyError):
+                raw = _read_slow(bodies, path, single)
+        return _typed(table, raw)
+    except (orjson.JSONDecodeError, pa.ArrowException) as exc:
+        endpoint = table.get if single and table.get is not None else table.list
+        raise InvalidResponseError(
+            f"A ClickSend answer for table {table.name} ({endpoint.method} {endpoint.path}) is not the JSON "
+            f"ClickSend sends ({exc}); a proxy or gateway may have answered instead.",
+            status=None,
+            method=endpoint.method,
+            path=endpoint.path,
+        ) from exc
 
 
 # --- reading ---------------------------------------------------------------------------------
 
 
 def _read_fast(bodies: Sequence[bytes], path: tuple[str, ...], single: bool) -> dict[str, pa.Array]:
-    """Arrow's JSON reader over all bodies at once (one body per line), then unnest ``path``."""
+    """Arrow's JSON reader over all bodies at once (one body per line), then unnest ``path``.
+
+    Only bodies that open a JSON object are given to it: pyarrow's reader crashes the process
+    (SIGSEGV, pyarrow 26) on input that starts with ``null``, which any server can send.
+    """
+    if not all(_OBJECT_START.match(b) for b in bodies):
+        raise pa.ArrowInvalid("a body is not a JSON object")
     buffer = b"\n".join(b.replace(b"\n", b" ") if b"\n" in b else b for b in bodies)
     parsed = pj.read_json(io.BytesIO(buffer), read_options=pj.ReadOptions(block_size=1 << 24))
     if not path:

@@ -27,17 +27,18 @@ class ConfigurationError(ClickSendSQLError):
 
 
 class APIError(ClickSendSQLError):
-    """ClickSend answered with an error envelope.
+    """ClickSend answered with an error envelope, or with a body that cannot be read.
 
-    ``status`` is the HTTP status, ``response_code`` the envelope's code (``BAD_REQUEST``...),
-    ``data`` the envelope's ``data`` (per-field messages on 400).
+    ``status`` is the HTTP status (``None`` when a body is judged after its request, as Arrow
+    conversion does), ``response_code`` the envelope's code (``BAD_REQUEST``...), ``data`` the
+    envelope's ``data`` (per-field messages on 400), with the API key masked like the message.
     """
 
     def __init__(
         self,
         message: str,
         *,
-        status: int,
+        status: int | None,
         response_code: str | None = None,
         method: str | None = None,
         path: str | None = None,
@@ -72,15 +73,28 @@ class BadRequestError(APIError):
 
 
 class RateLimitError(APIError):
-    """429 that persisted after the allowed retries."""
+    """429 that persisted until the retries or the deadline ran out."""
 
 
 class ServerError(APIError):
     """5xx that persisted after the allowed retries (or was not retried: a send)."""
 
 
+class InvalidResponseError(APIError):
+    """A successful status with a body that is not what ClickSend sends: not JSON (a proxy's
+    HTML page, an empty or truncated body), or JSON of the wrong shape for the endpoint."""
+
+
 class TransportError(ClickSendSQLError):
     """The connection failed (refused, reset, timed out) and could not be retried."""
+
+
+class DeadlineError(TransportError):
+    """A request did not complete within its deadline, retries and waits included."""
+
+
+class InvalidRequestError(ClickSendSQLError):
+    """A request could not be built: a value that JSON cannot carry."""
 
 
 # --- SQL -----------------------------------------------------------------------------------
@@ -116,6 +130,22 @@ class MissingFilterError(SQLError):
 
 class CatalogError(ClickSendSQLError):
     """A declaration in schema/ or procedures/ is malformed."""
+
+
+MASK = "****"
+
+
+def redact(text: str, *secrets: str) -> str:
+    """``text`` with every occurrence of each secret masked: servers and proxies echo what they
+    were sent, and their words end up in our messages.
+
+    >>> redact("bad key K-1 for user u (Basic dTpLLTE=)", "K-1", "dTpLLTE=")
+    'bad key **** for user u (Basic ****)'
+    """
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, MASK)
+    return text
 
 
 def closest(name: str, candidates: Iterable[str], n: int = 3) -> list[str]:

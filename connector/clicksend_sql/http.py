@@ -4,22 +4,28 @@ One :class:`ClickSendClient` owns an ``httpx.AsyncClient`` and enforces three po
 place so callers never repeat them:
 
 * a concurrency cap (``asyncio.Semaphore``) and a token bucket (``aiolimiter``) per client;
-* retries (``tenacity``): a 429 is always retried, because ClickSend refused before acting;
+* retries (``tenacity``) within the user's policy (``retries`` failed attempts after the first,
+  and a ``deadline`` per request): a 429 is always retried, because ClickSend refused before
+  acting, and one that says when to come back is waited out without counting as a failure;
   5xx and dropped connections only when the request is safe to repeat (GET by default), so a
   send or a charge is never repeated blindly;
-* typed errors (:mod:`clicksend_sql.errors`) whose messages name the request and never the key.
+* only the package's own errors (:mod:`clicksend_sql.errors`), naming the request, with the
+  API key masked wherever a server or proxy echoed it (bodies included).
 
-Pages are handed back as raw bytes (:class:`ApiResponse`); only the responses that pagination
-itself must read are parsed here, the engine converts the rest with Arrow's JSON reader.
+Pages are handed back as raw bytes (:class:`ApiResponse`); pagination checks every page is the
+page it asked for (a proxy's HTML page or a wrong envelope must fail, not read as no rows), and
+the engine converts the rows with Arrow's JSON reader.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import email.utils
 import itertools
 import logging
 import math
+import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from contextlib import aclosing
@@ -32,18 +38,23 @@ from typing import Any
 import httpx
 import orjson
 from aiolimiter import AsyncLimiter
-from tenacity import AsyncRetrying, RetryCallState, stop_after_attempt, wait_random_exponential
+from tenacity import AsyncRetrying, Future, RetryCallState, wait_random_exponential
 
 from .config import Settings
 from .errors import (
     APIError,
     AuthenticationError,
     BadRequestError,
+    ConfigurationError,
+    DeadlineError,
     ForbiddenError,
+    InvalidRequestError,
+    InvalidResponseError,
     NotFoundError,
     RateLimitError,
     ServerError,
     TransportError,
+    redact,
 )
 
 log = logging.getLogger("clicksend_sql.http")
@@ -55,12 +66,21 @@ MAX_RETRY_AFTER = 60.0
 PAGE_STYLES = ("page", "cursor", "cursor_no_envelope")
 LIMITER_BURST = 4.0
 """Tokens the rate limiter lets through back to back (see :func:`_limiter`)."""
+DEFAULT_RETRIES = 8
+"""Failed attempts repeated after the first. At 20% failing requests a request is lost with odds
+0.2**9 (5e-7), so even statements of thousands of requests stay exact."""
+DEFAULT_DEADLINE = 120.0
+"""Seconds one request may take from its first send, retries and waits included: room for a
+``MAX_RETRY_AFTER`` pause and the whole backoff of ``DEFAULT_RETRIES``."""
 
 # Nothing reached the server, so repeating cannot send or charge twice.
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 # The request may have been acted on; repeat only when the caller says it is safe.
 _TRANSIENT = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError)
+# Every failure httpx can raise for a request (InvalidURL and StreamError are not HTTPErrors).
+_HTTPX_ERRORS = (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError)
 _JSON_HEADERS = {"Content-Type": "application/json"}
+_WHOLE_NUMBER = re.compile(r"[0-9]{1,18}")
 
 
 @dataclass
@@ -118,18 +138,15 @@ class ApiResponse:
 
     @cached_property
     def _parsed(self) -> Any:
+        return self._load()
+
+    def _load(self) -> Any:
         if not self.content:
             return None
         try:
             return orjson.loads(self.content)
         except orjson.JSONDecodeError as exc:
-            raise APIError(
-                f"ClickSend answered {self.method} {self.path} with HTTP {self.status} and a body that is not "
-                f"JSON ({exc}).",
-                status=self.status,
-                method=self.method,
-                path=self.path,
-            ) from None
+            raise self.invalid(f"is not JSON ({exc})") from exc
 
     @property
     def data(self) -> Any:
@@ -138,6 +155,64 @@ class ApiResponse:
         if isinstance(body, dict) and "data" in body and ("response_code" in body or "http_code" in body):
             return body["data"]
         return body
+
+    def invalid(self, why: str) -> InvalidResponseError:
+        """The error for this successful answer whose body ``why`` (says what is wrong with it)."""
+        where = f"{self.method} {self.path}" + (f" (page {self.page})" if self.page is not None else "")
+        return InvalidResponseError(
+            f"ClickSend answered {where} with HTTP {self.status} and a body that {why}; a proxy or "
+            "gateway between here and ClickSend may have answered instead.",
+            status=self.status,
+            method=self.method,
+            path=self.path,
+        )
+
+    def paginator(self) -> Paginator | None:
+        """The counts of the paginator in ``data``, checked to be the page asked for, or ``None`` when
+        page 1 is a bare list (the whole answer). Parsed afresh, not kept: bulk pages stay bytes.
+
+        >>> body = b'{"data":{"total":"31","per_page":15,"current_page":3,"last_page":3.0,"data":[]}}'
+        >>> ApiResponse(200, body, httpx.Headers(), "GET", "/x", page=3).paginator()
+        Paginator(current_page=3, last_page=3, per_page=15, total=31)
+        >>> ApiResponse(200, body, httpx.Headers(), "GET", "/x", page=2).paginator()
+        Traceback (most recent call last):
+        ...
+        clicksend_sql.errors.InvalidResponseError: ClickSend answered GET /x (page 2) with HTTP 200 and a body that is page 3, not the page asked for; ...
+        """
+        body = self._load()
+        data = body.get("data") if isinstance(body, dict) else None
+        if isinstance(data, list) and self.page in (None, 1):
+            return None
+        if not isinstance(data, dict) or not isinstance(data.get("data"), list):
+            raise self.invalid("is not a ClickSend page (no list of rows at data.data)")
+        counts = {name: self._whole_number(data, name) for name in ("current_page", "last_page", "per_page", "total")}
+        current, last = counts.pop("current_page"), counts.pop("last_page")
+        if current is None or last is None:
+            raise self.invalid("is a page without current_page or last_page")
+        if self.page is not None and current != self.page:
+            raise self.invalid(f"is page {current}, not the page asked for")
+        return Paginator(current, max(last, 1), **counts)
+
+    def _whole_number(self, paginator: Mapping[str, Any], name: str) -> int | None:
+        """A paginator count: ClickSend sends ints, integral floats or digit strings; null is absent."""
+        value = paginator.get(name)
+        if isinstance(value, str) and _WHOLE_NUMBER.fullmatch(value):
+            return int(value)
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        if value is None or (isinstance(value, int) and not isinstance(value, bool) and value >= 0):
+            return value
+        raise self.invalid(f"has {name} = {value!r:.40}, not a whole number")
+
+
+@dataclass(frozen=True)
+class Paginator:
+    """The counts of a ``page``-style answer; they decide which pages are asked for next."""
+
+    current_page: int
+    last_page: int
+    per_page: int | None = None
+    total: int | None = None
 
 
 def retry_after_seconds(headers: httpx.Headers, *, now: datetime | None = None) -> float | None:
@@ -198,10 +273,67 @@ def _last_outcome(state: RetryCallState) -> httpx.Response:
     return state.outcome.result()
 
 
-def _envelope(response: httpx.Response) -> dict[str, Any]:
-    """The error envelope of a response, ``{}`` when the body is not one."""
+def _waited_out(outcome: Future) -> bool:
+    """A 429 that said when to come back: ClickSend refused before acting, not a failed attempt."""
+    return not outcome.failed and outcome.result().status_code == 429 and (
+        retry_after_seconds(outcome.result().headers) is not None
+    )
+
+
+def _outcome_text(outcome: Future) -> str:
+    """An attempt's outcome in a message: its status, or its transport error."""
+    if outcome.failed:
+        exc = outcome.exception()
+        return f"{type(exc).__name__}: {exc or 'no detail'}"
+    return f"HTTP {outcome.result().status_code}"
+
+
+@dataclass
+class _Tries:
+    """One request's retry budget. Tenacity counts attempts, not which of them failed (a waited-out
+    429 does not) nor when the request first got a connection slot: the deadline runs from there,
+    because time queued behind the client's own requests (a fan-out over thousands of lists) is
+    not time spent on this one."""
+
+    retries: int
+    deadline: float
+    started: float | None = None
+    attempts: int = 0
+    failures: int = 0
+    last: str | None = None
+
+    def begin(self, now: float) -> None:
+        """An attempt holds a slot and is about to wait for its turn and send."""
+        self.started = now if self.started is None else self.started
+        self.attempts += 1
+
+    def remaining(self) -> float:
+        return self.deadline - (time.monotonic() - self.started) if self.started is not None else self.deadline
+
+    def record(self, state: RetryCallState) -> None:
+        """Tenacity ``after`` hook, run before ``stop`` for every attempt that would be retried."""
+        assert state.outcome is not None
+        self.last = _outcome_text(state.outcome)
+        self.failures += not _waited_out(state.outcome)
+
+    def stop(self, state: RetryCallState) -> bool:
+        """Tenacity ``stop``: out of failed attempts, or the next pause would outlast the deadline."""
+        return self.failures > self.retries or state.upcoming_sleep >= self.remaining()
+
+    @property
+    def counted(self) -> str:
+        return f"{self.attempts} attempt{'s' if self.attempts != 1 else ''}"
+
+    def summary(self) -> str:
+        """How a retried request ended, for messages: ``after 3 attempts (its 10 s deadline ran out)``."""
+        out_of_time = self.failures <= self.retries
+        return f"after {self.counted}" + (f" (its {self.deadline:g} s deadline ran out)" if out_of_time else "")
+
+
+def _envelope(content: bytes) -> dict[str, Any]:
+    """The error envelope of a body, ``{}`` when the body is not one."""
     try:
-        body = orjson.loads(response.content) if response.content else None
+        body = orjson.loads(content) if content else None
     except orjson.JSONDecodeError:
         return {}
     return body if isinstance(body, dict) else {}
@@ -257,28 +389,45 @@ async def _as_completed(
         await asyncio.gather(*running, return_exceptions=True)
 
 
-def _enveloped_cursor(body: Any) -> tuple[int, str | None]:
-    """Rows on a ``/senders/default-senders`` page and its next-page link."""
+def _enveloped_cursor(response: ApiResponse) -> tuple[int, str | None]:
+    """Rows on a ``/senders/default-senders`` page and the cursor of the next page."""
+    body = response.json()
     data = body.get("data") if isinstance(body, dict) else None
-    if not isinstance(data, dict):
-        return 0, None
-    rows = data.get("data")
-    return (len(rows) if isinstance(rows, list) else 0), data.get("next_page_url")
+    rows = data.get("data") if isinstance(data, dict) else None
+    if not isinstance(rows, list):
+        raise response.invalid("is not a ClickSend page (no list of rows at data.data)")
+    return len(rows), _next_cursor(response, data.get("next_page_url"))
 
 
-def _bare_cursor(rows_key: str | None, body: Any) -> tuple[int, str | None]:
-    """Rows on an ``/own-numbers`` or ``/alpha-tags`` page and its ``_metadata.pagination.next``.
+def _bare_cursor(rows_key: str | None, response: ApiResponse) -> tuple[int, str | None]:
+    """Rows on an ``/own-numbers`` or ``/alpha-tags`` page and the cursor of its
+    ``_metadata.pagination.next``. Without ``rows_key`` the rows are the body's list-valued member.
 
-    Without ``rows_key`` the rows are the body's list-valued member.
-
-    >>> _bare_cursor(None, {"alpha_tags": [{}, {}], "_metadata": {"pagination": {"next": "/alpha-tags?offset=a1"}}})
-    (2, '/alpha-tags?offset=a1')
+    >>> body = b'{"alpha_tags": [{}, {}], "_metadata": {"pagination": {"next": "/alpha-tags?offset=a1"}}}'
+    >>> _bare_cursor(None, ApiResponse(200, body, httpx.Headers(), "GET", "/alpha-tags"))
+    (2, 'a1')
     """
+    body = response.json()
     if not isinstance(body, dict):
-        return 0, None
+        raise response.invalid("is not a JSON object")
     rows = body.get(rows_key) if rows_key else next((v for v in body.values() if isinstance(v, list)), None)
-    pagination = (body.get("_metadata") or {}).get("pagination") or {}
-    return (len(rows) if isinstance(rows, list) else 0), pagination.get("next")
+    if not isinstance(rows, list):
+        raise response.invalid(f"has no list of rows{f' at {rows_key}' if rows_key else ''}")
+    metadata = body.get("_metadata")
+    pagination = metadata.get("pagination") if isinstance(metadata, dict) else None
+    return len(rows), _next_cursor(response, pagination.get("next") if isinstance(pagination, dict) else None)
+
+
+def _next_cursor(response: ApiResponse, link: Any) -> str | None:
+    """The cursor of a page's next-page link; ``None`` on the last page."""
+    if link is None or link == "":
+        return None
+    if not isinstance(link, str):
+        raise response.invalid(f"has a next-page link that is {type(link).__name__}, not text")
+    try:
+        return _cursor_of(link)
+    except httpx.InvalidURL as exc:
+        raise response.invalid(f"has a next-page link that is not a URL ({exc})") from exc
 
 
 def _cursor_of(link: str) -> str | None:
@@ -290,6 +439,18 @@ def _cursor_of(link: str) -> str | None:
     if "?" in link or link.startswith(("http://", "https://", "/")):
         return httpx.URL(link).params.get("offset")
     return link
+
+
+def _secret_forms(username: str, api_key: str) -> tuple[str, ...]:
+    """What to mask: the key and the Basic credentials built from it, as sent, without base64
+    padding, and with ``/`` escaped as PHP's ``json_encode`` writes it.
+
+    >>> _secret_forms("u", "K?")
+    ('K?', 'dTpLPw==', 'dTpLPw')
+    """
+    token = base64.b64encode(f"{username}:{api_key}".encode()).decode()
+    forms = (api_key, token, token.rstrip("="))
+    return tuple(dict.fromkeys(f for form in forms for f in (form, form.replace("/", "\\/"))))
 
 
 class ClickSendClient:
@@ -304,23 +465,31 @@ class ClickSendClient:
         *,
         rate_limit: float | None = 20.0,
         concurrency: int = 8,
-        max_retries: int = 5,
+        retries: int = DEFAULT_RETRIES,
+        deadline: float = DEFAULT_DEADLINE,
         backoff_base: float = 0.2,
         backoff_max: float = 8.0,
         timeout: float = 30.0,
         user_agent: str = USER_AGENT,
     ) -> None:
-        if concurrency < 1 or max_retries < 0 or (rate_limit is not None and rate_limit <= 0):
-            raise ValueError("concurrency must be >= 1, max_retries >= 0 and rate_limit > 0 or None")
+        """``retries``: failed attempts repeated after the first (a 429 that says when to come back
+        is not one); ``deadline``: seconds one request may take, all retries and waits included."""
+        if concurrency < 1 or retries < 0 or (rate_limit is not None and rate_limit <= 0):
+            raise ConfigurationError("concurrency must be >= 1, retries >= 0 and rate_limit > 0 or None")
+        if not 0 < deadline < math.inf:
+            raise ConfigurationError(f"deadline must be a positive number of seconds, not {deadline!r}")
         self.settings = settings
         self.stats = RequestStats()
         self._concurrency = concurrency
-        self._max_retries = max_retries
+        self._retries = retries
+        self._deadline = deadline
         self._slots = asyncio.Semaphore(concurrency)
         self._limiter = _limiter(rate_limit) if rate_limit is not None else None
         self._resume_at = 0.0  # time.monotonic() before which no request is sent (after a 429)
         self._backoff = wait_random_exponential(multiplier=backoff_base, max=backoff_max)
         self._auth = httpx.BasicAuth(settings.username, settings.api_key)
+        self._secrets = _secret_forms(settings.username, settings.api_key)
+        self._secret_bytes = tuple(s.encode() for s in self._secrets)
         self._http = httpx.AsyncClient(
             base_url=settings.base_url,
             timeout=httpx.Timeout(timeout),
@@ -373,33 +542,44 @@ class ClickSendClient:
         page: int | None = None,
     ) -> ApiResponse:
         method = method.upper()
+        where = f"{method} {path}"
         query = {k: v for k, v in params.items() if v is not None} if params else None
-        content = orjson.dumps(json) if json is not None else None
+        try:
+            content = orjson.dumps(json) if json is not None else None
+        except orjson.JSONEncodeError as exc:
+            raise InvalidRequestError(self._redact(f"The body of {where} cannot be sent as JSON: {exc}")) from exc
         retry_transient = method in SAFE_METHODS if retry is None else retry
-        attempt = partial(self._attempt, method, path, query, content, auth)
+        tries = _Tries(self._retries, self._deadline)
         retrying = AsyncRetrying(
-            stop=stop_after_attempt(self._max_retries + 1),
+            stop=tries.stop,
             retry=partial(_should_retry, retry_transient),
             wait=self._wait,
             sleep=self._sleep,
+            after=tries.record,
             before_sleep=self._count_retry,
             retry_error_callback=_last_outcome,
         )
         try:
-            response: httpx.Response = await retrying(attempt)
-        except httpx.RequestError as exc:
+            response: httpx.Response = await retrying(partial(self._attempt, method, path, query, content, auth, tries))
+        except TimeoutError as exc:
+            last = f"; last: {tries.last}" if tries.last else ""
+            raise DeadlineError(self._redact(
+                f"{where} to {self.settings.base_url} did not complete within its {self._deadline:g} s deadline "
+                f"({tries.counted}{last}); raise deadline= or try later."
+            )) from exc
+        except _HTTPX_ERRORS as exc:
             if _retriable(exc, retry_transient):
-                note = f" (after {self._max_retries} retries)"
+                note = f" {tries.summary()}"
             elif isinstance(exc, _TRANSIENT):
                 note = " (not retried: the request may already have been acted on)"
             else:
                 note = ""
-            raise TransportError(
-                f"{method} {path} to {self.settings.base_url} failed: {type(exc).__name__}: {exc or 'no detail'}{note}"
-            ) from exc
+            raise TransportError(self._redact(
+                f"{where} to {self.settings.base_url} failed{note}: {type(exc).__name__}: {exc or 'no detail'}"
+            )) from exc
         if response.is_success:
-            return ApiResponse(response.status_code, response.content, response.headers, method, path, page)
-        raise self._error(method, path, response, retried=retry_transient)
+            return ApiResponse(response.status_code, self._scrub(response.content), response.headers, method, path, page)
+        raise self._error(method, path, response, tries, retried=retry_transient)
 
     async def paginate(
         self,
@@ -440,20 +620,23 @@ class ClickSendClient:
         """Page 1 tells how many pages there are; the rest are fetched in a bounded window."""
         query = {**(params or {}), "limit": page_size}
         first = await self._request("GET", path, {**query, "page": 1}, page=1)
+        paginator = first.paginator()
         yield first
-        paginator = first.data
-        if not isinstance(paginator, dict):
+        if paginator is None:
             return
-        last_page = int(paginator.get("last_page") or 1)
+        last_page = paginator.last_page
         if max_rows is not None:
-            per_page = int(paginator.get("per_page") or page_size)
-            last_page = min(last_page, max(1, math.ceil(max_rows / per_page)))
-        fetches = (
-            partial(self._request, "GET", path, {**query, "page": n}, page=n) for n in range(2, last_page + 1)
-        )
+            last_page = min(last_page, max(1, math.ceil(max_rows / (paginator.per_page or page_size))))
+        fetches = (partial(self._later_page, path, query, n) for n in range(2, last_page + 1))
         async with aclosing(_as_completed(fetches, window=2 * self._concurrency)) as rest:
             async for response in rest:
                 yield response
+
+    async def _later_page(self, path: str, query: Mapping[str, Any], page: int) -> ApiResponse:
+        """Page ``page``, checked to be that page: a server repeating one body cannot scan forever."""
+        response = await self._request("GET", path, {**query, "page": page}, page=page)
+        response.paginator()
+        return response
 
     async def _cursor_style(
         self,
@@ -462,7 +645,7 @@ class ClickSendClient:
         page_size: int,
         max_rows: int | None,
         size_param: str,
-        read_page: Callable[[Any], tuple[int, str | None]],
+        read_page: Callable[[ApiResponse], tuple[int, str | None]],
     ) -> AsyncIterator[ApiResponse]:
         """Follow the server's cursor one page at a time (each page names the next).
 
@@ -474,37 +657,45 @@ class ClickSendClient:
         seen_cursors: set[str] = set()
         for page in itertools.count(1):
             response = await self._request("GET", path, query, page=page)
+            rows, cursor = read_page(response)
             yield response
-            rows, link = read_page(response.json())
             seen_rows += rows
-            cursor = _cursor_of(link) if link else None
             if not rows or not cursor or cursor in seen_cursors or (max_rows is not None and seen_rows >= max_rows):
                 return
             seen_cursors.add(cursor)
             query["offset"] = cursor
 
     async def _attempt(
-        self, method: str, path: str, params: Mapping[str, Any] | None, content: bytes | None, auth: bool
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, Any] | None,
+        content: bytes | None,
+        auth: bool,
+        tries: _Tries,
     ) -> httpx.Response:
-        """One try: take a concurrency slot, sit out any 429 pause, take a token, send; count it all."""
+        """One try: take a concurrency slot, sit out any 429 pause, take a token, send; count it all.
+        Everything after the slot is bounded by what is left of the deadline (``TimeoutError``)."""
         async with self._slots:
             started = time.monotonic()
-            if self._resume_at > started:
-                await asyncio.sleep(self._resume_at - started)
-            if self._limiter is not None:
-                await self._limiter.acquire()
-            sending = time.monotonic()
-            self.stats.wait_seconds += sending - started
-            self.stats.requests += 1
-            self.stats.bytes_sent += len(content) if content else 0
-            response = await self._http.request(
-                method,
-                path,
-                params=params,
-                content=content,
-                headers=_JSON_HEADERS if content is not None else None,
-                auth=self._auth if auth else None,
-            )
+            tries.begin(started)
+            async with asyncio.timeout(tries.remaining()):
+                if self._resume_at > started:
+                    await asyncio.sleep(self._resume_at - started)
+                if self._limiter is not None:
+                    await self._limiter.acquire()
+                sending = time.monotonic()
+                self.stats.wait_seconds += sending - started
+                self.stats.requests += 1
+                self.stats.bytes_sent += len(content) if content else 0
+                response = await self._http.request(
+                    method,
+                    path,
+                    params=params,
+                    content=content,
+                    headers=_JSON_HEADERS if content is not None else None,
+                    auth=self._auth if auth else None,
+                )
         self.stats.bytes_received += response.num_bytes_downloaded
         if response.status_code == 429:
             self.stats.rate_limited += 1
@@ -537,11 +728,22 @@ class ClickSendClient:
         what = repr(outcome.exception()) if outcome.failed else f"HTTP {outcome.result().status_code}"
         log.debug("retry %d after %s; sleeping %.2f s", state.attempt_number, what, state.upcoming_sleep)
 
-    def _error(self, method: str, path: str, response: httpx.Response, *, retried: bool) -> APIError:
+    def _redact(self, text: str) -> str:
+        return redact(text, *self._secrets)
+
+    def _scrub(self, content: bytes) -> bytes:
+        """A body with the key masked, for a server or proxy that echoes it (``GET /account`` does):
+        then no result, error or conversion message downstream can carry it."""
+        if not any(secret in content for secret in self._secret_bytes):
+            return content
+        return self._redact(content.decode("utf-8", "surrogateescape")).encode("utf-8", "surrogateescape")
+
+    def _error(self, method: str, path: str, response: httpx.Response, tries: _Tries, *, retried: bool) -> APIError:
         """The typed error for a final non-2xx response; built from the request line and the
-        envelope only, so neither the key nor the Authorization header can appear in it."""
+        envelope only, with the key masked in what the server said, so neither the key nor the
+        Authorization header can appear in it."""
         status = response.status_code
-        envelope = _envelope(response)
+        envelope = _envelope(self._scrub(response.content))
         code = envelope.get("response_code")
         msg = str(envelope.get("response_msg") or response.reason_phrase or "no message")
         where = f"{method} {path}"
@@ -563,14 +765,21 @@ class ClickSendClient:
             error, text = BadRequestError, f"ClickSend rejected {where}: {msg}" + (f" ({details})" if details else "")
         elif status == 429:
             error, text = RateLimitError, (
-                f"ClickSend still rate-limited {where} after {self._max_retries} retries ({msg}); "
-                "lower rate_limit or try again later."
+                f"ClickSend still rate-limited {where} {tries.summary()} ({msg}); "
+                "lower rate_limit, raise deadline= or try again later."
             )
         elif status >= 500:
             error, text = ServerError, f"ClickSend failed on {where} with HTTP {status} ({msg})" + (
-                f" after {self._max_retries} retries" if retried
+                f" {tries.summary()}" if retried
                 else "; not retried because the request may already have been acted on"
             )
         else:
             error, text = APIError, f"ClickSend answered {where} with HTTP {status} ({msg})"
-        return error(text, status=status, response_code=code, method=method, path=path, data=data)
+        return error(
+            self._redact(text),
+            status=status,
+            response_code=code if isinstance(code, str) else None,
+            method=method,
+            path=path,
+            data=data,
+        )
