@@ -34,7 +34,7 @@ from .duckdb_errors import translate
 from .errors import SQLError, UnsupportedStatementError
 from .evaluation import DuckDBSession
 from .execution import Executor, ProgressCallback
-from .http import ClickSendClient
+from .http import DEFAULT_DEADLINE, DEFAULT_RETRIES, ClickSendClient
 from .parameters import ParameterError, Parameters
 from .parsing import Statement, deep_recursion, parse
 from .planner import Plan, plan, view_name
@@ -92,6 +92,8 @@ class Connection:
         database: str = ":memory:",
         rate_limit: float | None = 20.0,
         concurrency: int = 8,
+        retries: int = DEFAULT_RETRIES,
+        deadline: float = DEFAULT_DEADLINE,
         progress: ProgressCallback | None = None,
         catalog: Catalog | None = None,
         pushdown: bool = True,
@@ -106,7 +108,7 @@ class Connection:
         self.pushdown = pushdown  # False: fetch whole tables and let DuckDB do everything
         self.last_stats = StatementStats()
         self._io = _EventLoopThread()
-        self._client = self._io.run(_make_client(settings, rate_limit, concurrency))
+        self._client = self._io.run(_make_client(settings, rate_limit, concurrency, retries, deadline))
         self._emulator: Any = None
         for name, table in system_tables(self.catalog).items():
             self.duckdb.register(name, table)
@@ -330,9 +332,11 @@ class Connection:
             ) from exc
 
 
-async def _make_client(settings: Settings, rate_limit: float | None, concurrency: int) -> ClickSendClient:
+async def _make_client(
+    settings: Settings, rate_limit: float | None, concurrency: int, retries: int, deadline: float
+) -> ClickSendClient:
     """Create the client on the I/O loop it will be used from."""
-    return ClickSendClient(settings, rate_limit=rate_limit, concurrency=concurrency)
+    return ClickSendClient(settings, rate_limit=rate_limit, concurrency=concurrency, retries=retries, deadline=deadline)
 
 
 def _redact(rows: pa.Table, secret: str) -> pa.Table:
@@ -400,6 +404,8 @@ def connect(
     database: str = ":memory:",
     rate_limit: float | None = 20.0,
     concurrency: int = 8,
+    retries: int = DEFAULT_RETRIES,
+    deadline: float = DEFAULT_DEADLINE,
     progress: ProgressCallback | None = None,
     emulator_options: Mapping[str, Any] | None = None,
     pushdown: bool = True,
@@ -410,6 +416,8 @@ def connect(
     profile in the config file. ``demo=True`` starts an in-process ClickSend emulator with demo
     data instead, so no account is needed. ``pushdown=False`` fetches whole tables and lets
     DuckDB apply every filter: slower, and the reference that pushdown is checked against.
+    ``retries`` (failed attempts repeated after the first) and ``deadline`` (seconds per request,
+    retries and waits included) bound how long one request may keep trying.
     """
     emulator = None
     if demo:
@@ -422,8 +430,8 @@ def connect(
         settings = resolve_settings(username, api_key, base_url=base_url, profile=profile)
     try:
         connection = Connection(
-            settings, database=database, rate_limit=rate_limit, concurrency=concurrency, progress=progress,
-            pushdown=pushdown,
+            settings, database=database, rate_limit=rate_limit, concurrency=concurrency, retries=retries,
+            deadline=deadline, progress=progress, pushdown=pushdown,
         )
     except BaseException:
         if emulator is not None:
