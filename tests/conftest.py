@@ -19,6 +19,10 @@ from clicksend_sql.emulator import Emulator
 SQL_SIZES = {"sms-history": 2500, "contacts": 600}
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--slow", action="store_true", help="Explore more: more generated examples per operation.")
+
+
 @pytest.fixture(scope="session")
 def emulator() -> Iterator[Emulator]:
     """The account every SQL test reads; tests never change it."""

@@ -447,7 +447,23 @@ _PHP_TYPES = OAS30WriteValidator.TYPE_CHECKER.redefine_many(
         "boolean": lambda _, v: isinstance(v, bool) or v in (0, 1, "0", "1", "true", "false"),
     }
 )
-_RequestValidator = validators.extend(OAS30WriteValidator, type_checker=_PHP_TYPES)
+
+
+def _as_text(keyword: Any) -> Any:
+    """A string keyword (pattern, lengths) that checks a number where a string is expected as its
+    text, as PHP would, instead of failing on it."""
+
+    def check(validator: Any, value: Any, instance: Any, schema: dict[str, Any]) -> Any:
+        if isinstance(instance, _NUMERIC) and not isinstance(instance, bool):
+            instance = str(instance)
+        yield from keyword(validator, value, instance, schema)
+
+    return check
+
+
+_RequestValidator = validators.extend(
+    OAS30WriteValidator, type_checker=_PHP_TYPES,
+    validators={k: _as_text(OAS30WriteValidator.VALIDATORS[k]) for k in ("pattern", "minLength", "maxLength")})
 # NOTES.md §4: page >= 1, limit 15..100 and (own numbers) page_size 1..500, wherever the spec
 # lists the parameter without bounds or not at all; bounds the spec gives win.
 _PAGING_BOUNDS = {"page": {"minimum": 1}, "limit": {"minimum": 15, "maximum": 100}, "page_size": {"minimum": 1, "maximum": 500}}

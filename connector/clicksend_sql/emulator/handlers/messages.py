@@ -113,8 +113,13 @@ def _int_or_none(raw: Any) -> int | None:
 
 def _rejected(m: Message, to: Any, status: str, message_id: str) -> Message:
     """The reduced echo ClickSend gives a message it refused (NOTES.md §2)."""
-    return {"to": "" if to is None else str(to), "body": m.get("body", ""), "from": m.get("from") or "", "schedule": "",
-            "message_id": message_id, "custom_string": m.get("custom_string", ""), "status": status}
+    return {"to": text(to), "body": text(m.get("body")), "from": text(m.get("from")), "schedule": "",
+            "message_id": message_id, "custom_string": text(m.get("custom_string")), "status": status}
+
+
+def text(value: Any) -> str:
+    """A request value echoed into a string field (PHP echoes numbers as their text)."""
+    return "" if value is None else str(value)
 
 
 def _blocked(ctx: Ctx, m: Message, e164: str, country: str, message_id: str) -> Message:
@@ -163,10 +168,10 @@ def send_messages(ctx: Ctx, channel: Channel, messages: Any, record: bool, extra
                 continue
             when = _schedule(ctx, m.get("schedule"))
             echo = {
-                "direction": "out", "date": ctx.now, "to": e164, "body": m.get("body", ""),
-                "from": m.get("from") or shared_sender(country), "schedule": when or ctx.now, "message_id": message_id,
+                "direction": "out", "date": ctx.now, "to": e164, "body": text(m.get("body")),
+                "from": text(m.get("from")) or shared_sender(country), "schedule": when or ctx.now, "message_id": message_id,
                 "message_parts": parts, "message_price": messaging.money(price), "from_email": m.get("from_email") or None,
-                "list_id": list_id, "custom_string": m.get("custom_string") or "", "contact_id": contact_id, "user_id": USER_ID,
+                "list_id": list_id, "custom_string": text(m.get("custom_string")), "contact_id": contact_id, "user_id": USER_ID,
                 "subaccount_id": ctx.principal.subaccount_id if ctx.principal else MAIN_SUBACCOUNT_ID,
                 "is_shared_system_number": not m.get("from"), "country": country,
                 "carrier": ctx.rng.choice(fake.CARRIERS.get(country, ("Telstra",))), "status": "SUCCESS",
@@ -301,7 +306,7 @@ SMS = Channel("sms", messaging.sms_unit_price, lambda m: messaging.sms_parts(str
 _MMS_TYPES: dict[str, Callable[[Any], Any]] = {"contact_id": _int0, "schedule": str}
 MMS = Channel("mms", lambda c: Decimal(messaging.MMS_PRICE), lambda m: 1, messaging.TEST_NUMBERS, None,
               _mms_history, refuse=_mms_refusal, send_types=_MMS_TYPES, price_types=_MMS_TYPES,
-              echo_extra=lambda m: {"subject": m.get("subject", ""), "_media_file_url": m.get("media_file", "")})
+              echo_extra=lambda m: {"subject": text(m.get("subject")), "_media_file_url": text(m.get("media_file"))})
 VOICE = Channel("voice", lambda c: Decimal(messaging.VOICE_PRICE), lambda m: messaging.voice_parts(str(m.get("body", ""))),
                 messaging.TEST_NUMBERS, voice_receipt, _voice_history, refuse=_voice_refusal, echo_extra=_voice_echo,
                 send_types={"date": str}, price_types={"date": str})
@@ -394,7 +399,8 @@ def _post(ctx: Ctx, kind: str, record: bool) -> dict[str, Any]:
     out, total = [], Decimal(0)
     for r in recipients:
         if addresses.get(r.get("return_address_id")) is None:
-            out.append({**r, "message_id": fake.uuid_upper(ctx.rng), "status": "INVALID_RETURN_ADDRESS"})
+            out.append({**r, "return_address_id": _int0(r.get("return_address_id")), "message_id": fake.uuid_upper(ctx.rng),
+                        "status": "INVALID_RETURN_ADDRESS"})
             continue
         free = str(r.get("address_postal_code", "")) in messaging.TEST_POSTCODES
         price = Decimal(0) if free else unit
