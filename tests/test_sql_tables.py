@@ -125,3 +125,22 @@ def test_result_formats_agree(con: Connection) -> None:
     assert rows == [tuple(r.values()) for r in result.arrow().to_pylist()]
     html = result._repr_html_()
     assert html.count("<tr>") == len(rows) + 1 and str(rows[0][1]) in html
+
+
+KEYED = sorted(t.name for t in CATALOG.tables.values() if t.get is not None and t.primary_key)
+
+
+@pytest.mark.parametrize("name", KEYED)
+def test_a_lookup_by_key_returns_the_row_the_listing_has(con: Connection, name: str) -> None:
+    """The GET-by-id answer is read in its own shape: every keyed table finds its own rows."""
+    table = CATALOG.table(name)
+    where = f" WHERE {REQUIRED_FILTERS[name]}" if name in REQUIRED_FILTERS else ""
+    listed = con.sql(f"SELECT * FROM {name}{where} LIMIT 1").arrow().to_pylist()
+    assert listed, f"the emulator seeds {name}"
+    keys = {k: listed[0][k] for k in table.primary_key}
+    parents = {c.name: listed[0][c.name] for c in table.columns if c.path_param in table.get.path_vars}
+    conditions = " AND ".join(f'"{k}" = ?' for k in {**keys, **parents})
+    found = con.sql(f"SELECT * FROM {name} WHERE {conditions}", list({**keys, **parents}.values()))
+    assert con.last_stats.requests == 1, "a key lookup is one GET"
+    rows = found.arrow().to_pylist()
+    assert len(rows) == 1 and all(rows[0][k] == v for k, v in keys.items()), rows

@@ -12,10 +12,10 @@ from __future__ import annotations
 import asyncio
 import re
 from urllib.parse import quote
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Iterable
 from contextlib import aclosing
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import pyarrow as pa
 
@@ -27,6 +27,7 @@ from .planner import Reference, Scan
 from .planner.pushdown_filters import pushdown_filters
 from .planner.planner import view_name
 
+T = TypeVar("T")
 CHUNK_PAGES = 64  # pages converted together: large enough for Arrow's reader, small enough to stream
 COUNT_PAGE_SIZE = 15  # ClickSend's minimum page size; only `total` is read
 PAGE_SIZE = 100  # ClickSend's maximum page size
@@ -77,9 +78,18 @@ class Executor:
         self._tasks: dict[tuple[Any, ...], asyncio.Task[pa.Table]] = {}
 
     async def run(self, scans: dict[str, Scan]) -> dict[str, pa.Table | int]:
-        """Fetch every scan concurrently: an Arrow table per table, or a row count in count mode."""
+        """Fetch every scan concurrently: an Arrow table per table, or a row count in count mode.
+
+        Structured: when one request stream fails, every other request of the statement is
+        cancelled before the error is raised, so nothing outlives the statement.
+        """
         names = list(scans)
-        results = await asyncio.gather(*(self._fetch(scans[n]) for n in names))
+        try:
+            results = await _all(self._fetch(scans[n]) for n in names)
+        finally:
+            for task in self._tasks.values():
+                task.cancel()
+            await asyncio.gather(*self._tasks.values(), return_exceptions=True)
         return dict(zip(names, results, strict=True))
 
     def _fetch(self, scan: Scan) -> asyncio.Task[Any]:
@@ -94,10 +104,10 @@ class Executor:
         streams = await self._streams(scan)
         progress = Progress(scan.table.name)
         if scan.mode == "count":
-            totals = await asyncio.gather(*(self._count(scan, s) for s in streams))
+            totals = await _all(self._count(scan, s) for s in streams)
             return sum(totals)
         fetch = self._get if scan.mode == "get" else self._list
-        parts = await asyncio.gather(*(fetch(scan, s, progress) for s in streams))
+        parts = await _all(fetch(scan, s, progress) for s in streams)
         tables = [t for part in parts for t in part]
         return pa.concat_tables(tables) if tables else arrow_schema(scan.table).empty_table()
 
@@ -178,6 +188,22 @@ class Executor:
         if self._progress:
             self._progress(progress)
         return table
+
+
+async def _all(awaitables: Iterable[Awaitable[T]]) -> list[T]:
+    """Await all, in order; the first failure cancels the rest and is raised as itself (not as
+    an ExceptionGroup), so callers see the package's own error."""
+    try:
+        async with asyncio.TaskGroup() as group:
+            tasks = [group.create_task(_await(a)) for a in awaitables]
+    except BaseExceptionGroup as failed:
+        first = failed.exceptions[0]
+        raise first from first.__cause__
+    return [t.result() for t in tasks]
+
+
+async def _await(awaitable: Awaitable[T]) -> T:
+    return await awaitable
 
 
 def _missing_parent(exc: APIError) -> bool:

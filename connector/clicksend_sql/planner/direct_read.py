@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from sqlglot import exp
-from sqlglot.errors import SqlglotError
 from sqlglot.optimizer.scope import traverse_scope
 
-from .plan import Scan
+from .plan import ANALYSIS_ERRORS, Scan
 
 # Clauses that choose, merge or multiply rows between the table and the SELECT's output.
 _ROW_CHANGING = ("joins", "laterals", "group", "having", "qualify", "distinct", "sample", "windows", "connect", "prewhere")
@@ -37,7 +36,7 @@ def direct_read(statement: exp.Expression, scans: dict[str, Scan]) -> Scan | Non
     try:
         if len(traverse_scope(statement)) != 1:  # a subquery anywhere may read or change rows
             return None
-    except (SqlglotError, RecursionError, KeyError, ValueError):  # not analysable: not provably direct
+    except ANALYSIS_ERRORS:  # not analysable: not provably direct
         return None
     if any(statement.find_all(exp.Window, exp.Subquery, *exp.SET_RETURNING_FUNCTIONS)):
         return None

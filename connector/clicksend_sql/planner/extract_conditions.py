@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from sqlglot import exp
-from sqlglot.errors import OptimizeError, SqlglotError
+from sqlglot.errors import OptimizeError
 from sqlglot.optimizer.normalize import normalize
 from sqlglot.optimizer.pushdown_predicates import pushdown_predicates
 from sqlglot.optimizer.qualify import qualify
@@ -22,7 +22,7 @@ from sqlglot.optimizer.scope import Scope, traverse_scope
 
 from ..catalog import Catalog, Table
 from ..errors import SQLError, UnknownColumnError
-from .plan import NO_MATCH, Condition, Reference, Session
+from .plan import ANALYSIS_ERRORS, NO_MATCH, Condition, Reference, Session
 
 REF = "clicksend_ref"
 _FLIP = {exp.GT: "<", exp.GTE: "<=", exp.LT: ">", exp.LTE: ">=", exp.EQ: "="}
@@ -67,9 +67,9 @@ def extract_conditions(
             by_id[id(ref)] = (name, ref)
             result[name].append(ref)
     try:
-        analysed = _optimize(expression.copy(), catalog)
+        analysed = _optimize(expression.copy(), [catalog.table(name) for name in references])
         scopes = traverse_scope(analysed)
-    except (SqlglotError, RecursionError, KeyError, ValueError, AttributeError):
+    except ANALYSIS_ERRORS:
         for _, ref in by_id.values():
             ref.held.append("the statement is too complex to analyse, so nothing is pushed")
         return result
@@ -99,8 +99,10 @@ def _modifiers(node: exp.Table) -> list[str]:
     return held
 
 
-def _optimize(expression: exp.Expression, catalog: Catalog) -> exp.Expression:
-    schema = {t.name: {c.name: c.type.replace("TIMESTAMPTZ", "TIMESTAMP") for c in t.columns} for t in catalog.tables.values()}
+def _optimize(expression: exp.Expression, tables: list[Table]) -> exp.Expression:
+    """qualify (with the referenced tables' columns only: a schema of all 50 costs 50 ms),
+    then pushdown_predicates, then normalize."""
+    schema = {t.name: {c.name: c.type.replace("TIMESTAMPTZ", "TIMESTAMP") for c in t.columns} for t in tables}
     try:
         expression = qualify(expression, schema=schema, dialect="duckdb", validate_qualify_columns=False)
     except OptimizeError:

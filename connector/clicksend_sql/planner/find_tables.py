@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from sqlglot import exp
-from sqlglot.errors import SqlglotError
 from sqlglot.optimizer.scope import Scope, traverse_scope
 
 from ..catalog import Catalog
+from .plan import ANALYSIS_ERRORS
 
 SCHEMA_NAME = "clicksend"
 
@@ -48,7 +48,7 @@ def _cte_references(expression: exp.Expression) -> set[int]:
     """
     try:
         scopes = list(traverse_scope(expression))
-    except (SqlglotError, RecursionError, KeyError, ValueError):
+    except ANALYSIS_ERRORS:
         names = {cte.alias_or_name.lower() for cte in expression.find_all(exp.CTE)}
         return {id(t) for t in expression.find_all(exp.Table) if not t.db and t.name.lower() in names}
     return {

@@ -12,10 +12,16 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 from sqlglot import exp
+from sqlglot.errors import SqlglotError
 
 from ..catalog import Column, Endpoint, Table
 
 Mode = Literal["list", "get", "count"]
+ANALYSIS_ERRORS: tuple[type[BaseException], ...] = (
+    SqlglotError, RecursionError, KeyError, ValueError, TypeError, AttributeError,
+)
+"""What sqlglot's scope analysis and optimizer raise on statements they cannot read (simplify
+compares naive with aware datetimes, for one): the rules then push nothing rather than guess."""
 
 
 class NoMatch:
