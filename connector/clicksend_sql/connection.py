@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import re
+import sys
 import threading
 import time
 from collections.abc import Coroutine, Iterator, Mapping, Sequence
@@ -19,6 +20,7 @@ from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import fields
 from pathlib import Path
+from types import FrameType
 from typing import Any, TypeVar
 
 import duckdb
@@ -40,7 +42,7 @@ from .parsing import Statement, deep_recursion, parse
 from .planner import Plan, plan, view_name
 from .planner.find_tables import find_tables
 from .result import Result, StatementStats
-from .system_tables import catalog_ddl, system_tables
+from .system_tables import SEARCH_PATH, catalog_ddl, system_tables
 
 T = TypeVar("T")
 Params = Sequence[Any] | Mapping[str, Any] | None
@@ -51,12 +53,11 @@ EXPLAIN_SCHEMA = pa.schema(
 _WRITE_KINDS = (exp.Insert, exp.Update, exp.Delete, exp.Merge)
 _DDL_KINDS = (exp.Create, exp.Drop, exp.Alter, exp.TruncateTable)
 _PACKAGE_DIR = str(Path(__file__).resolve().parent)
-# What DuckDB's replacement scans read from Python variables (checked by type name: no imports).
-_SCANNABLE = frozenset({
-    "pandas.core.frame.DataFrame", "polars.dataframe.frame.DataFrame", "polars.lazyframe.frame.LazyFrame",
-    "pyarrow.lib.Table", "pyarrow.lib.RecordBatch", "pyarrow.lib.RecordBatchReader", "pyarrow._dataset.Dataset",
-    "duckdb.duckdb.DuckDBPyRelation", "_duckdb.DuckDBPyRelation",
-})
+# What DuckDB's replacement scans read from Python variables: (module, class) pairs, looked up
+# only in modules the caller already imported.
+_SCANNABLE = (("pandas", "DataFrame"), ("polars", "DataFrame"), ("polars", "LazyFrame"), ("pyarrow", "Table"),
+              ("pyarrow", "RecordBatch"), ("pyarrow", "RecordBatchReader"), ("pyarrow.dataset", "Dataset"),
+              ("duckdb", "DuckDBPyRelation"))
 
 
 class _EventLoopThread:
@@ -103,7 +104,7 @@ class Connection:
         self.duckdb: duckdb.DuckDBPyConnection = duckdb.connect(database)
         self.duckdb.execute(catalog_ddl(self.catalog))
         current = self.duckdb.execute("SELECT current_setting('search_path')").fetchall()[0][0] or "main"
-        self.duckdb.execute("SET search_path = $path", {"path": f"{current},clicksend.main"})
+        self.duckdb.execute("SET search_path = $path", {"path": f"{current},{SEARCH_PATH}"})
         self.progress = progress
         self.pushdown = pushdown  # False: fetch whole tables and let DuckDB do everything
         self.last_stats = StatementStats()
@@ -146,7 +147,7 @@ class Connection:
         if not statements:
             raise SQLError("The statement is empty.")
         parameters = Parameters(params)
-        with deep_recursion(), self._python_objects(statements):
+        with deep_recursion(), self._python_objects(statements, _caller_frame()):
             return [self._run(statement, parameters) for statement in statements]
 
     def explain(self, text: str, params: Params = None) -> Result:
@@ -281,7 +282,7 @@ class Connection:
                 self.duckdb.unregister(scan.view)
 
     @contextmanager
-    def _python_objects(self, statements: Sequence[Statement]) -> Iterator[None]:
+    def _python_objects(self, statements: Sequence[Statement], frame: FrameType | None) -> Iterator[None]:
         """DuckDB's replacement scans, through this wrapper: a DataFrame, Arrow or polars object in
         the caller's variables can be queried by its name, unless a table or view has that name."""
         names = {
@@ -290,7 +291,7 @@ class Connection:
             for t in s.expression.find_all(exp.Table)
             if isinstance(t.this, exp.Identifier) and not t.db and not self.catalog.has_table(t.name)
         }
-        found = _caller_objects(names)
+        found = _scannable_variables(frame, names)
         if found:
             existing = {r[0].lower() for r in self.duckdb.execute("SELECT table_name FROM information_schema.tables").fetchall()}
             found = {n: v for n, v in found.items() if n.lower() not in existing}
@@ -353,20 +354,23 @@ def _redact(rows: pa.Table, secret: str) -> pa.Table:
     return rows
 
 
-def _caller_objects(names: set[str]) -> dict[str, Any]:
-    """The variables named ``names`` in the first frame outside this package that DuckDB could scan."""
-    if not names:
-        return {}
+def _caller_frame() -> FrameType | None:
+    """The frame of the code that called into this package (whose variables a statement may name)."""
     frame = inspect.currentframe()
     while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
         frame = frame.f_back
-    if frame is None:
-        return {}
+    return frame
+
+
+def _scannable_variables(frame: FrameType | None, names: set[str]) -> dict[str, Any]:
+    """The variables named ``names`` in ``frame`` (locals, then globals) that DuckDB can scan."""
+    kinds = tuple(
+        getattr(sys.modules[module], cls) for module, cls in _SCANNABLE if hasattr(sys.modules.get(module), cls)
+    )
     found = {}
-    for name in names:
+    for name in names if frame is not None else ():
         value = frame.f_locals.get(name, frame.f_globals.get(name))
-        kind = type(value)
-        if value is not None and f"{kind.__module__}.{kind.__qualname__}" in _SCANNABLE:
+        if isinstance(value, kinds):
             found[name] = value
     return found
 

@@ -150,22 +150,26 @@ def _column_rows(table: Table) -> list[dict[str, Any]]:
     return rows
 
 
-CATALOG_NAME = "clicksend"
+DATABASE_NAME = "clicksend_sql"
+SCHEMA_NAME = "clicksend"
+SEARCH_PATH = f"{DATABASE_NAME}.{SCHEMA_NAME}"
 
 
 def catalog_ddl(catalog: Catalog) -> str:
-    """SQL that declares every ClickSend table, with comments, in an attached in-memory database
-    named ``clicksend``, so DuckDB's own discovery (SHOW TABLES, DESCRIBE, information_schema,
-    duckdb_columns(), PRAGMA table_info) knows them without a request. They stay empty: a
-    statement's rows come from the API.
+    """SQL that declares every ClickSend table, with comments, as schema ``clicksend`` of an
+    attached in-memory database, so DuckDB's own discovery (SHOW TABLES, DESCRIBE,
+    information_schema, duckdb_columns(), PRAGMA table_info) knows them without a request. They
+    stay empty: a statement's rows come from the API. (A database of its own keeps them out of a
+    DuckDB file the connection opens; a schema not named ``main`` keeps ``main.Contacts`` from
+    silently meaning the empty declaration.)
 
     >>> from clicksend_sql.catalog import load_catalog
-    >>> print(catalog_ddl(load_catalog()).splitlines()[1][:60])
-    CREATE TABLE clicksend.main."AccountUsage" ("Year" INTEGER, 
+    >>> print(catalog_ddl(load_catalog()).splitlines()[2][:70])
+    CREATE TABLE clicksend_sql.clicksend."AccountUsage" ("Year" INTEGER,
     """
-    lines = [f"ATTACH IF NOT EXISTS ':memory:' AS {CATALOG_NAME};"]
+    lines = [f"ATTACH IF NOT EXISTS ':memory:' AS {DATABASE_NAME};", f"CREATE SCHEMA IF NOT EXISTS {SEARCH_PATH};"]
     for table in sorted(catalog.tables.values(), key=lambda t: t.name):
-        name = f'{CATALOG_NAME}.main."{table.name}"'
+        name = f'{SEARCH_PATH}."{table.name}"'
         columns = ", ".join(f'"{c.name}" {c.type}' for c in table.columns)
         lines.append(f"CREATE TABLE {name} ({columns});")
         lines.append(f"COMMENT ON TABLE {name} IS {_quote(_table_comment(table))};")

@@ -14,7 +14,8 @@ SCHEMA_NAME = "clicksend"
 def find_tables(expression: exp.Expression, catalog: Catalog) -> dict[str, list[exp.Table]]:
     """Group the statement's ClickSend table references by lower-case table name.
 
-    A reference is a bare name or one qualified with the ``clicksend`` schema. A name bound by a
+    A reference is a bare name or one qualified with the ``clicksend`` schema that reads rows
+    (``DESCRIBE t`` does not: DuckDB answers it from the declared tables). A name bound by a
     CTE refers to the CTE only where the CTE is in scope (sqlglot's scope analysis decides), so a
     CTE named like a ClickSend table does not hide the table elsewhere in the statement.
 
@@ -34,6 +35,8 @@ def find_tables(expression: exp.Expression, catalog: Catalog) -> dict[str, list[
     for node in expression.find_all(exp.Table):
         if not isinstance(node.this, exp.Identifier) or node.catalog or id(node) in bound_to_cte:
             continue
+        if node.find_ancestor(exp.Describe, exp.Show, exp.Pragma):
+            continue  # DuckDB answers these from the declared (empty) tables: no rows are read
         if node.db.lower() in ("", SCHEMA_NAME) and catalog.has_table(node.name):
             found.setdefault(node.name.lower(), []).append(node)
     return found
