@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from decimal import Decimal
+
 from collections.abc import Iterator
 
 import pytest
@@ -35,8 +38,9 @@ def test_send_sms_to_a_test_number_creates_history_and_costs_nothing(con: clicks
     before = balance(con)
     result = con.sql("CALL SendSMS('Acme', 'hello from a test', ?)", [TEST_NUMBER])
     row = result.arrow().to_pylist()[0]
-    assert row["status"] == "SUCCESS" and row["to"] == TEST_NUMBER and row["message_price"] == "0.0000"
-    history = con.sql("SELECT Body, To FROM SMSHistory WHERE MessageId = ?", [row["message_id"]]).fetchall()
+    assert row["Status"] == "SUCCESS" and row["To"] == TEST_NUMBER and row["MessagePrice"] == Decimal("0")
+    assert isinstance(row["Date"], datetime)  # typed as SMSHistory types it, not a unix integer
+    history = con.sql("SELECT Body, To FROM SMSHistory WHERE MessageId = ?", [row["MessageId"]]).fetchall()
     assert history == [("hello from a test", TEST_NUMBER)]
     assert balance(con) == before
 
@@ -44,8 +48,8 @@ def test_send_sms_to_a_test_number_creates_history_and_costs_nothing(con: clicks
 def test_paid_send_charges_its_price(con: clicksend_sql.Connection) -> None:
     before = balance(con)
     row = con.sql("CALL SendSMS(:f, :b, :t)", {"f": "Acme", "b": "paid", "t": "+61400000123"}).arrow().to_pylist()[0]
-    assert row["status"] == "SUCCESS"
-    assert balance(con) == pytest.approx(before - float(row["message_price"]))
+    assert row["Status"] == "SUCCESS"
+    assert balance(con) == pytest.approx(before - float(row["MessagePrice"]))
 
 
 def test_procedures_are_listed_with_their_parameters(con: clicksend_sql.Connection) -> None:
@@ -87,7 +91,7 @@ def test_copy_contact_to_list_gives_a_new_contact(con: clicksend_sql.Connection)
     contact = con.sql("SELECT min(ContactId) FROM Contacts WHERE ListId = ?", [first]).fetchone()[0]
     before = con.sql("SELECT count(*) FROM Contacts WHERE ListId = ?", [second]).fetchone()[0]
     copied = con.sql("CALL CopyContactToList(?, ?, ?)", [first, contact, second]).arrow().to_pylist()[0]
-    assert copied["contact_id"] != contact and int(copied["list_id"]) == second
+    assert copied["ContactId"] != contact and copied["ListId"] == second
     assert con.sql("SELECT count(*) FROM Contacts WHERE ListId = ?", [second]).fetchone()[0] == before + 1
 
 

@@ -198,6 +198,7 @@ class Procedure:
     query: dict[str, Any] = field(default_factory=dict)
     charges: bool = False
     auth: bool = True
+    returns: str | None = None  # the table whose columns type the result rows
     source_file: str = ""
 
 
@@ -380,6 +381,7 @@ def _load_procedure(path: Path) -> Procedure:
             query=dict(doc.get("query") or {}),
             charges=bool(doc.get("charges", False)),
             auth=bool(doc.get("auth", True)),
+            returns=doc.get("returns"),
             source_file=where,
         )
     except (KeyError, TypeError) as exc:
@@ -387,6 +389,9 @@ def _load_procedure(path: Path) -> Procedure:
 
 
 def _check_references(catalog: Catalog) -> None:
+    for procedure in catalog.procedures.values():
+        if procedure.returns and not catalog.has_table(procedure.returns):
+            raise CatalogError(f"{procedure.source_file}: returns table {procedure.returns!r} is not declared")
     for table in catalog.tables.values():
         if table.parent and not catalog.has_table(table.parent.table):
             raise CatalogError(f"{table.source_file}: parent table {table.parent.table!r} is not declared")

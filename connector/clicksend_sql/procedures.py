@@ -15,8 +15,8 @@ from typing import Any
 import orjson
 import pyarrow as pa
 
-from .catalog import Parameter, Procedure
-from .conversion import tolerant_array
+from .catalog import Parameter, Procedure, Table, column_name
+from .conversion import bodies_to_arrow, tolerant_array
 from .errors import SQLError
 from .execution import fill_path
 from .http import ApiResponse, ClickSendClient
@@ -139,10 +139,12 @@ async def call(client: ClickSendClient, procedure: Procedure, values: dict[str, 
     return await client.request(**request(procedure, values))
 
 
-def result_table(response: ApiResponse) -> pa.Table:
+def result_table(response: ApiResponse, table: Table | None = None) -> pa.Table:
     """The response as rows: per message for sends, per item for lists, else one row.
 
-    Nested values become JSON text so every column has one plain type.
+    Fields the procedure's ``returns`` table declares get that table's names and types, exactly
+    as a SELECT would show them (``date`` a timestamp, prices decimals); other fields keep their
+    data under a PascalCase name, nested values as JSON text.
     """
     data = response.data
     if isinstance(data, dict):
@@ -153,11 +155,18 @@ def result_table(response: ApiResponse) -> pa.Table:
     rows = data if isinstance(data, list) else [data]
     if not all(isinstance(r, dict) for r in rows):
         rows = [{"result": r} for r in rows]
-    names: dict[str, None] = {}
+    fields: dict[str, None] = {}
     for row in rows:
-        names.update(dict.fromkeys(row))
-    columns = {name: tolerant_array([_flat(row.get(name)) for row in rows]) for name in names}
-    return pa.table(columns) if columns else pa.table({"result": pa.array([], pa.string())})
+        fields.update(dict.fromkeys(row))
+    columns: dict[str, pa.Array] = {}
+    if table is not None:
+        typed = bodies_to_arrow(table, [orjson.dumps({"data": rows})], "array")
+        columns = {c.name: typed.column(c.name) for c in table.columns if c.field in fields}
+    declared = {c.field for c in table.columns} if table is not None else set()
+    for name in fields:
+        if name not in declared and column_name(name) not in columns:
+            columns[column_name(name)] = tolerant_array([_flat(row.get(name)) for row in rows])
+    return pa.table(columns) if columns else pa.table({"Result": pa.array([], pa.string())})
 
 
 def _flat(value: Any) -> Any:
