@@ -212,7 +212,8 @@ class Connection:
             return Result(pa.Table.from_pylist([procedures.describe(procedure, arguments_by_name)]), kind="explain")
         with self._accounting() as stats:
             response = self._io.run(procedures.call(self._client, procedure, arguments_by_name))
-        return Result(procedures.result_table(response), stats, kind="call")
+        returns = self.catalog.table(procedure.returns) if procedure.returns else None
+        return Result(_redact(procedures.result_table(response, returns), self.settings.api_key), stats, kind="call")
 
     def _check_kind(self, statement: exp.Expression) -> None:
         if isinstance(statement, exp.Create) and str(statement.args.get("kind") or "").upper() == "VIEW":
