@@ -99,7 +99,7 @@ def bodies_to_arrow(table: Table, bodies: Sequence[bytes], shape: str, rows_key:
             except (pa.ArrowException, KeyError):
                 raw = _read_slow(bodies, path, single)
         return _typed(table, raw)
-    except (orjson.JSONDecodeError, pa.ArrowException) as exc:
+    except (ValueError, pa.ArrowException) as exc:  # orjson.JSONDecodeError is a ValueError
         endpoint = table.get if single and table.get is not None else table.list
         raise InvalidResponseError(
             f"A ClickSend answer for table {table.name} ({endpoint.method} {endpoint.path}) is not the JSON "
@@ -146,9 +146,14 @@ def _dig(doc: Any, path: tuple[str, ...]) -> Any:
 
 
 def _parsed_rows(bodies: Sequence[bytes], path: tuple[str, ...], single: bool) -> list[Any]:
+    """The rows at ``path`` of every body; a body that is not an object holding ``path`` is not
+    an answer of this endpoint (a proxy's ``{}`` or ``null`` must not read as no rows)."""
     rows: list[Any] = []
     for body in bodies:
-        found = _dig(orjson.loads(body), path)
+        document = orjson.loads(body)
+        if not isinstance(document, dict) or (path and path[0] not in document):
+            raise ValueError(f"a body is {type(document).__name__}, not an object holding {'.'.join(path) or 'a row'}")
+        found = _dig(document, path)
         if not single and isinstance(found, dict) and isinstance(found.get("data"), list):
             found = found["data"]  # documented as a bare array, answered as a paginator
         if isinstance(found, list):
@@ -180,7 +185,7 @@ def tolerant_array(values: list[Any]) -> pa.Array:
     """
     try:
         return pa.array(values)
-    except (pa.ArrowInvalid, pa.ArrowTypeError):
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):  # OverflowError: an int beyond 64 bits
         return pa.array([_as_text(v) for v in values], type=pa.string())
 
 

@@ -376,17 +376,19 @@ async def _as_completed(
     semaphore and limiter still decide how many are actually on the wire.
     """
     pending = iter(fetches)
-    running = {asyncio.ensure_future(f()) for f in itertools.islice(pending, window)}
+    unclaimed = {asyncio.ensure_future(f()) for f in itertools.islice(pending, window)}  # running or unread
     try:
-        while running:
-            done, running = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
-            running |= {asyncio.ensure_future(f()) for f in itertools.islice(pending, len(done))}
+        while unclaimed:
+            done, _ = await asyncio.wait(unclaimed, return_when=asyncio.FIRST_COMPLETED)
+            unclaimed |= {asyncio.ensure_future(f()) for f in itertools.islice(pending, len(done))}
             for task in done:
+                unclaimed.discard(task)
                 yield task.result()
     finally:
-        for task in running:
+        # also the finished ones never read (a sibling failed first), so no error goes unretrieved
+        for task in unclaimed:
             task.cancel()
-        await asyncio.gather(*running, return_exceptions=True)
+        await asyncio.gather(*unclaimed, return_exceptions=True)
 
 
 def _enveloped_cursor(response: ApiResponse) -> tuple[int, str | None]:
