@@ -120,7 +120,7 @@ def list_default_senders(ctx: Ctx) -> Any:
 def _complete_strategies(row: Row) -> Row:
     """Strategies as sent may omit priority and status; stored ones always have them."""
     strategies = row.get("default_sender_strategies") or [{}]
-    row["default_sender_strategies"] = [sender_strategy(priority=i + 1, **{k: v for k, v in s.items() if v is not None})
+    row["default_sender_strategies"] = [sender_strategy(**{"priority": i + 1, **{k: v for k, v in s.items() if v is not None}})
                                         for i, s in enumerate(x for x in strategies if isinstance(x, dict))]
     return row
 
