@@ -10,10 +10,12 @@ from __future__ import annotations
 import asyncio
 import base64
 import logging
+import math
 import socket
 from collections.abc import Awaitable, Iterator
 from contextlib import aclosing
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from email.utils import format_datetime
 from typing import Any, TypeVar
 from urllib.parse import urlencode
@@ -29,7 +31,9 @@ from clicksend_sql.errors import (
     AuthenticationError,
     BadRequestError,
     ClickSendSQLError,
+    ConfigurationError,
     ForbiddenError,
+    InvalidRequestError,
     NotFoundError,
     ServerError,
     TransportError,
@@ -200,6 +204,21 @@ def test_unreachable_server_is_a_transport_error_naming_the_request() -> None:
     assert TEST_KEY not in str(info.value)
     # nothing reached a server, so even a send is retried
     assert client.stats.requests == 3 and client.stats.retries == 2
+
+
+def test_a_body_json_cannot_carry_fails_before_any_request(emu: Emulator) -> None:
+    client = fast_client(settings_for(emu))
+    with pytest.raises(InvalidRequestError, match=r"The body of POST /sms/send cannot be sent as JSON: .*Decimal"):
+        run(client.request("POST", "/sms/send", json={"messages": [{"body": Decimal("1.5")}]}))
+    assert client.stats.requests == 0
+
+
+@pytest.mark.parametrize(
+    "policy", [{"retries": -1}, {"deadline": 0}, {"deadline": -1.0}, {"deadline": math.inf}, {"concurrency": 0}]
+)
+def test_an_impossible_policy_is_a_configuration_error(policy: dict[str, Any]) -> None:
+    with pytest.raises(ConfigurationError):
+        ClickSendClient(Settings("u", TEST_KEY, "http://127.0.0.1:1/v3"), **policy)
 
 
 def test_logs_name_requests_but_never_credentials(emu: Emulator, caplog: pytest.LogCaptureFixture) -> None:

@@ -325,9 +325,9 @@ class _Tries:
         return f"{self.attempts} attempt{'s' if self.attempts != 1 else ''}"
 
     def summary(self) -> str:
-        """How a retried request ended, for messages: ``after 3 attempts (its 10 s deadline ran out)``."""
+        """How a retried request ended, for messages: ``after 3 attempts (no time left in its 10 s deadline)``."""
         out_of_time = self.failures <= self.retries
-        return f"after {self.counted}" + (f" (its {self.deadline:g} s deadline ran out)" if out_of_time else "")
+        return f"after {self.counted}" + (f" (no time left in its {self.deadline:g} s deadline)" if out_of_time else "")
 
 
 def _envelope(content: bytes) -> dict[str, Any]:

@@ -1,0 +1,21 @@
+"""Writes: INSERT / UPDATE / DELETE on ClickSend tables, a small pipeline like ``planner/``.
+
+    statement ──plan_rows──▶ input rows (Arrow; UPDATE/DELETE find theirs through SELECT)
+              ──validate_rows──▶ every row checked before anything is sent
+              ──build_requests──▶ one request per row, or batches where the API takes lists
+              ──send_requests──▶ concurrently under the client's limits; sends never retried
+              ──outcomes──▶ one outcome row per input row
+
+Each step is its own module with one public function named after it.
+"""
+
+from .build_requests import WriteRequest, build_requests
+from .outcomes import OUTCOME_SCHEMA, outcomes
+from .plan_rows import WriteRows, plan_rows
+from .send_requests import RequestOutcome, send_requests
+from .validate_rows import validate_rows
+
+__all__ = [
+    "OUTCOME_SCHEMA", "RequestOutcome", "WriteRequest", "WriteRows", "build_requests", "outcomes", "plan_rows",
+    "send_requests", "validate_rows",
+]

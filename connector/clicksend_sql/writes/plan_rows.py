@@ -1,0 +1,117 @@
+"""Step: the rows a write statement acts on, as one Arrow table of target columns.
+
+INSERT takes its VALUES or SELECT as DuckDB evaluates it (so it may read files, local tables or
+other ClickSend tables). UPDATE and DELETE find their rows through the SELECT engine with the
+statement's own WHERE, so the rows they touch are exactly the rows that SELECT returns, and
+pushdown narrows the reads: ``SET`` expressions are evaluated there too, per row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+import pyarrow as pa
+from sqlglot import exp
+
+from ..catalog import Table
+from ..errors import SQLError, UnsupportedStatementError
+
+Kind = Literal["INSERT", "UPDATE", "DELETE"]
+RunQuery = Callable[[exp.Expression], pa.Table]  # a SELECT through the connection's engine
+
+
+class WriteError(SQLError):
+    """A write statement that cannot be carried out as written (nothing was sent)."""
+
+
+@dataclass(frozen=True)
+class WriteRows:
+    """The input of a write: kind, table, the columns the statement sets, and one row per change."""
+
+    kind: Kind
+    table: Table
+    columns: tuple[str, ...]  # the columns the statement gives values for (INSERT, SET)
+    rows: pa.Table  # those columns, plus the key and path columns for UPDATE/DELETE
+
+
+def plan_rows(statement: exp.Expression, table: Table, run_query: RunQuery) -> WriteRows:
+    """Turn a parsed INSERT/UPDATE/DELETE into :class:`WriteRows` (reading rows where needed),
+    once the table is known to take that kind of write (so a refused write reads nothing)."""
+    kind = statement.key.upper()
+    endpoint = {"INSERT": table.insert, "UPDATE": table.update, "DELETE": table.delete}.get(kind)
+    if endpoint is None or kind not in table.dml:
+        allowed = ", ".join(("SELECT", *table.dml))
+        raise UnsupportedStatementError(
+            f"{kind} on ClickSend table {table.name} is not possible; it supports {allowed} (see sys_tables)."
+        )
+    if isinstance(statement, exp.Insert):
+        return _insert(statement, table, run_query)
+    if isinstance(statement, exp.Update):
+        return _update(statement, table, run_query)
+    if isinstance(statement, exp.Delete):
+        return _delete(statement, table, run_query)
+    raise UnsupportedStatementError(f"{statement.key.upper()} on ClickSend table {table.name} is not supported.")
+
+
+def identity_columns(table: Table) -> list[str]:
+    """The columns that say which resource a row is: its key and its path variables."""
+    names = list(table.primary_key)
+    names += [c.name for c in table.columns if c.path_param and c.name not in names]
+    return names
+
+
+def _insert(statement: exp.Insert, table: Table, run_query: RunQuery) -> WriteRows:
+    if statement.args.get("conflict") or statement.args.get("alternative"):
+        raise UnsupportedStatementError(
+            f"INSERT ... ON CONFLICT / INSERT OR REPLACE into {table.name} is not supported yet; "
+            "use a plain INSERT, or UPDATE for existing rows."
+        )
+    target = statement.this
+    names = [c.name for c in target.expressions] if isinstance(target, exp.Schema) else list(table.column_names)
+    columns = tuple(table.column(name).name for name in names)
+    source = statement.expression
+    query = source if isinstance(source, exp.Query) else exp.select("*").from_(exp.Subquery(this=source.copy(), alias=exp.TableAlias(this=exp.to_identifier("v"))))
+    rows = run_query(query.copy())
+    if rows.num_columns != len(columns):
+        raise WriteError(
+            f"INSERT INTO {table.name} names {len(columns)} column(s) ({', '.join(columns)}) but its rows have "
+            f"{rows.num_columns} value(s); give a column list that matches the values."
+        )
+    return WriteRows("INSERT", table, columns, rows.rename_columns(list(columns)))
+
+
+def _update(statement: exp.Update, table: Table, run_query: RunQuery) -> WriteRows:
+    alias = statement.this.alias_or_name
+    keys = identity_columns(table)
+    assignments = [(e.this, e.expression) for e in statement.expressions if isinstance(e, exp.EQ)]
+    columns = tuple(table.column(column.name).name for column, _ in assignments)
+    for name in columns:
+        if name in keys:
+            raise WriteError(
+                f"UPDATE {table.name} SET {name}: {name} identifies the row and cannot be changed; "
+                f"the columns UPDATE may set are those without read_only in sys_columns."
+            )
+    select = exp.select(
+        *[exp.column(k, table=alias, quoted=True) for k in keys],
+        *[value.copy().as_(f"__set_{i}") for i, (_, value) in enumerate(assignments)],
+    ).from_(statement.this.copy())
+    if statement.args.get("from_") or statement.args.get("from"):
+        source = statement.args.get("from_") or statement.args.get("from")
+        select = select.join(source.this.copy(), join_type="cross")
+    if statement.args.get("where"):
+        select = select.where(statement.args["where"].this.copy())
+    rows = run_query(select)
+    return WriteRows("UPDATE", table, columns, rows.rename_columns([*keys, *columns]))
+
+
+def _delete(statement: exp.Delete, table: Table, run_query: RunQuery) -> WriteRows:
+    keys = identity_columns(table)
+    alias = statement.this.alias_or_name
+    select = exp.select(*[exp.column(k, table=alias, quoted=True) for k in keys]).from_(statement.this.copy())
+    for using in statement.args.get("using") or ():
+        select = select.join(using.copy(), join_type="cross")
+    if statement.args.get("where"):
+        select = select.where(statement.args["where"].this.copy())
+    return WriteRows("DELETE", table, (), run_query(select))

@@ -1,0 +1,219 @@
+"""INSERT / UPDATE / DELETE on ClickSend tables, end to end: the emulator's state afterwards is
+checked through plain httpx, not through the engine that wrote it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import duckdb
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import clicksend_sql
+from clicksend_sql import Connection
+from clicksend_sql.catalog import load_catalog
+from clicksend_sql.emulator import Emulator
+from clicksend_sql.errors import ClickSendSQLError
+
+from conftest import api_client
+
+CATALOG = load_catalog()
+
+
+@pytest.fixture(scope="module")
+def account() -> Iterator[Emulator]:
+    """An emulator of this module's own: these tests change the account."""
+    with Emulator(seed=3, sizes={"contacts": 300, "sms-history": 200}) as emu:
+        yield emu
+
+
+@pytest.fixture(scope="module")
+def wcon(account: Emulator) -> Iterator[Connection]:
+    with clicksend_sql.connect(account.username, account.api_key, base_url=account.base_url, rate_limit=None) as con:
+        yield con
+
+
+def _raw(account: Emulator, path: str, **params: Any) -> Any:
+    with api_client(account) as client:
+        response = client.get(path, params=params)
+        return response.status_code, response.json()
+
+
+def test_insert_update_delete_contacts_change_the_account(wcon: Connection, account: Emulator) -> None:
+    out = wcon.sql(
+        "INSERT INTO Contacts (ListId, PhoneNumber, FirstName, Email) VALUES "
+        "(1401, '+61411111111', 'Ann', 'ann@example.com'), (1401, '+61411111112', 'Bob', NULL)"
+    ).arrow().to_pylist()
+    assert [o["status"] for o in out] == ["ok", "ok"] and [o["row"] for o in out] == [1, 2]
+    ann, bob = (int(o["key"]) for o in out)
+    status, body = _raw(account, f"/lists/1401/contacts/{ann}")
+    assert status == 200 and body["data"]["first_name"] == "Ann" and body["data"]["email"] == "ann@example.com"
+
+    out = wcon.sql("UPDATE Contacts SET FirstName = upper(FirstName) || '!' WHERE ListId = 1401 AND ContactId IN (?, ?)", [ann, bob])
+    assert sorted(o["key"] for o in out.arrow().to_pylist()) == sorted([str(ann), str(bob)])
+    assert wcon.last_stats.requests == 4  # two GETs by key, two PUTs: no listing
+    assert _raw(account, f"/lists/1401/contacts/{bob}")[1]["data"]["first_name"] == "BOB!"
+
+    out = wcon.sql("DELETE FROM Contacts WHERE ListId = 1401 AND FirstName LIKE '%!'").arrow().to_pylist()
+    assert sorted(int(o["key"]) for o in out) == sorted([ann, bob]) and {o["status"] for o in out} == {"ok"}
+    assert _raw(account, f"/lists/1401/contacts/{ann}")[0] == 404
+
+
+def test_a_send_is_an_insert_batched_as_the_api_allows(wcon: Connection, account: Emulator) -> None:
+    account.reset_stats()
+    out = wcon.sql(
+        "INSERT INTO SMSHistory (\"To\", Body, \"From\") "
+        "SELECT '+614' || lpad((10000000 + i)::VARCHAR, 8, '0'), 'Hi ' || i, 'Acme' FROM range(2500) t(i)"
+    ).arrow()
+    assert out.num_rows == 2500 and set(out.column("status").to_pylist()) == {"ok"}
+    assert account.stats()["by_operation"].get("POST /v3/sms/send") == 3  # 1,000 messages a request
+    strings = out.column("custom_string").to_pylist()
+    assert len(set(strings)) == 2500  # every message can be found again by its CustomString
+    found = wcon.sql("SELECT count(*) FROM SMSHistory WHERE CustomString IN (SELECT unnest(?))", [strings[:5]]).fetchone()
+    assert found == (5,)
+
+
+def test_a_send_to_a_list_uses_list_id(wcon: Connection, account: Emulator) -> None:
+    out = wcon.sql("INSERT INTO SMSHistory (ListId, Body) VALUES (1402, 'To the whole list')").arrow().to_pylist()
+    assert out[0]["status"] == "ok"
+
+
+@pytest.mark.parametrize(
+    ("sql", "message"),
+    [
+        ("INSERT INTO SMSHistory (\"To\", Body) VALUES ('+61411111111', 'ok'), ('+61411111112', repeat('x', 1225))",
+         r"row 2: Body is 1225 characters; the API accepts at most 1224"),
+        ("INSERT INTO SMSHistory (Body) VALUES ('no recipient')", r"needs one of To, ListId"),
+        ("INSERT INTO SMSHistory (\"To\") VALUES ('+61411111111')", r"needs a value for Body"),
+        ("INSERT INTO Contacts (ListId, FirstName, Email) VALUES (1401, 'a', 'a@x.io'), (1401, 'b', NULL)",
+         r"row 2: one of PhoneNumber, FaxNumber, Email must have a value"),
+        ("INSERT INTO Contacts (ListId, PhoneNumber) VALUES ('abc', '+61411111111')", r"row 1: ListId = 'abc' is not a BIGINT"),
+        ("INSERT INTO ContactLists (ListId, ListName) VALUES (5, 'x')", r"ListId is read-only"),
+        ("UPDATE Contacts SET ListId = 5 WHERE ListId = 1401", r"ListId identifies the row"),
+        ("UPDATE SMSHistory SET Body = 'x'", r"UPDATE on ClickSend table SMSHistory is not possible"),
+        ("INSERT INTO Contacts (ListId, Email) VALUES (1401, 'x@y.z') ON CONFLICT (Email) DO NOTHING", r"ON CONFLICT"),
+    ],
+)
+def test_invalid_writes_send_nothing(wcon: Connection, account: Emulator, sql: str, message: str) -> None:
+    account.reset_stats()
+    with pytest.raises(ClickSendSQLError, match=message):
+        wcon.sql(sql)
+    writes = [r for r in account.requests() if not r.startswith("GET ")]
+    assert writes == []
+
+
+def test_explain_and_dry_run_show_requests_and_price_without_sending(account: Emulator) -> None:
+    with clicksend_sql.connect(account.username, account.api_key, base_url=account.base_url, dry_run=True) as dry:
+        account.reset_stats()
+        plan = dry.sql("INSERT INTO SMSHistory (\"To\", Body) SELECT '+61411111111', 'x' FROM range(1500)").arrow().to_pylist()
+        assert [p["rows"] for p in plan] == [1000, 500] and plan[0]["endpoint"] == "POST /v3/sms/send"
+        assert plan[0]["quoted_price"] is not None
+        assert "POST /v3/sms/send" not in account.stats()["by_operation"]
+
+
+def test_caps_refuse_before_sending(account: Emulator) -> None:
+    with clicksend_sql.connect(account.username, account.api_key, base_url=account.base_url, max_messages=10) as capped:
+        account.reset_stats()
+        with pytest.raises(ClickSendSQLError, match=r"would send 11 messages; the connection allows 10"):
+            capped.sql("INSERT INTO SMSHistory (\"To\", Body) SELECT '+61411111111', 'x' FROM range(11)")
+        assert "POST /v3/sms/send" not in account.stats()["by_operation"]
+
+
+# --- every declared DML path ------------------------------------------------------------------
+
+# What a copy must change to be accepted: values the API keeps unique, and write-only columns.
+COPY_OVERRIDES = {
+    "AlphaTags": {"AlphaTag": "'CopyTag'"},
+    "Subaccounts": {"ApiUsername": "'copy_' || ApiUsername", "Email": "'copy.' || Email", "Password": "'Secret-123!'"},
+    "EmailAddresses": {"EmailAddress": "'copy.' || EmailAddress"},
+}
+COPYABLE = sorted(
+    t.name for t in CATALOG.tables.values()
+    if {"INSERT", "DELETE"} <= set(t.dml) and t.insert and t.delete and t.get and not t.insert.batch
+)
+
+
+@pytest.mark.parametrize("name", COPYABLE)
+def test_insert_a_copy_then_update_then_delete(wcon: Connection, account: Emulator, name: str) -> None:
+    """A copy of an existing row is inserted, updated and deleted; each step is seen by a GET."""
+    table = CATALOG.table(name)
+    writable = [c for c in table.columns if not c.read_only]
+    names = ", ".join(f'"{c.name}"' for c in writable)
+    overrides = COPY_OVERRIDES.get(name, {})
+    values = ", ".join(overrides.get(c.name, f'"{c.name}"') for c in writable)
+    out = wcon.sql(f"INSERT INTO {name} ({names}) SELECT {values} FROM {name} LIMIT 1").arrow().to_pylist()
+    assert out[0]["status"] == "ok", out
+    key = table.primary_key[0]
+    parents = [c.name for c in table.columns if c.path_param and c.name != key]
+    where = " AND ".join([f'"{key}" = ?', *(f'"{p}" = ?' for p in parents)])
+    new_key = out[0]["key"]
+    parent_values = wcon.sql(f"SELECT {', '.join(parents) or '1'} FROM {name} LIMIT 1").fetchone() if parents else ()
+    args = [new_key, *parent_values]
+    assert len(wcon.sql(f"SELECT * FROM {name} WHERE {where}", args)) == 1
+    text = next((c for c in writable if c.type == "VARCHAR" and not c.path_param and not c.required_for_insert), None)
+    if "UPDATE" in table.dml and text is not None:
+        updated = wcon.sql(f'UPDATE {name} SET "{text.name}" = \'changed\' WHERE {where}', args).arrow().to_pylist()
+        assert updated and updated[0]["status"] == "ok", updated
+        assert wcon.sql(f'SELECT "{text.name}" FROM {name} WHERE {where}', args).fetchall() == [("changed",)]
+    deleted = wcon.sql(f"DELETE FROM {name} WHERE {where}", args).arrow().to_pylist()
+    assert deleted and deleted[0]["status"] == "ok", deleted
+    assert len(wcon.sql(f"SELECT * FROM {name} WHERE {where}", args)) == 0
+
+
+# --- UPDATE and DELETE touch exactly the rows their WHERE selects ------------------------------
+
+COLUMNS = {"ContactId": "BIGINT", "ListId": "BIGINT", "FirstName": "VARCHAR", "Email": "VARCHAR", "Custom1": "VARCHAR"}
+
+
+OPS = ["=", "<>", "<", ">=", "IN", "LIKE", "IS NULL"]
+# Abstract choices only: the data changes as examples delete rows, the draws must not.
+CHOICES = st.lists(
+    st.tuples(st.sampled_from(sorted(COLUMNS)), st.sampled_from(OPS), st.integers(0, 99), st.integers(0, 99)),
+    min_size=1, max_size=3,
+)
+
+
+def _where(choices: list[tuple[str, str, int, int]], joiner: str, pools: dict[str, list[str]]) -> str:
+    parts = []
+    for column, op, first, second in choices:
+        pool = pools[column]
+        value, other = pool[first % len(pool)], pool[second % len(pool)]
+        if op == "IN":
+            parts.append(f'"{column}" IN ({value}, {other})')
+        elif op == "LIKE":
+            parts.append(f'"{column}"::VARCHAR LIKE \'{["A%", "%e%", "1%"][first % 3]}\'')
+        elif op == "IS NULL":
+            parts.append(f'"{column}" IS NULL')
+        else:
+            parts.append(f'"{column}" {op} {value}')
+    return joiner.join(parts)
+
+
+@settings(max_examples=25, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(data=st.data())
+def test_update_and_delete_touch_exactly_the_rows_duckdb_selects(data: st.DataObject, account: Emulator) -> None:
+    with clicksend_sql.connect(account.username, account.api_key, base_url=account.base_url, rate_limit=None) as con:
+        local = duckdb.connect()
+        local.register("snapshot", con.sql("SELECT * FROM Contacts").arrow())
+        local.execute("CREATE TABLE Contacts AS SELECT * FROM snapshot")
+        pools = {
+            c: [repr(v) if isinstance(v, str) else str(v) for (v,) in local.execute(
+                f'SELECT DISTINCT "{c}" FROM Contacts WHERE "{c}" IS NOT NULL ORDER BY 1 LIMIT 5').fetchall()] + ["NULL"]
+            for c in COLUMNS
+        }
+        predicate = _where(data.draw(CHOICES, label="where"), data.draw(st.sampled_from([" AND ", " OR "])), pools)
+        kind = data.draw(st.sampled_from(["UPDATE", "DELETE"]), label="kind")
+        expected = sorted(k for (k,) in local.execute(f"SELECT ContactId FROM Contacts WHERE {predicate}").fetchall())
+        if kind == "UPDATE":
+            statement = f"UPDATE Contacts SET Custom1 = coalesce(Custom1, '') || 'u' WHERE {predicate}"
+        else:
+            statement = f"DELETE FROM Contacts WHERE {predicate}"
+        outcome = con.sql(statement).arrow().to_pylist()
+        assert sorted(int(o["key"]) for o in outcome) == expected, (statement, outcome)
+        assert {o["status"] for o in outcome} <= {"ok"}
+        local.execute(statement)
+        after = con.sql("SELECT ContactId, Custom1 FROM Contacts ORDER BY ContactId").fetchall()
+        assert after == local.execute("SELECT ContactId, Custom1 FROM Contacts ORDER BY ContactId").fetchall(), statement
