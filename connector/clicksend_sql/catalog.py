@@ -80,6 +80,7 @@ class Column:
     required_for_insert: bool = False
     read_only: bool = False
     time_format: Literal["unix", "iso"] = "unix"
+    max_length: int | None = None  # writes: the longest text the API accepts
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,9 @@ class Endpoint:
     shape: Shape = "object"
     rows_key: str | None = None  # for cursor_no_envelope: the key holding the row array
     params: dict[str, Any] = field(default_factory=dict)  # fixed query parameters
+    batch: str | None = None  # writes: the body key holding a list of rows (``messages``), None for one row
+    batch_size: int = 1  # writes: rows per request when ``batch`` is set
+    price: str | None = None  # writes: the path that quotes the same body without sending it
 
     @property
     def path_vars(self) -> tuple[str, ...]:
@@ -150,6 +154,7 @@ class Table:
     order_by: OrderBy | None = None
     incremental: tuple[str, ...] = ()
     dml: tuple[str, ...] = ()
+    insert_one_of: tuple[tuple[str, ...], ...] = ()  # INSERT needs a value in at least one column of each group
     auth: bool = True
     source_file: str = ""
 
@@ -279,6 +284,9 @@ def _endpoint(raw: Any, method: str, where: str) -> Endpoint:
         shape=shape,
         rows_key=raw.get("rows_key"),
         params=dict(raw.get("params") or {}),
+        batch=raw.get("batch"),
+        batch_size=int(raw.get("batch_size", 1)),
+        price=raw.get("price"),
     )
 
 
@@ -306,12 +314,14 @@ def _load_table(path: Path) -> Table:
             else None,
             incremental=tuple(doc.get("incremental") or ()),
             dml=tuple(str(d).upper() for d in doc.get("dml") or ()),
+            insert_one_of=tuple(tuple(group) for group in doc.get("insert_one_of") or ()),
             auth=bool(doc.get("auth", True)),
             source_file=where,
         )
     except (KeyError, TypeError) as exc:
         raise CatalogError(f"{where}: missing or malformed entry {exc}") from None
-    for ref in (*table.primary_key, *table.incremental, *(table.order_by.fields if table.order_by else ())):
+    one_of = [c for group in table.insert_one_of for c in group]
+    for ref in (*table.primary_key, *table.incremental, *(table.order_by.fields if table.order_by else ()), *one_of):
         if ref.lower() not in names:
             raise CatalogError(f"{where}: {ref!r} is not a declared column")
     bad_dml = set(table.dml) - set(DML_KINDS)
@@ -335,6 +345,7 @@ def _column(raw: dict[str, Any], where: str) -> Column:
         required_for_insert=bool(raw.get("required_for_insert", False)),
         read_only=bool(raw.get("read_only", False)),
         time_format=raw.get("time_format", "unix"),
+        max_length=int(raw["max_length"]) if raw.get("max_length") is not None else None,
     )
 
 

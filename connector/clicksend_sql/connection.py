@@ -19,17 +19,19 @@ from collections.abc import Coroutine, Iterator, Mapping, Sequence
 from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import fields
+from decimal import Decimal
 from pathlib import Path
 from types import FrameType
 from typing import Any, TypeVar
 
 import duckdb
+import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 from sqlglot import exp
 
-from . import procedures
-from .catalog import Catalog, load_catalog
+from . import procedures, writes
+from .catalog import Catalog, Table, load_catalog
 from .config import Settings, resolve_settings
 from .conversion import arrow_schema
 from .duckdb_errors import translate
@@ -42,6 +44,7 @@ from .parsing import Statement, deep_recursion, parse
 from .planner import Plan, plan, view_name
 from .planner.find_tables import find_tables
 from .result import Result, StatementStats
+from .writes.plan_rows import WriteError
 from .system_tables import SEARCH_PATH, catalog_ddl, system_tables
 
 T = TypeVar("T")
@@ -50,7 +53,11 @@ EXPLAIN_SCHEMA = pa.schema(
     [(name, pa.string()) for name in ("table", "mode", "endpoint", "streams", "params", "pushed", "local", "kept_local")]
     + [("exact", pa.bool_()), ("limit", pa.int64()), ("expected_requests", pa.string()), ("duckdb_sql", pa.string())]
 )
-_WRITE_KINDS = (exp.Insert, exp.Update, exp.Delete, exp.Merge)
+_WRITE_KINDS = (exp.Insert, exp.Update, exp.Delete)
+WRITE_PLAN_SCHEMA = pa.schema(
+    [("request", pa.int64()), ("endpoint", pa.string()), ("rows", pa.int64()), ("first_row", pa.int64()),
+     ("body", pa.string()), ("retried_on_failure", pa.bool_()), ("quoted_price", pa.string())]
+)
 _DDL_KINDS = (exp.Create, exp.Drop, exp.Alter, exp.TruncateTable)
 _PACKAGE_DIR = str(Path(__file__).resolve().parent)
 # What DuckDB's replacement scans read from Python variables: (module, class) pairs, looked up
@@ -98,6 +105,9 @@ class Connection:
         progress: ProgressCallback | None = None,
         catalog: Catalog | None = None,
         pushdown: bool = True,
+        dry_run: bool = False,
+        max_messages: int | None = None,
+        max_cost: Decimal | float | None = None,
     ) -> None:
         self.settings = settings
         self.catalog = catalog or load_catalog()
@@ -107,6 +117,9 @@ class Connection:
         self.duckdb.execute("SET search_path = $path", {"path": f"{current},{SEARCH_PATH}"})
         self.progress = progress
         self.pushdown = pushdown  # False: fetch whole tables and let DuckDB do everything
+        self.dry_run = dry_run  # True: writes show their requests and price instead of sending
+        self.max_messages = max_messages  # a statement that would send more is refused before sending
+        self.max_cost = max_cost  # likewise for the price ClickSend quotes
         self.last_stats = StatementStats()
         self._io = _EventLoopThread()
         self._client = self._io.run(_make_client(settings, rate_limit, concurrency, retries, deadline))
@@ -170,6 +183,9 @@ class Connection:
         if not references or isinstance(expression, (exp.Describe, exp.Pragma, exp.Show)):
             return self._duckdb(statement.text, parameters.for_duckdb(statement.placeholders))
         self._check_kind(expression)
+        target = _target_table(expression)
+        if isinstance(expression, _WRITE_KINDS) and target is not None and _is_clicksend(target, self.catalog):
+            return self._write(expression, self.catalog.table(target.name), parameters, send=not self.dry_run)
         return self._select(expression, parameters)
 
     def _command(self, command: exp.Command, parameters: Parameters) -> Result | None:
@@ -191,6 +207,9 @@ class Connection:
         if len(inner) != 1:
             return None
         target = inner[0].expression
+        written = _target_table(target)
+        if isinstance(target, _WRITE_KINDS) and written is not None and _is_clicksend(written, self.catalog):
+            return self._write(target, self.catalog.table(written.name), parameters, send=False)
         if isinstance(target, exp.Command) and target.name.upper() == "CALL":
             function = parse(f"SELECT {target.expression.name}")[0].expression.expressions[0]
             if isinstance(function, exp.Func) and self.catalog.has_procedure(function.name):
@@ -222,15 +241,57 @@ class Connection:
                 "runs, so the view would break. Use CREATE TABLE name AS SELECT ... to keep a local copy, or a CTE."
             )
         target = _target_table(statement)
-        if target is None or not self.catalog.has_table(target.name) or target.db.lower() not in ("", "clicksend"):
+        if target is None or not _is_clicksend(target, self.catalog) or isinstance(statement, (exp.Insert, exp.Update, exp.Delete)):
             return
         table = self.catalog.table(target.name)
         kind = "TRUNCATE" if isinstance(statement, exp.TruncateTable) else statement.key.upper()
         allowed = ", ".join(("SELECT", *table.dml))
         raise UnsupportedStatementError(
-            f"{kind} on ClickSend table {table.name} is not supported by this version of clicksend-sql; "
-            f"{table.name} can be read with SELECT (its declared capabilities are: {allowed}; see sys_tables)."
+            f"{kind} on ClickSend table {table.name} is not supported; its capabilities are {allowed} (see sys_tables)."
         )
+
+    def _write(self, statement: exp.Expression, table: Table, parameters: Parameters, *, send: bool) -> Result:
+        """INSERT/UPDATE/DELETE: plan the rows, check them all, then send (or, for EXPLAIN and
+        dry_run, show the requests and the quoted price)."""
+        with self._accounting() as stats:
+            planned = writes.plan_rows(statement, table, lambda query: self._query(query, parameters))
+            checked = writes.validate_rows(planned)
+            requests, sent_rows = writes.build_requests(checked)
+            messages = sum(len(r.rows) for r in requests if r.batch)
+            if self.max_messages is not None and messages > self.max_messages:
+                raise WriteError(
+                    f"This statement would send {messages} messages; the connection allows {self.max_messages} "
+                    "(max_messages). Nothing was sent."
+                )
+            price = self._quote(table, requests) if (not send or self.max_cost is not None) and messages else None
+            if send and self.max_cost is not None and price is not None and price > self.max_cost:
+                raise WriteError(
+                    f"This statement would cost {price} (quoted by ClickSend); the connection allows {self.max_cost} "
+                    "(max_cost). Nothing was sent."
+                )
+            if not send:
+                return Result(_write_plan(requests, price), stats, kind="explain")
+            results = self._io.run(writes.send_requests(self._client, requests))
+        return Result(writes.outcomes(checked, sent_rows, results), stats, kind="write")
+
+    def _quote(self, table: Table, requests: list[writes.WriteRequest]) -> Decimal | None:
+        """What the sends would cost, from the table's price endpoint (nothing is sent)."""
+        endpoint = table.insert
+        if endpoint is None or endpoint.price is None:
+            return None
+        total = Decimal(0)
+        for request in requests:
+            response = self._io.run(self._client.request("POST", endpoint.price, json=request.body, retry=True))
+            data = response.data if isinstance(response.data, dict) else {}
+            total += Decimal(str(data.get("total_price") or 0))
+        return total
+
+    def _query(self, query: exp.Expression, parameters: Parameters) -> pa.Table:
+        """A query's rows through the engine: pushdown when it reads ClickSend tables."""
+        if find_tables(query, self.catalog):
+            return self._select(query, parameters).arrow()
+        bound_query, bound = parameters.evaluation(query)
+        return self._duckdb_table(bound_query.sql("duckdb"), bound, generated=True)
 
     def _plan(self, statement: exp.Expression, parameters: Parameters) -> Plan:
         return plan(statement, self.catalog, DuckDBSession(self.duckdb, parameters, pushdown=self.pushdown))
@@ -376,9 +437,32 @@ def _scannable_variables(frame: FrameType | None, names: set[str]) -> dict[str, 
     return found
 
 
+def _is_clicksend(table: exp.Table, catalog: Catalog) -> bool:
+    return catalog.has_table(table.name) and table.db.lower() in ("", "clicksend") and not table.catalog
+
+
+def _write_plan(requests: list[writes.WriteRequest], price: Decimal | None) -> pa.Table:
+    """EXPLAIN of a write: one row per request, with the rows it carries and the quoted price."""
+    return pa.Table.from_pylist(
+        [
+            {
+                "request": index + 1,
+                "endpoint": f"{r.method} /v3{r.path}",
+                "rows": len(r.rows),
+                "first_row": r.rows[0] + 1 if r.rows else None,
+                "body": orjson.dumps(r.body).decode()[:500] if r.body is not None else "",
+                "retried_on_failure": r.retry,
+                "quoted_price": str(price) if price is not None and index == 0 else None,
+            }
+            for index, r in enumerate(requests)
+        ],
+        schema=WRITE_PLAN_SCHEMA,
+    )
+
+
 def _target_table(statement: exp.Expression) -> exp.Table | None:
     """The table a write or DDL statement changes, if any."""
-    if not isinstance(statement, (*_WRITE_KINDS, *_DDL_KINDS)):
+    if not isinstance(statement, (*_WRITE_KINDS, exp.Merge, *_DDL_KINDS)):
         return None
     tables = statement.args.get("tables")  # DROP TABLE a, b
     if isinstance(statement, exp.TruncateTable):
@@ -414,6 +498,9 @@ def connect(
     progress: ProgressCallback | None = None,
     emulator_options: Mapping[str, Any] | None = None,
     pushdown: bool = True,
+    dry_run: bool = False,
+    max_messages: int | None = None,
+    max_cost: Decimal | float | None = None,
 ) -> Connection:
     """Open a connection.
 
@@ -421,6 +508,9 @@ def connect(
     profile in the config file. ``demo=True`` starts an in-process ClickSend emulator with demo
     data instead, so no account is needed. ``pushdown=False`` fetches whole tables and lets
     DuckDB apply every filter: slower, and the reference that pushdown is checked against.
+    ``dry_run=True`` makes every INSERT/UPDATE/DELETE show its requests (and the quoted price of
+    sends) instead of making them; ``max_messages`` and ``max_cost`` refuse, before sending, a
+    statement that would send more messages or cost more than that.
     ``retries`` (failed attempts repeated after the first) and ``deadline`` (seconds per request,
     retries and waits included) bound how long one request may keep trying.
     """
@@ -436,7 +526,8 @@ def connect(
     try:
         connection = Connection(
             settings, database=database, rate_limit=rate_limit, concurrency=concurrency, retries=retries,
-            deadline=deadline, progress=progress, pushdown=pushdown,
+            deadline=deadline, progress=progress, pushdown=pushdown, dry_run=dry_run, max_messages=max_messages,
+            max_cost=Decimal(str(max_cost)) if max_cost is not None else None,
         )
     except BaseException:
         if emulator is not None:

@@ -14,7 +14,7 @@ from .errors import ClickSendSQLError
 from .http import RequestStats
 
 _HTML_ROWS = 50
-KINDS = ("query", "explain", "call")  # what produced a result; the CLI renders EXPLAIN specially
+KINDS = ("query", "explain", "call", "write")  # what produced a result; the CLI renders EXPLAIN specially
 
 
 @dataclass
