@@ -39,7 +39,7 @@ from .errors import SQLError, UnsupportedStatementError
 from .evaluation import DuckDBSession
 from .execution import Executor, ProgressCallback
 from .http import DEFAULT_DEADLINE, DEFAULT_RETRIES, ClickSendClient
-from .parameters import ParameterError, Parameters
+from .parameters import BINDING_ERRORS, ParameterError, Parameters
 from .parsing import Statement, deep_recursion, parse
 from .planner import Plan, plan, view_name
 from .planner.find_tables import find_tables
@@ -190,6 +190,8 @@ class Connection:
 
     def _command(self, command: exp.Command, parameters: Parameters) -> Result | None:
         """EXPLAIN and CALL of ClickSend statements; None leaves the command to DuckDB."""
+        if not isinstance(command.expression, exp.Expression) or not command.expression.name.strip():
+            return None  # a bare EXPLAIN or CALL: DuckDB's own syntax error says so
         rest = command.expression.name
         if command.name.upper() == "CALL":
             function = parse(f"SELECT {rest}")[0].expression.expressions[0]
@@ -388,7 +390,7 @@ class Connection:
             raise translate(exc, self.catalog, generated=generated) from exc
         except RecursionError:
             raise SQLError("The statement nests too deeply for DuckDB; simplify it.") from None
-        except (TypeError, ValueError, OverflowError, KeyError) as exc:
+        except BINDING_ERRORS as exc:
             raise ParameterError(
                 f"A parameter could not be bound ({type(exc).__name__}: {exc}). DuckDB binds None, bool, int, float, "
                 "Decimal, str, bytes, date/time/datetime/timedelta, UUID, lists, dicts and numpy scalars."

@@ -16,7 +16,7 @@ import duckdb
 from sqlglot import exp
 
 from .errors import SQLError
-from .parameters import Parameters
+from .parameters import BINDING_ERRORS, Parameters
 from .planner.plan import NO_MATCH
 
 _NUMERIC = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
@@ -82,8 +82,8 @@ class DuckDBSession:
             if target == "time":
                 micros = self._one(f"SELECT epoch_us(TRY_CAST({constant} AS TIMESTAMPTZ))", values)[0]
                 return datetime.fromtimestamp(micros / 1_000_000, tz=timezone.utc)
-        except duckdb.Error:
-            return None  # DuckDB itself will say what is wrong with the expression
+        except (duckdb.Error, *BINDING_ERRORS):
+            return None  # DuckDB itself will say what is wrong when it runs the statement
         return value
 
     def _one(self, sql: str, values: dict[str, Any]) -> tuple[Any, ...]:

@@ -21,6 +21,11 @@ class ParameterError(SQLError):
     """Parameters that do not fit the statement's placeholders."""
 
 
+BINDING_ERRORS: tuple[type[Exception], ...] = (TypeError, ValueError, OverflowError, KeyError, AttributeError)
+"""What DuckDB's Python binding raises, outside its own exception tree, for values it cannot bind
+(a ``time`` whose zone has no fixed offset raises AttributeError)."""
+
+
 class Parameters:
     """The params given with a statement, checked once.
 
