@@ -62,8 +62,9 @@ def document(source: str) -> dict[str, Any]:
     doc = _read(_FILES[source])
     for schema in doc["components"]["schemas"].values():
         _repair_paginator(doc, schema)
-        for name in _PAGE_URLS & schema.get("properties", {}).keys():
-            schema["properties"][name]["nullable"] = True
+        props = schema.get("properties", {})
+        for name in _PAGE_URLS & props.keys() | (_PAGE_BOUNDS & props.keys() if _PAGE_KEYS <= props.keys() else set()):
+            props[name]["nullable"] = True
     for item in doc["paths"].values():
         for raw in item.values():
             if raw.get("operationId") in _NULL_DATA:
@@ -74,7 +75,11 @@ def document(source: str) -> dict[str, Any]:
 
 # NOTES.md §4: page URLs are null when there is no such page (the generic ``pagination`` schema
 # says nullable; view_lists_data, get-tracking and the default-senders list forget it).
-_PAGE_URLS = {"next_page_url", "prev_page_url"}
+_PAGE_URLS = {"next_page_url", "prev_page_url", "next"}  # ``next``: the cursor of own numbers/alpha tags
+# A page past the last one has no first or last row: Laravel's paginator answers ``from``/``to``
+# null, where the spec's pagination models say integer.
+_PAGE_BOUNDS = {"from", "to"}
+_PAGE_KEYS = {"current_page", "last_page"}  # what marks a page model (messages have ``from`` too)
 # NOTES.md §2: these answer ``data: null`` (recorded), where the spec types a non-null object/array.
 _NULL_DATA = {"cancel-sms", "delete-sms-template"}
 
@@ -477,13 +482,15 @@ _REQUEST_REPAIRS: dict[str, dict[str, Any]] = {
         "example": {"client_user_id": 70001, "balance": 10, "currency": "AUD"},
     }
 }
-# Field types the real API enforces where the spec is looser (issue 14: these were stored as given):
+# Field rules the real API enforces where the spec is looser (issue 14: these were stored as given):
 # ids are integers (a Postman "{{subaccountId}}" is not one), flags are 0/1 (NOTES.md §10), a
-# user id is never 0.
+# user id is never 0, an allowed sender address is an email address (and there is one).
 _FIELD_REPAIRS: dict[str, dict[str, Any]] = {
-    "add-allowed-email": {"subaccount_id": {"type": "integer", "minimum": 1}},
-    "create-delivery-issue": {"resolved": {"type": "integer", "enum": [0, 1]}},
-    "create-subaccount": {"user_id": {"type": "integer", "minimum": 1}},
+    "add-allowed-email": {"properties": {"subaccount_id": {"type": "integer", "minimum": 1}}},
+    "create-allowed-email-address": {"properties": {"email_address": {"type": "string", "format": "email"}},
+                                     "required": ["email_address"]},
+    "create-delivery-issue": {"properties": {"resolved": {"type": "integer", "enum": [0, 1]}}},
+    "create-subaccount": {"properties": {"user_id": {"type": "integer", "minimum": 1}}},
 }
 # Fields the spec marks required that the real API does without (recorded: rudder-transformer's
 # campaign send has no ``senders``).
@@ -530,8 +537,9 @@ def request_schema(op: Operation) -> dict[str, Any] | None:
     if schema is None:
         return {"type": "object", "required": docs_required} if docs_required else None
     props = flatten(op.source, schema).get("properties", {})
-    extra: dict[str, Any] = {"required": [name for name in docs_required if name in props],
-                             "properties": _FIELD_REPAIRS.get(op.operation_id, {})}
+    repairs = _FIELD_REPAIRS.get(op.operation_id, {})
+    extra: dict[str, Any] = {"required": [name for name in docs_required if name in props] + repairs.get("required", []),
+                             "properties": repairs.get("properties", {})}
     if op.operation_id in _ONE_OF_REQUIRED:
         extra["anyOf"] = [{"required": [name]} for name in _ONE_OF_REQUIRED[op.operation_id]]
     return {"allOf": [schema, extra]} if any(extra.values()) else schema

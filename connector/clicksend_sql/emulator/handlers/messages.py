@@ -91,9 +91,10 @@ def _int0(value: Any) -> int:
 def _recipients(ctx: Ctx, m: Message) -> list[tuple[Any, str, str]]:
     """(to, list_id, contact_id) for a message addressed by ``to``, ``list_id`` or ``contact_id``."""
     if m.get("list_id"):
-        contacts = ctx.store.contacts.get(_int_or_none(m["list_id"]) or -1)
-        if contacts is None:
+        list_id = _int_or_none(m["list_id"])
+        if ctx.store.table("lists", "list_id").get(list_id) is None:
             raise ApiError(404, "Your list is not found.")
+        contacts = ctx.store.list_contacts(int(m["list_id"]))  # a new list has none yet
         return [(c["phone_number"] or c["fax_number"], str(c["list_id"]), str(c["contact_id"])) for c in contacts]
     if m.get("contact_id"):
         for contacts in ctx.store.contacts.values():
