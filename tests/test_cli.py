@@ -239,8 +239,6 @@ def test_installed_command_runs_in_a_subprocess(tmp_path: Path) -> None:
     assert header == ["n"] and int(value[0]) > 0
 
 
-@pytest.mark.xfail(reason="needs the connection to let cancelled tasks unwind before its loop stops (asyncio "
-                          "prints 'Task was destroyed but it is pending' otherwise)", strict=False)
 def test_ctrl_c_stops_the_requests_and_says_what_was_done() -> None:
     """SIGINT while a slow scan pages: one line, no traceback, exit 130, and the requests stop."""
     with Emulator(latency_ms=150, sizes={"sms-history": 3000}) as slow:
