@@ -194,15 +194,16 @@ class ApiResponse:
         return Paginator(current, max(last, 1), **counts)
 
     def _whole_number(self, paginator: Mapping[str, Any], name: str) -> int | None:
-        """A paginator count: ClickSend sends ints, integral floats or digit strings; null is absent."""
+        """A paginator count: ClickSend sends ints, integral floats or digit strings; null is absent.
+        A count fits a BIGINT, so ``total`` can become one."""
         value = paginator.get(name)
         if isinstance(value, str) and _WHOLE_NUMBER.fullmatch(value):
             return int(value)
         if isinstance(value, float) and value.is_integer():
             value = int(value)
-        if value is None or (isinstance(value, int) and not isinstance(value, bool) and value >= 0):
+        if value is None or (isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**63):
             return value
-        raise self.invalid(f"has {name} = {value!r:.40}, not a whole number")
+        raise self.invalid(f"has {name} = {value!r:.40}, not a whole number of at most 63 bits")
 
 
 @dataclass(frozen=True)
