@@ -93,7 +93,8 @@ def test_a_send_to_a_list_uses_list_id(wcon: Connection, account: Emulator) -> N
         ("INSERT INTO ContactLists (ListId, ListName) VALUES (5, 'x')", r"ListId is read-only"),
         ("UPDATE Contacts SET ListId = 5 WHERE ListId = 1401", r"ListId identifies the row"),
         ("UPDATE SMSHistory SET Body = 'x'", r"UPDATE on ClickSend table SMSHistory is not possible"),
-        ("INSERT INTO Contacts (ListId, Email) VALUES (1401, 'x@y.z') ON CONFLICT (Email) DO NOTHING", r"ON CONFLICT"),
+        ("INSERT INTO Contacts (ListId, Email, FirstName) VALUES (1401, 'x@y.z', 'x') ON CONFLICT (FirstName) DO NOTHING",
+         r"Contacts matches on ContactId, PhoneNumber, Email, FaxNumber"),
     ],
 )
 def test_invalid_writes_send_nothing(wcon: Connection, account: Emulator, sql: str, message: str) -> None:
@@ -217,3 +218,51 @@ def test_update_and_delete_touch_exactly_the_rows_duckdb_selects(data: st.DataOb
         local.execute(statement)
         after = con.sql("SELECT ContactId, Custom1 FROM Contacts ORDER BY ContactId").fetchall()
         assert after == local.execute("SELECT ContactId, Custom1 FROM Contacts ORDER BY ContactId").fetchall(), statement
+
+
+# --- upserts and phone numbers -----------------------------------------------------------------
+
+
+@pytest.fixture()
+def ucon(account: Emulator) -> Iterator[Connection]:
+    with clicksend_sql.connect(
+        account.username, account.api_key, base_url=account.base_url, rate_limit=None, default_country="AU"
+    ) as con:
+        yield con
+
+
+def test_upsert_matches_normalized_values_and_collapses_repeats(ucon: Connection, account: Emulator) -> None:
+    email, phone, target = "Mia.Upsert@example.com", "+61412345678", 1402
+    key = int(ucon.sql("INSERT INTO Contacts (ListId, Email, PhoneNumber) VALUES (?, ?, ?)", [target, email, phone]).fetchone()[1])
+    account.reset_stats()
+    out = ucon.sql(
+        "INSERT INTO Contacts (ListId, Email, FirstName) VALUES ($list, $email, 'Matched'), ($list, 'fresh@x.io', 'First'), "
+        "($list, ' FRESH@x.io', 'Last') ON CONFLICT (Email) DO UPDATE SET FirstName = excluded.FirstName",
+        {"list": target, "email": f"  {email.upper()} "},
+    ).arrow().to_pylist()
+    assert [o["status"] for o in out] == ["ok", "skipped", "ok"] and out[0]["key"] == str(key), out
+    reads = [r for r in account.requests() if r.startswith(f"GET /v3/lists/{target}/contacts")]
+    assert len(reads) == 1  # the target list is read once, not once per row
+    assert _raw(account, f"/lists/{target}/contacts/{key}")[1]["data"]["first_name"] == "Matched"
+    fresh = ucon.sql("SELECT FirstName FROM Contacts WHERE ListId = ? AND lower(trim(Email)) = 'fresh@x.io'", [target])
+    assert fresh.fetchall() == [("Last",)]  # one contact, the last row won
+
+    local = "0" + phone[3:]
+    nothing = ucon.sql("INSERT INTO Contacts (ListId, PhoneNumber) VALUES (?, ?) ON CONFLICT (PhoneNumber) DO NOTHING", [target, local])
+    assert nothing.arrow().to_pylist()[0]["status"] == "skipped"
+
+
+def test_insert_or_replace_updates_the_matching_contact(ucon: Connection) -> None:
+    ucon.sql("INSERT INTO Contacts (ListId, Email) VALUES (1404, 'replace.me@x.io')")
+    out = ucon.sql("INSERT OR REPLACE INTO Contacts (ListId, Email, Custom1) VALUES (1404, 'Replace.Me@x.io', 'marketing_opt_in')")
+    assert out.arrow().to_pylist()[0]["status"] == "ok"
+    rows = ucon.sql("SELECT Custom1 FROM Contacts WHERE ListId = 1404 AND lower(Email) = 'replace.me@x.io'").fetchall()
+    assert rows == [("marketing_opt_in",)]
+
+
+def test_e164_and_its_reason_are_sql_functions(ucon: Connection) -> None:
+    got = ucon.sql(
+        "SELECT e164('0411 111 111'), e164('+1 202-555-0143'), e164('021 111 1111', country := 'NZ'), "
+        "e164('12'), e164_error('12'), e164_error('0411 111 111'), e164(NULL)"
+    ).fetchone()
+    assert got == ("+61411111111", "+12025550143", "+64211111111", None, "not a valid number for AU: it is too short", None, None)

@@ -81,6 +81,7 @@ class Column:
     read_only: bool = False
     time_format: Literal["unix", "iso"] = "unix"
     max_length: int | None = None  # writes: the longest text the API accepts
+    match_as: Literal["email", "phone"] | None = None  # upserts compare this column normalized so
 
 
 @dataclass(frozen=True)
@@ -346,6 +347,7 @@ def _column(raw: dict[str, Any], where: str) -> Column:
         read_only=bool(raw.get("read_only", False)),
         time_format=raw.get("time_format", "unix"),
         max_length=int(raw["max_length"]) if raw.get("max_length") is not None else None,
+        match_as=raw.get("match_as"),
     )
 
 

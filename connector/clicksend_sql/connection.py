@@ -25,12 +25,11 @@ from types import FrameType
 from typing import Any, TypeVar
 
 import duckdb
-import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 from sqlglot import exp
 
-from . import procedures, writes
+from . import phones, procedures, writes
 from .catalog import Catalog, Table, load_catalog
 from .config import Settings, resolve_settings
 from .conversion import arrow_schema
@@ -44,7 +43,6 @@ from .parsing import Statement, deep_recursion, parse
 from .planner import Plan, plan, view_name
 from .planner.find_tables import find_tables
 from .result import Result, StatementStats
-from .writes.plan_rows import WriteError
 from .system_tables import SEARCH_PATH, catalog_ddl, system_tables
 
 T = TypeVar("T")
@@ -54,10 +52,6 @@ EXPLAIN_SCHEMA = pa.schema(
     + [("exact", pa.bool_()), ("limit", pa.int64()), ("expected_requests", pa.string()), ("duckdb_sql", pa.string())]
 )
 _WRITE_KINDS = (exp.Insert, exp.Update, exp.Delete)
-WRITE_PLAN_SCHEMA = pa.schema(
-    [("request", pa.int64()), ("endpoint", pa.string()), ("rows", pa.int64()), ("first_row", pa.int64()),
-     ("body", pa.string()), ("retried_on_failure", pa.bool_()), ("quoted_price", pa.string())]
-)
 _DDL_KINDS = (exp.Create, exp.Drop, exp.Alter, exp.TruncateTable)
 _PACKAGE_DIR = str(Path(__file__).resolve().parent)
 # What DuckDB's replacement scans read from Python variables: (module, class) pairs, looked up
@@ -108,18 +102,19 @@ class Connection:
         dry_run: bool = False,
         max_messages: int | None = None,
         max_cost: Decimal | float | None = None,
+        default_country: str | None = None,
     ) -> None:
         self.settings = settings
         self.catalog = catalog or load_catalog()
         self.duckdb: duckdb.DuckDBPyConnection = duckdb.connect(database)
         self.duckdb.execute(catalog_ddl(self.catalog))
+        phones.register(self.duckdb, default_country)
         current = self.duckdb.execute("SELECT current_setting('search_path')").fetchall()[0][0] or "main"
         self.duckdb.execute("SET search_path = $path", {"path": f"{current},{SEARCH_PATH}"})
         self.progress = progress
         self.pushdown = pushdown  # False: fetch whole tables and let DuckDB do everything
         self.dry_run = dry_run  # True: writes show their requests and price instead of sending
-        self.max_messages = max_messages  # a statement that would send more is refused before sending
-        self.max_cost = max_cost  # likewise for the price ClickSend quotes
+        self.limits = writes.Limits(max_messages, max_cost)  # writes over these are refused before sending
         self.last_stats = StatementStats()
         self._io = _EventLoopThread()
         self._client = self._io.run(_make_client(settings, rate_limit, concurrency, retries, deadline))
@@ -253,40 +248,11 @@ class Connection:
         )
 
     def _write(self, statement: exp.Expression, table: Table, parameters: Parameters, *, send: bool) -> Result:
-        """INSERT/UPDATE/DELETE: plan the rows, check them all, then send (or, for EXPLAIN and
-        dry_run, show the requests and the quoted price)."""
+        """INSERT/UPDATE/DELETE through the write pipeline (EXPLAIN and dry_run: its plan)."""
+        services = _WriteServices(self, parameters)
         with self._accounting() as stats:
-            planned = writes.plan_rows(statement, table, lambda query: self._query(query, parameters))
-            checked = writes.validate_rows(planned)
-            requests, sent_rows = writes.build_requests(checked)
-            messages = sum(len(r.rows) for r in requests if r.batch)
-            if self.max_messages is not None and messages > self.max_messages:
-                raise WriteError(
-                    f"This statement would send {messages} messages; the connection allows {self.max_messages} "
-                    "(max_messages). Nothing was sent."
-                )
-            price = self._quote(table, requests) if (not send or self.max_cost is not None) and messages else None
-            if send and self.max_cost is not None and price is not None and price > self.max_cost:
-                raise WriteError(
-                    f"This statement would cost {price} (quoted by ClickSend); the connection allows {self.max_cost} "
-                    "(max_cost). Nothing was sent."
-                )
-            if not send:
-                return Result(_write_plan(requests, price), stats, kind="explain")
-            results = self._io.run(writes.send_requests(self._client, requests))
-        return Result(writes.outcomes(checked, sent_rows, results), stats, kind="write")
-
-    def _quote(self, table: Table, requests: list[writes.WriteRequest]) -> Decimal | None:
-        """What the sends would cost, from the table's price endpoint (nothing is sent)."""
-        endpoint = table.insert
-        if endpoint is None or endpoint.price is None:
-            return None
-        total = Decimal(0)
-        for request in requests:
-            response = self._io.run(self._client.request("POST", endpoint.price, json=request.body, retry=True))
-            data = response.data if isinstance(response.data, dict) else {}
-            total += Decimal(str(data.get("total_price") or 0))
-        return total
+            table_out = writes.execute_write(statement, table, services, self.limits, send=send)
+        return Result(table_out, stats, kind="write" if send else "explain")
 
     def _query(self, query: exp.Expression, parameters: Parameters) -> pa.Table:
         """A query's rows through the engine: pushdown when it reads ClickSend tables."""
@@ -443,23 +409,25 @@ def _is_clicksend(table: exp.Table, catalog: Catalog) -> bool:
     return catalog.has_table(table.name) and table.db.lower() in ("", "clicksend") and not table.catalog
 
 
-def _write_plan(requests: list[writes.WriteRequest], price: Decimal | None) -> pa.Table:
-    """EXPLAIN of a write: one row per request, with the rows it carries and the quoted price."""
-    return pa.Table.from_pylist(
-        [
-            {
-                "request": index + 1,
-                "endpoint": f"{r.method} /v3{r.path}",
-                "rows": len(r.rows),
-                "first_row": r.rows[0] + 1 if r.rows else None,
-                "body": orjson.dumps(r.body).decode()[:500] if r.body is not None else "",
-                "retried_on_failure": r.retry,
-                "quoted_price": str(price) if price is not None and index == 0 else None,
-            }
-            for index, r in enumerate(requests)
-        ],
-        schema=WRITE_PLAN_SCHEMA,
-    )
+class _WriteServices:
+    """What the write pipeline needs from a connection, for one statement."""
+
+    def __init__(self, connection: Connection, parameters: Parameters) -> None:
+        self._con, self._parameters = connection, parameters
+
+    def query(self, query: exp.Expression) -> pa.Table:
+        return self._con._query(query, self._parameters)
+
+    def quote(self, path: str, body: Any) -> Decimal:
+        response = self._con._io.run(self._con._client.request("POST", path, json=body, retry=True))
+        data = response.data if isinstance(response.data, dict) else {}
+        return Decimal(str(data.get("total_price") or 0))
+
+    def send(self, requests: list[writes.WriteRequest]) -> list[writes.RequestOutcome]:
+        return self._con._io.run(writes.send_requests(self._con._client, requests))
+
+    def scratch(self) -> duckdb.DuckDBPyConnection:
+        return self._con.duckdb
 
 
 def _target_table(statement: exp.Expression) -> exp.Table | None:
@@ -503,6 +471,7 @@ def connect(
     dry_run: bool = False,
     max_messages: int | None = None,
     max_cost: Decimal | float | None = None,
+    default_country: str | None = None,
 ) -> Connection:
     """Open a connection.
 
@@ -512,7 +481,8 @@ def connect(
     DuckDB apply every filter: slower, and the reference that pushdown is checked against.
     ``dry_run=True`` makes every INSERT/UPDATE/DELETE show its requests (and the quoted price of
     sends) instead of making them; ``max_messages`` and ``max_cost`` refuse, before sending, a
-    statement that would send more messages or cost more than that.
+    statement that would send more messages or cost more than that. ``default_country`` is the
+    region ``e164(phone)`` and upserts read numbers without a ``+`` in (e.g. ``"AU"``).
     ``retries`` (failed attempts repeated after the first) and ``deadline`` (seconds per request,
     retries and waits included) bound how long one request may keep trying.
     """
@@ -529,7 +499,7 @@ def connect(
         connection = Connection(
             settings, database=database, rate_limit=rate_limit, concurrency=concurrency, retries=retries,
             deadline=deadline, progress=progress, pushdown=pushdown, dry_run=dry_run, max_messages=max_messages,
-            max_cost=Decimal(str(max_cost)) if max_cost is not None else None,
+            max_cost=Decimal(str(max_cost)) if max_cost is not None else None, default_country=default_country,
         )
     except BaseException:
         if emulator is not None:

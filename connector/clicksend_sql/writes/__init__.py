@@ -2,6 +2,7 @@
 
     statement ──plan_rows──▶ input rows (Arrow; UPDATE/DELETE find theirs through SELECT)
               ──validate_rows──▶ every row checked before anything is sent
+              ──match_rows──▶ (upserts) new rows and updates of the rows they match
               ──build_requests──▶ one request per row, or batches where the API takes lists
               ──send_requests──▶ concurrently under the client's limits; sends never retried
               ──outcomes──▶ one outcome row per input row
@@ -10,12 +11,15 @@ Each step is its own module with one public function named after it.
 """
 
 from .build_requests import WriteRequest, build_requests
-from .outcomes import OUTCOME_SCHEMA, outcomes
+from .execute_write import Limits, Services, execute_write
+from .match_rows import match_rows
+from .outcomes import OUTCOME_SCHEMA, merge, outcomes
 from .plan_rows import WriteRows, plan_rows
 from .send_requests import RequestOutcome, send_requests
 from .validate_rows import validate_rows
 
 __all__ = [
-    "OUTCOME_SCHEMA", "RequestOutcome", "WriteRequest", "WriteRows", "build_requests", "outcomes", "plan_rows",
+    "OUTCOME_SCHEMA", "Limits", "RequestOutcome", "Services", "WriteRequest", "WriteRows", "build_requests",
+    "execute_write", "match_rows", "merge", "outcomes", "plan_rows",
     "send_requests", "validate_rows",
 ]

@@ -35,12 +35,28 @@ def outcomes(write: WriteRows, sent_rows: pa.Table, results: list[RequestOutcome
     """The outcome table of a write statement."""
     records = sent_rows.to_pylist()
     rows: list[dict[str, Any]] = [{} for _ in records]
+    origins = write.origins or tuple(range(len(records)))
     for result in results:
         answered = _answered_rows(result)
         for position, index in enumerate(result.request.rows):
             item = answered[position] if position < len(answered) else None
-            rows[index] = _outcome(write.table, write, records[index], index, result, item)
+            rows[index] = _outcome(write.table, write, records[index], origins[index], result, item)
     return pa.Table.from_pylist(rows, schema=OUTCOME_SCHEMA)
+
+
+def merge(input_rows: int, parts: list[pa.Table], why_skipped: str) -> pa.Table:
+    """One outcome per input row, in input order: the parts' outcomes, and ``skipped`` (with the
+    reason) for rows no request carried (an upsert's DO NOTHING match, a repeated row).
+
+    >>> part = pa.Table.from_pylist([{"row": 2, "status": "ok"}], schema=OUTCOME_SCHEMA)
+    >>> merge(2, [part], "it exists").select(["row", "status", "error"]).to_pylist()
+    [{'row': 1, 'status': 'skipped', 'error': 'it exists'}, {'row': 2, 'status': 'ok', 'error': None}]
+    """
+    done = pa.concat_tables(parts) if parts else OUTCOME_SCHEMA.empty_table()
+    seen = set(done.column("row").to_pylist())
+    skipped = [{"row": n, "status": "skipped", "error": why_skipped} for n in range(1, input_rows + 1) if n not in seen]
+    merged = pa.concat_tables([done, pa.Table.from_pylist(skipped, schema=OUTCOME_SCHEMA)])
+    return merged.sort_by("row")
 
 
 def _answered_rows(result: RequestOutcome) -> list[dict[str, Any]]:

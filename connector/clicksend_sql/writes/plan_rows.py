@@ -27,6 +27,15 @@ class WriteError(SQLError):
 
 
 @dataclass(frozen=True)
+class Conflict:
+    """``ON CONFLICT (column) DO NOTHING | DO UPDATE SET ...`` or ``INSERT OR REPLACE``."""
+
+    column: str  # matched normalized (catalog ``match_as``) within the row's parent
+    update: bool  # False: DO NOTHING
+    assignments: tuple[tuple[str, exp.Expression], ...] = ()  # DO UPDATE SET; empty: every given column
+
+
+@dataclass(frozen=True)
 class WriteRows:
     """The input of a write: kind, table, the columns the statement sets, and one row per change."""
 
@@ -34,6 +43,8 @@ class WriteRows:
     table: Table
     columns: tuple[str, ...]  # the columns the statement gives values for (INSERT, SET)
     rows: pa.Table  # those columns, plus the key and path columns for UPDATE/DELETE
+    conflict: Conflict | None = None
+    origins: tuple[int, ...] | None = None  # input row (0-based) of each row, when not 1:1
 
 
 def plan_rows(statement: exp.Expression, table: Table, run_query: RunQuery) -> WriteRows:
@@ -63,11 +74,6 @@ def identity_columns(table: Table) -> list[str]:
 
 
 def _insert(statement: exp.Insert, table: Table, run_query: RunQuery) -> WriteRows:
-    if statement.args.get("conflict") or statement.args.get("alternative"):
-        raise UnsupportedStatementError(
-            f"INSERT ... ON CONFLICT / INSERT OR REPLACE into {table.name} is not supported yet; "
-            "use a plain INSERT, or UPDATE for existing rows."
-        )
     target = statement.this
     names = [c.name for c in target.expressions] if isinstance(target, exp.Schema) else list(table.column_names)
     columns = tuple(table.column(name).name for name in names)
@@ -79,7 +85,34 @@ def _insert(statement: exp.Insert, table: Table, run_query: RunQuery) -> WriteRo
             f"INSERT INTO {table.name} names {len(columns)} column(s) ({', '.join(columns)}) but its rows have "
             f"{rows.num_columns} value(s); give a column list that matches the values."
         )
-    return WriteRows("INSERT", table, columns, rows.rename_columns(list(columns)))
+    conflict = _conflict(statement, table, columns)
+    return WriteRows("INSERT", table, columns, rows.rename_columns(list(columns)), conflict)
+
+
+def _conflict(statement: exp.Insert, table: Table, columns: tuple[str, ...]) -> Conflict | None:
+    """The upsert a statement asks for; the conflict column defaults to the first given column
+    the catalog says to match on (Email, PhoneNumber, ...)."""
+    clause = statement.args.get("conflict")
+    replace = str(statement.args.get("alternative") or "").upper() == "REPLACE"
+    if clause is None and not replace:
+        return None
+    keys = [k.this.name if isinstance(k, exp.Ordered) else k.name for k in (clause.args.get("conflict_keys") or [])] if clause else []
+    if len(keys) > 1:
+        raise WriteError(f"INSERT INTO {table.name} ON CONFLICT takes one column, not {', '.join(keys)}.")
+    matchable = [c.name for c in table.columns if c.match_as or c.name in table.primary_key]
+    column = table.column(keys[0]).name if keys else next((c for c in columns if c in matchable), None)
+    if column is None or column not in matchable:
+        raise WriteError(
+            f"INSERT INTO {table.name} ON CONFLICT needs a column to match existing rows on; "
+            f"{table.name} matches on {', '.join(matchable) or 'nothing'}."
+        )
+    if column not in columns:
+        raise WriteError(f"INSERT INTO {table.name} ON CONFLICT ({column}): {column} is not among the inserted columns.")
+    action = str(clause.args.get("action") or "").upper() if clause else "DO UPDATE"
+    assignments = tuple(
+        (table.column(e.this.name).name, e.expression) for e in (clause.expressions if clause else []) if isinstance(e, exp.EQ)
+    )
+    return Conflict(column, update=replace or "UPDATE" in action, assignments=assignments)
 
 
 def _update(statement: exp.Update, table: Table, run_query: RunQuery) -> WriteRows:

@@ -7,6 +7,7 @@ the column, the value and what would be accepted.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pyarrow as pa
@@ -52,7 +53,7 @@ def validate_rows(write: WriteRows) -> WriteRows:
         for key in identity_columns(table):
             if rows.column(key).null_count:
                 raise WriteError(f"{_what(write)} row {_first(rows.column(key).is_null()) + 1}: {key} is NULL.")
-    return WriteRows(kind, table, write.columns, rows)
+    return replace(write, rows=rows)
 
 
 def _check_required(write: WriteRows) -> None:

@@ -1,0 +1,65 @@
+"""Phone numbers in E.164, by the ``phonenumbers`` library, as SQL functions of every connection.
+
+``e164(phone [, country])`` is the E.164 form or NULL; ``e164_error(phone [, country])`` says why
+a number has none (NULL when it has one). ``country`` (ISO 3166 alpha-2) is the region a number
+without ``+`` is read in; it defaults to the connection's ``default_country``. The functions take
+whole Arrow batches, so DuckDB calls Python once per batch, not once per row.
+"""
+
+from __future__ import annotations
+
+import duckdb
+import phonenumbers
+import pyarrow as pa
+from phonenumbers import NumberParseException, PhoneNumberFormat, ValidationResult
+
+_WHY = {
+    ValidationResult.INVALID_COUNTRY_CODE: "the country code is not valid",
+    ValidationResult.TOO_SHORT: "it is too short",
+    ValidationResult.TOO_LONG: "it is too long",
+    ValidationResult.INVALID_LENGTH: "its length is not valid for its region",
+}
+
+
+def parse(phone: str | None, country: str | None) -> tuple[str | None, str | None]:
+    """(E.164 form, None) or (None, why not).
+
+    >>> parse("0411 111 111", "AU"), parse("+1 202-555-0143", None)[0]
+    (('+61411111111', None), '+12025550143')
+    >>> parse("12", "AU")[1]
+    'not a valid number for AU: it is too short'
+    """
+    if phone is None:
+        return None, None
+    region = (country or "").upper() or None
+    try:
+        number = phonenumbers.parse(phone, region)
+    except NumberParseException as exc:
+        return None, f"not a phone number ({exc.args[0] if exc.args else exc})"
+    if phonenumbers.is_valid_number(number):
+        return phonenumbers.format_number(number, PhoneNumberFormat.E164), None
+    where = region or phonenumbers.region_code_for_number(number) or "its region"
+    reason = _WHY.get(phonenumbers.is_possible_number_with_reason(number), "no such number exists there")
+    return None, f"not a valid number for {where}: {reason}"
+
+
+def _batch(index: int) -> object:
+    def apply(phones: pa.Array, countries: pa.Array) -> pa.Array:
+        pairs = zip(phones.to_pylist(), countries.to_pylist(), strict=True)
+        return pa.array([parse(p, c)[index] for p, c in pairs], pa.string())
+    return apply
+
+
+def register(connection: duckdb.DuckDBPyConnection, default_country: str | None) -> None:
+    """Create ``e164`` and ``e164_error`` (one or two arguments) in ``connection``."""
+    for name, index in (("e164", 0), ("e164_error", 1)):
+        connection.create_function(
+            f"__clicksend_{name}", _batch(index), ["VARCHAR", "VARCHAR"], "VARCHAR",
+            type="arrow", null_handling="special", side_effects=False,
+        )
+        connection.execute(
+            f"CREATE OR REPLACE TEMP MACRO {name}(phone, country := NULL) AS "
+            f"__clicksend_{name}(phone::VARCHAR, coalesce(country, $default)::VARCHAR)".replace(
+                "$default", "NULL" if not default_country else "'" + default_country.replace("'", "''") + "'"
+            )
+        )

@@ -1,0 +1,99 @@
+"""The write pipeline composed: plan → validate → (match) → requests → caps → send → outcomes.
+
+The connection hands in what the pipeline needs from it (:class:`Services`), so this module owns
+the order of the steps and the money checks, and ``connection.py`` only dispatches.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, Protocol
+
+import duckdb
+import orjson
+import pyarrow as pa
+from sqlglot import exp
+
+from ..catalog import Table
+from .build_requests import WriteRequest, build_requests
+from .match_rows import match_rows
+from .outcomes import merge, outcomes
+from .plan_rows import WriteError, plan_rows
+from .send_requests import RequestOutcome
+from .validate_rows import validate_rows
+
+PLAN_SCHEMA = pa.schema(
+    [("request", pa.int64()), ("endpoint", pa.string()), ("rows", pa.int64()), ("first_row", pa.int64()),
+     ("body", pa.string()), ("retried_on_failure", pa.bool_()), ("quoted_price", pa.string())]
+)
+
+
+class Services(Protocol):
+    """What a write needs from its connection."""
+
+    def query(self, query: exp.Expression) -> pa.Table: ...
+    def quote(self, path: str, body: Any) -> Decimal: ...
+    def send(self, requests: list[WriteRequest]) -> list[RequestOutcome]: ...
+    def scratch(self) -> duckdb.DuckDBPyConnection: ...
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Per-connection money checks: refuse before sending, with the figure that was over."""
+
+    max_messages: int | None = None
+    max_cost: Decimal | None = None
+
+
+def execute_write(statement: exp.Expression, table: Table, services: Services, limits: Limits, *, send: bool) -> pa.Table:
+    """The outcome table of a write (``send=False``: the plan of its requests, nothing sent)."""
+    planned = validate_rows(plan_rows(statement, table, services.query))
+    parts = match_rows(planned, services.query, services.scratch) if planned.conflict else [planned]
+    built = [(part, *build_requests(validate_rows(part) if part is not planned else part)) for part in parts]
+    requests = [r for _, part_requests, _ in built for r in part_requests]
+    messages = sum(len(r.rows) for r in requests if r.batch)
+    if limits.max_messages is not None and messages > limits.max_messages:
+        raise WriteError(
+            f"This statement would send {messages} messages; the connection allows {limits.max_messages} "
+            "(max_messages). Nothing was sent."
+        )
+    price = _quote(table, requests, services) if messages and (not send or limits.max_cost is not None) else None
+    if send and limits.max_cost is not None and price is not None and price > limits.max_cost:
+        raise WriteError(
+            f"This statement would cost {price} (quoted by ClickSend); the connection allows {limits.max_cost} "
+            "(max_cost). Nothing was sent."
+        )
+    if not send:
+        return _plan(requests, price)
+    done = [outcomes(part, rows, services.send(part_requests)) for part, part_requests, rows in built]
+    why = "it matches an existing row (DO NOTHING) or a later row of the statement" if planned.conflict else ""
+    return merge(planned.rows.num_rows, done, why)
+
+
+def _quote(table: Table, requests: list[WriteRequest], services: Services) -> Decimal | None:
+    """What the sends would cost, from the table's price endpoint (nothing is sent)."""
+    endpoint = table.insert
+    if endpoint is None or endpoint.price is None:
+        return None
+    return sum((services.quote(endpoint.price, r.body) for r in requests if r.batch), Decimal(0))
+
+
+def _plan(requests: list[WriteRequest], price: Decimal | None) -> pa.Table:
+    """EXPLAIN of a write: one row per request, with the rows it carries and the quoted price."""
+    return pa.Table.from_pylist(
+        [
+            {
+                "request": index + 1,
+                "endpoint": f"{r.method} /v3{r.path}",
+                "rows": len(r.rows),
+                "first_row": r.rows[0] + 1 if r.rows else None,
+                "body": orjson.dumps(r.body).decode()[:500] if r.body is not None else "",
+                "retried_on_failure": r.retry,
+                "quoted_price": str(price) if price is not None and index == 0 else None,
+            }
+            for index, r in enumerate(requests)
+        ],
+        schema=PLAN_SCHEMA,
+    )
+
