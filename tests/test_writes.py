@@ -266,3 +266,36 @@ def test_e164_and_its_reason_are_sql_functions(ucon: Connection) -> None:
         "e164('12'), e164_error('12'), e164_error('0411 111 111'), e164(NULL)"
     ).fetchone()
     assert got == ("+61411111111", "+12025550143", "+64211111111", None, "not a valid number for AU: it is too short", None, None)
+
+
+def test_a_send_to_a_list_larger_than_allowed_is_refused_before_sending(account: Emulator) -> None:
+    """The 20,000-contact limit, exercised with the limit lowered below the demo lists' sizes."""
+    from dataclasses import replace
+
+    from clicksend_sql.config import Settings
+
+    history = CATALOG.table("SMSHistory")
+    small = replace(history, columns=tuple(
+        replace(c, max_list_contacts=5) if c.max_list_contacts else c for c in history.columns
+    ))
+    catalog = replace(CATALOG, tables={**CATALOG.tables, "smshistory": small})
+    settings = Settings(account.username, account.api_key, account.base_url)
+    with Connection(settings, catalog=catalog, rate_limit=None) as con:
+        size = con.sql("SELECT ContactsCount FROM ContactLists WHERE ListId = 1402").fetchone()[0]
+        account.reset_stats()
+        with pytest.raises(ClickSendSQLError, match=rf"row 2: list 1402 has {size:,} contacts; .* at most 5"):
+            con.sql("INSERT INTO SMSHistory (\"To\", ListId, Body) VALUES ('+61411111111', NULL, 'a'), (NULL, 1402, 'b')")
+        assert "POST /v3/sms/send" not in account.stats()["by_operation"]
+
+
+def test_the_seed_flows_example_runs() -> None:
+    """examples/seed_flows.py: Datafly/RudderStack identify -> upserts, track -> SMS."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "examples" / "seed_flows.py"
+    run = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert "identify: 3 contact(s) upserted" in run.stdout and "1 event(s) dropped" in run.stdout
+    assert "track: 2 SMS" in run.stdout and "order-1001" in run.stdout

@@ -82,6 +82,7 @@ class Column:
     time_format: Literal["unix", "iso"] = "unix"
     max_length: int | None = None  # writes: the longest text the API accepts
     match_as: Literal["email", "phone"] | None = None  # upserts compare this column normalized so
+    max_list_contacts: int | None = None  # sends: a ListId naming a larger list is refused
 
 
 @dataclass(frozen=True)
@@ -348,6 +349,7 @@ def _column(raw: dict[str, Any], where: str) -> Column:
         time_format=raw.get("time_format", "unix"),
         max_length=int(raw["max_length"]) if raw.get("max_length") is not None else None,
         match_as=raw.get("match_as"),
+        max_list_contacts=int(raw["max_list_contacts"]) if raw.get("max_list_contacts") is not None else None,
     )
 
 

@@ -19,7 +19,7 @@ from ..catalog import Table
 from .build_requests import WriteRequest, build_requests
 from .match_rows import match_rows
 from .outcomes import merge, outcomes
-from .plan_rows import WriteError, plan_rows
+from .plan_rows import WriteError, WriteRows, plan_rows
 from .send_requests import RequestOutcome
 from .validate_rows import validate_rows
 
@@ -49,7 +49,8 @@ class Limits:
 def execute_write(statement: exp.Expression, table: Table, services: Services, limits: Limits, *, send: bool) -> pa.Table:
     """The outcome table of a write (``send=False``: the plan of its requests, nothing sent)."""
     planned = validate_rows(plan_rows(statement, table, services.query))
-    parts = match_rows(planned, services.query, services.scratch) if planned.conflict else [planned]
+    _check_list_sizes(planned, services)
+    parts, skipped = match_rows(planned, services.query, services.scratch) if planned.conflict else ([planned], {})
     built = [(part, *build_requests(validate_rows(part) if part is not planned else part)) for part in parts]
     requests = [r for _, part_requests, _ in built for r in part_requests]
     messages = sum(len(r.rows) for r in requests if r.batch)
@@ -67,8 +68,25 @@ def execute_write(statement: exp.Expression, table: Table, services: Services, l
     if not send:
         return _plan(requests, price)
     done = [outcomes(part, rows, services.send(part_requests)) for part, part_requests, rows in built]
-    why = "it matches an existing row (DO NOTHING) or a later row of the statement" if planned.conflict else ""
-    return merge(planned.rows.num_rows, done, why)
+    return merge(done, skipped)
+
+
+def _check_list_sizes(write: WriteRows, services: Services) -> None:
+    """A send to a whole list is refused when the list is larger than the API allows (RudderStack:
+    20,000 contacts), before anything is sent; the list sizes come from one read of ContactLists."""
+    for name in write.columns:
+        limit = write.table.column(name).max_list_contacts
+        ids = [v for v in dict.fromkeys(write.rows.column(name).to_pylist()) if v is not None] if limit else []
+        if not ids:
+            continue
+        lists = exp.select("ListId", "ContactsCount").from_("ContactLists").where(exp.column("ListId").isin(*ids))
+        sizes = {r["ListId"]: r["ContactsCount"] for r in services.query(lists).to_pylist()}
+        for row, list_id in enumerate(write.rows.column(name).to_pylist()):
+            if list_id is not None and (sizes.get(list_id) or 0) > limit:
+                raise WriteError(
+                    f"INSERT INTO {write.table.name} row {row + 1}: list {list_id} has {sizes[list_id]:,} contacts; "
+                    f"a send to a list may reach at most {limit:,}. Nothing was sent."
+                )
 
 
 def _quote(table: Table, requests: list[WriteRequest], services: Services) -> Decimal | None:

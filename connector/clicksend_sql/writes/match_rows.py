@@ -24,9 +24,11 @@ _NORMAL = {
 }
 
 
-def match_rows(write: WriteRows, run_query: RunQuery, scratch: Callable[[], duckdb.DuckDBPyConnection]) -> list[WriteRows]:
-    """The INSERT rows (no match), the UPDATE rows (a match, DO UPDATE) and, as ``kind="INSERT"``
-    with no rows, nothing for DO NOTHING matches; every returned part carries its input rows."""
+def match_rows(
+    write: WriteRows, run_query: RunQuery, scratch: Callable[[], duckdb.DuckDBPyConnection]
+) -> tuple[list[WriteRows], dict[int, str]]:
+    """The INSERT rows (no match) and the UPDATE rows (a match, DO UPDATE), each carrying its
+    input rows, and why each other input row sends nothing (a DO NOTHING match, a repeat)."""
     conflict = write.conflict
     assert conflict is not None
     table = write.table
@@ -58,7 +60,14 @@ def match_rows(write: WriteRows, run_query: RunQuery, scratch: Callable[[], duck
     finally:
         for name in ("incoming", "existing"):
             con.unregister(name)
-    return parts
+    kept = {r["__row"]: r["__key"] for r in matched.to_pylist()}
+    skipped = {
+        row: f"a later row of the statement has the same {conflict.column}" if row not in kept
+        else f"{conflict.column} matches existing {table.name} {kept[row]} (DO NOTHING)"
+        for row in range(write.rows.num_rows)
+        if row not in kept or (kept[row] is not None and not conflict.update)
+    }
+    return parts, skipped
 
 
 def _country(alias: str, columns: Any) -> str:

@@ -44,17 +44,16 @@ def outcomes(write: WriteRows, sent_rows: pa.Table, results: list[RequestOutcome
     return pa.Table.from_pylist(rows, schema=OUTCOME_SCHEMA)
 
 
-def merge(input_rows: int, parts: list[pa.Table], why_skipped: str) -> pa.Table:
-    """One outcome per input row, in input order: the parts' outcomes, and ``skipped`` (with the
-    reason) for rows no request carried (an upsert's DO NOTHING match, a repeated row).
+def merge(parts: list[pa.Table], skipped: dict[int, str]) -> pa.Table:
+    """One outcome per input row, in input order: the parts' outcomes, and ``skipped`` with its
+    reason for each row no request carried (an upsert's DO NOTHING match, a repeated row).
 
     >>> part = pa.Table.from_pylist([{"row": 2, "status": "ok"}], schema=OUTCOME_SCHEMA)
-    >>> merge(2, [part], "it exists").select(["row", "status", "error"]).to_pylist()
+    >>> merge([part], {0: "it exists"}).select(["row", "status", "error"]).to_pylist()
     [{'row': 1, 'status': 'skipped', 'error': 'it exists'}, {'row': 2, 'status': 'ok', 'error': None}]
     """
     done = pa.concat_tables(parts) if parts else OUTCOME_SCHEMA.empty_table()
-    seen = set(done.column("row").to_pylist())
-    skipped = [{"row": n, "status": "skipped", "error": why_skipped} for n in range(1, input_rows + 1) if n not in seen]
+    skipped = [{"row": n + 1, "status": "skipped", "error": why} for n, why in sorted(skipped.items())]
     merged = pa.concat_tables([done, pa.Table.from_pylist(skipped, schema=OUTCOME_SCHEMA)])
     return merged.sort_by("row")
 
