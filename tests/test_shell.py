@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import io
+import os
+import pty
+import re
+import select
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -17,10 +23,12 @@ from rich.console import Console
 
 from clicksend_sql import Connection
 from clicksend_sql.cli import main
+from clicksend_sql.emulator import Emulator
 from clicksend_sql.output import ProgressDisplay
 from clicksend_sql.shell import Shell
 
 ENTER, CTRL_C, CTRL_D, UP = "\r", "\x03", "\x04", "\x1b[A"
+SCRIPT = Path(sys.executable).with_name("clicksend-sql")
 
 
 def drive(con: Connection, keys: str, history: Path) -> tuple[str, str]:
@@ -104,9 +112,55 @@ def test_a_piped_script_stops_at_the_first_error() -> None:
 
 
 def test_statements_piped_to_the_installed_command(tmp_path: Path) -> None:
-    script = Path(sys.executable).with_name("clicksend-sql")
-    done = subprocess.run([str(script), "--demo", "--format", "csv"], input="SELECT count(*) AS n FROM ContactLists;\n",
+    done = subprocess.run([str(SCRIPT), "--demo", "--format", "csv"], input="SELECT count(*) AS n FROM ContactLists;\n",
                           capture_output=True, text=True, timeout=120, cwd=tmp_path, check=False)
     assert done.returncode == 0, done.stderr
     header, value = done.stdout.splitlines()
     assert header == '"n"' and int(value) > 0
+
+
+def _read(fd: int, seen: list[str]) -> None:
+    """What the terminal shows within a tenth of a second (nothing once the shell has closed it)."""
+    if select.select([fd], [], [], 0.1)[0]:
+        try:
+            seen.append(os.read(fd, 65536).decode(errors="replace"))
+        except OSError:  # EIO: the child end is closed
+            time.sleep(0.1)
+
+
+def _read_until(fd: int, pattern: str, seen: list[str], seconds: float = 60) -> None:
+    """Read the terminal until ``pattern`` shows up (escape sequences removed) in what was read."""
+    deadline = time.monotonic() + seconds
+    while not re.search(pattern, re.sub(r"\x1b\[[0-9;?]*[a-zA-Z]", "", "".join(seen))):
+        assert time.monotonic() < deadline, f"no {pattern!r} in {''.join(seen)[-500:]!r}"
+        _read(fd, seen)
+
+
+def test_ctrl_c_in_a_terminal_stops_the_statement_and_the_shell_goes_on(tmp_path: Path) -> None:
+    """The real command in a pseudo-terminal: SIGINT during a slow scan, then another statement, then Ctrl-D."""
+    with Emulator(latency_ms=150, sizes={"sms-history": 3000}) as slow:
+        terminal, child_end = pty.openpty()
+        env = {**os.environ, "CLICKSEND_API_KEY": slow.api_key, "XDG_DATA_HOME": str(tmp_path), "TERM": "xterm"}
+        child = subprocess.Popen([str(SCRIPT), "--base-url", slow.base_url, "--username", slow.username,
+                                  "--concurrency", "1"], stdin=child_end, stdout=child_end, stderr=child_end, env=env)
+        os.close(child_end)
+        seen: list[str] = []
+        try:
+            _read_until(terminal, "clicksend>", seen)
+            os.write(terminal, b"SELECT * FROM SMSHistory;\r")
+            while slow.stats()["total"] < 3:  # the scan is under way
+                time.sleep(0.05)
+            child.send_signal(signal.SIGINT)
+            _read_until(terminal, r"Interrupted after \d+ requests?", seen)
+            os.write(terminal, b"SELECT 6 * 7 AS after_interrupt;\r")
+            _read_until(terminal, r"after_interrupt[\s\S]*42[\s\S]*clicksend>", seen)
+            os.write(terminal, CTRL_D.encode())
+            deadline = time.monotonic() + 60
+            while child.poll() is None and time.monotonic() < deadline:  # keep reading so its writes never block
+                _read(terminal, seen)
+            assert child.returncode == 0, "".join(seen)[-800:]
+        finally:
+            child.kill()
+            os.close(terminal)
+        assert "Traceback" not in "".join(seen)
+        assert (tmp_path / "clicksend-sql" / "history").read_text().count("SMSHistory") == 1
