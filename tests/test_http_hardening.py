@@ -290,7 +290,7 @@ def test_the_key_echoed_by_a_server_is_masked_in_errors_and_results(server: Scri
 # --- a hostile server: whatever it answers ----------------------------------------------------
 
 counts = st.none() | st.integers(-3, 5) | st.sampled_from(
-    [10**30, 2**63, 2**64 + 1, 1e300, 1.5, -1, "3", "abc", "", "٣", "9" * 40, True, [], {}]
+    [10**30, 2**63, 2**64 + 1, 1e300, 1.5, -1, "3", "abc", "", "٣", "²", "9" * 40, True, [], {}]
 )
 scalars = (
     st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.floats() | st.text(max_size=12)
@@ -363,6 +363,7 @@ def hostile_con(server: ScriptedServer) -> Iterator[Connection]:
 @example(script=[Answer(body=envelope([1, 2]))])
 @example(script=[Answer(body=envelope({"total": "abc"}))])
 @example(script=[Answer(body=envelope({"total": 1e300}))])
+@example(script=[Answer(body=envelope({"total": "²"}))])  # str.isdigit() is true, int() refuses it
 def test_whatever_a_server_answers_a_statement_ends_in_a_result_or_our_error(
     server: ScriptedServer, hostile_con: Connection, statement: str, script: list[Answer]
 ) -> None:
