@@ -6,11 +6,16 @@ They let users discover the catalog with SQL (``SELECT * FROM sys_columns WHERE 
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
 from typing import Any
 
+import duckdb
 import pyarrow as pa
 
-from .catalog import Catalog, Table
+from .catalog import Catalog, Endpoint, Procedure, Table
 
 _SCHEMAS: dict[str, pa.Schema] = {
     "sys_tables": pa.schema(
@@ -60,17 +65,30 @@ _SCHEMAS: dict[str, pa.Schema] = {
             ("Required", pa.bool_()),
         ]
     ),
+    "sys_operations": pa.schema(
+        [
+            ("OperationId", pa.string()),
+            ("Method", pa.string()),
+            ("Path", pa.string()),
+            ("Spec", pa.string()),
+            ("Summary", pa.string()),
+            ("Kind", pa.string()),
+            ("TableName", pa.string()),
+            ("ProcedureName", pa.string()),
+            ("Example", pa.string()),
+        ]
+    ),
 }
 
 
 def system_tables(catalog: Catalog) -> dict[str, pa.Table]:
-    """The four metadata tables, keyed by their SQL names.
+    """The metadata tables, keyed by their SQL names.
 
     >>> import pyarrow.compute as pc
     >>> from clicksend_sql.catalog import load_catalog
     >>> sys = system_tables(load_catalog())
     >>> sorted(sys)
-    ['sys_columns', 'sys_procedure_parameters', 'sys_procedures', 'sys_tables']
+    ['sys_columns', 'sys_operations', 'sys_procedure_parameters', 'sys_procedures', 'sys_tables']
     >>> row = sys["sys_tables"].filter(pc.equal(sys["sys_tables"]["TableName"], "Contacts")).to_pylist()[0]
     >>> row["ParentTable"], row["CanDelete"], row["IncrementalColumns"], row["ListEndpoint"]
     ('ContactLists', True, 'CreatedDate, UpdatedDate', 'GET /v3/lists/{list_id}/contacts')
@@ -105,6 +123,7 @@ def system_tables(catalog: Catalog) -> dict[str, pa.Table]:
             for p in procedures
             for ordinal, param in enumerate(p.parameters, start=1)
         ],
+        "sys_operations": operation_rows(catalog),
     }
     return {name: pa.Table.from_pylist(rows[name], schema=schema) for name, schema in _SCHEMAS.items()}
 
@@ -148,6 +167,119 @@ def _column_rows(table: Table) -> list[dict[str, Any]]:
             }
         )
     return rows
+
+
+# --- sys_operations ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Form:
+    """One SQL statement that makes a given ClickSend request (``kind`` None: nothing does)."""
+
+    kind: str | None  # SELECT, INSERT, UPDATE, DELETE or CALL
+    table: str | None = None
+    procedure: str | None = None
+    example: str | None = None
+
+
+@cache
+def spec_operations() -> tuple[dict[str, str], ...]:
+    """Every operation of the current spec plus the fax/letter/postcard ones of spec@c73ffe8.
+
+    Read from ``operations.json``, which tools/vendor_operations.py copies from the emulator's
+    vendored spec: importing that spec at connect time would cost over a second.
+    """
+    text = resources.files("clicksend_sql").joinpath("operations.json").read_text(encoding="utf-8")
+    return tuple(json.loads(text))
+
+
+def table_statements(table: Table) -> list[tuple[str, Endpoint]]:
+    """The requests a table's statements make: list and get for SELECT, and the DML it declares."""
+    found = [("SELECT", table.list)] + ([("SELECT", table.get)] if table.get else [])
+    for kind, endpoint in (("INSERT", table.insert), ("UPDATE", table.update), ("DELETE", table.delete)):
+        if endpoint is not None and kind in table.dml:
+            found.append((kind, endpoint))
+    return found
+
+
+def operation_forms(catalog: Catalog) -> dict[tuple[str, str], list[Form]]:
+    """(method, /v3 path) -> the statements that make that request, table statements first."""
+    forms: dict[tuple[str, str], list[Form]] = {}
+    for table in sorted(catalog.tables.values(), key=lambda t: t.name):
+        for kind, endpoint in table_statements(table):
+            key = (endpoint.method, "/v3" + endpoint.path)
+            example = _table_example(table, kind, endpoint)
+            forms.setdefault(key, []).append(Form(kind, table=table.name, example=example))
+    for procedure in sorted(catalog.procedures.values(), key=lambda p: p.name):
+        key = (procedure.endpoint.method, "/v3" + procedure.endpoint.path)
+        forms.setdefault(key, []).append(Form("CALL", procedure=procedure.name, example=_call_example(procedure)))
+    return forms
+
+
+def operation_rows(catalog: Catalog) -> list[dict[str, Any]]:
+    """One row per (operation, statement that reaches it); an unreachable operation keeps one
+    row with a NULL Kind, so ``WHERE Kind IS NULL`` shows what SQL cannot do yet.
+
+    >>> from clicksend_sql.catalog import load_catalog
+    >>> rows = operation_rows(load_catalog())
+    >>> len({r["OperationId"] for r in rows}), [r for r in rows if r["Kind"] is None]
+    (201, [])
+    >>> [(r["Kind"], r["Example"]) for r in rows if r["OperationId"] in ("delete-contact", "detect-address")]
+    [('DELETE', 'DELETE FROM Contacts WHERE ListId = ? AND ContactId = ?'), ('CALL', 'CALL DetectAddress(?)')]
+    """
+    forms = operation_forms(catalog)
+    return [
+        {
+            "OperationId": op["operation_id"],
+            "Method": op["method"],
+            "Path": op["path"],
+            "Spec": op["spec"],
+            "Summary": op["summary"],
+            "Kind": form.kind,
+            "TableName": form.table,
+            "ProcedureName": form.procedure,
+            "Example": form.example,
+        }
+        for op in spec_operations()
+        for form in forms.get((op["method"], op["path"])) or [Form(None)]
+    ]
+
+
+def _table_example(table: Table, kind: str, endpoint: Endpoint) -> str:
+    """A statement of ``kind`` on ``table`` that makes exactly ``endpoint``'s request, with ``?``
+    for the values: the path's key columns in WHERE, the required columns in INSERT."""
+    keys = [_path_column(table, var) for var in endpoint.path_vars]
+    where = " WHERE " + " AND ".join(f"{_ident(k)} = ?" for k in keys) if keys else ""
+    if kind == "SELECT":
+        return f"SELECT * FROM {table.name}{where}"
+    if kind == "DELETE":
+        return f"DELETE FROM {table.name}{where}"
+    writable = [c.name for c in table.columns if not c.read_only and not c.path_param]
+    if kind == "UPDATE":
+        return f"UPDATE {table.name} SET {_ident(writable[0] if writable else table.columns[0].name)} = ?{where}"
+    wanted = {*keys, *(c.name for c in table.columns if c.required_for_insert), *(g[0] for g in table.insert_one_of)}
+    columns = [c.name for c in table.columns if c.name in wanted] or writable[:1]
+    return f"INSERT INTO {table.name} ({', '.join(map(_ident, columns))}) VALUES ({', '.join('?' * len(columns))})"
+
+
+def _call_example(procedure: Procedure) -> str:
+    return f"CALL {procedure.name}({', '.join('?' * len(procedure.parameters))})"
+
+
+def _path_column(table: Table, var: str) -> str:
+    return next((c.name for c in table.columns if c.path_param == var), var)
+
+
+@cache
+def _reserved_words() -> frozenset[str]:
+    with duckdb.connect() as con:
+        rows = con.execute("SELECT keyword_name FROM duckdb_keywords() WHERE keyword_category = 'reserved'").fetchall()
+    return frozenset(word for (word,) in rows)
+
+
+def _ident(name: str) -> str:
+    """A column name as SQL: quoted only when DuckDB reserves the word (``From``, ``Order``)."""
+    return f'"{name}"' if name.lower() in _reserved_words() else name
 
 
 DATABASE_NAME = "clicksend_sql"
