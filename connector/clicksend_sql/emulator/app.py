@@ -176,7 +176,10 @@ class EmulatorApp:
         op = bound.op
         principal = self._authenticate(scope) if op.auth else None
         query = _parse_query(scope.get("query_string", b""))
-        body = _parse_json(raw, scope)
+        try:
+            body = _parse_json(raw, scope)
+        except ApiError as err:  # in the operation's documented error shape, like any invalid request
+            raise _invalid(op, err.data) from None
         ctx = Ctx(
             store=self.store, principal=principal, params=params, query=query, body=body,
             base_url=_base_url(scope), path=scope["path"], response_msg=op.response_msg, rng=self.store.rng,

@@ -484,13 +484,14 @@ _REQUEST_REPAIRS: dict[str, dict[str, Any]] = {
 }
 # Field rules the real API enforces where the spec is looser (issue 14: these were stored as given):
 # ids are integers (a Postman "{{subaccountId}}" is not one), flags are 0/1 (NOTES.md §10), a
-# user id is never 0, an allowed sender address is an email address (and there is one).
+# user id is never 0, email addresses are email addresses (and an allowed sender has one).
 _FIELD_REPAIRS: dict[str, dict[str, Any]] = {
     "add-allowed-email": {"properties": {"subaccount_id": {"type": "integer", "minimum": 1}}},
     "create-allowed-email-address": {"properties": {"email_address": {"type": "string", "format": "email"}},
                                      "required": ["email_address"]},
     "create-delivery-issue": {"properties": {"resolved": {"type": "integer", "enum": [0, 1]}}},
-    "create-subaccount": {"properties": {"user_id": {"type": "integer", "minimum": 1}}},
+    "create-subaccount": {"properties": {"user_id": {"type": "integer", "minimum": 1},
+                                         "email": {"type": "string", "format": "email"}}},
 }
 # Fields the spec marks required that the real API does without (recorded: rudder-transformer's
 # campaign send has no ``senders``).

@@ -88,8 +88,9 @@ def _int0(value: Any) -> int:
     return _int_or_none(value) or 0
 
 
-def _recipients(ctx: Ctx, m: Message) -> list[tuple[Any, str, str]]:
-    """(to, list_id, contact_id) for a message addressed by ``to``, ``list_id`` or ``contact_id``."""
+def _recipients(ctx: Ctx, m: Message) -> list[tuple[Any, str | None, str | None]]:
+    """(to, list_id, contact_id) for a message addressed by ``to``, ``list_id`` or ``contact_id``
+    (the ids are null for a message addressed by ``to``, as the real API echoes them)."""
     if m.get("list_id"):
         list_id = _int_or_none(m["list_id"])
         if ctx.store.table("lists", "list_id").get(list_id) is None:
@@ -125,7 +126,7 @@ def text(value: Any) -> str:
 
 def _blocked(ctx: Ctx, m: Message, e164: str, country: str, message_id: str) -> Message:
     """A message to a country the account has not enabled: unpriced, counted in blocked_count."""
-    return {**_rejected(m, e164, "COUNTRY_NOT_ENABLED", message_id), "from": m.get("from") or shared_sender(country),
+    return {**_rejected(m, e164, "COUNTRY_NOT_ENABLED", message_id), "from": text(m.get("from")) or shared_sender(country),
             "message_parts": 0, "message_price": "0.0000", "is_shared_system_number": not m.get("from"), "country": country,
             "carrier": ctx.rng.choice(fake.CARRIERS.get(country, ("",)))}
 
@@ -390,6 +391,10 @@ def price_email(ctx: Ctx) -> Any:
 # --- post ------------------------------------------------------------------------------------
 
 
+_ADDRESS_FIELDS = ("address_name", "address_line_1", "address_line_2", "address_city", "address_state",
+                   "address_postal_code", "address_country")
+
+
 def _post(ctx: Ctx, kind: str, record: bool) -> dict[str, Any]:
     body = ctx.obj()
     recipients = body.get("recipients")
@@ -399,17 +404,17 @@ def _post(ctx: Ctx, kind: str, record: bool) -> dict[str, Any]:
     addresses = ctx.store.table("return-addresses", "return_address_id")
     out, total = [], Decimal(0)
     for r in recipients:
+        address = {k: text(r.get(k)) for k in _ADDRESS_FIELDS}
         if addresses.get(r.get("return_address_id")) is None:
-            out.append({**r, "return_address_id": _int0(r.get("return_address_id")), "message_id": fake.uuid_upper(ctx.rng),
-                        "status": "INVALID_RETURN_ADDRESS"})
+            out.append({**r, **address, "return_address_id": _int0(r.get("return_address_id")),
+                        "message_id": fake.uuid_upper(ctx.rng), "status": "INVALID_RETURN_ADDRESS"})
             continue
         free = str(r.get("address_postal_code", "")) in messaging.TEST_POSTCODES
         price = Decimal(0) if free else unit
         when = _schedule(ctx, r.get("schedule"))
         row = {
             "user_id": USER_ID, "subaccount_id": MAIN_SUBACCOUNT_ID, "message_id": fake.uuid_upper(ctx.rng),
-            **{k: str(r.get(k, "")) for k in ("address_name", "address_line_1", "address_line_2", "address_city",
-                                              "address_state", "address_postal_code", "address_country")},
+            **address,
             "return_address_id": int(r["return_address_id"]), "schedule": when or ctx.now, "source": str(body.get("source", "rest.v3")),
             "date_added": ctx.now, "status": "Scheduled" if when else "Queued",
             "_file_url": str(body.get("file_url") or (body.get("file_urls") or [""])[0]),
