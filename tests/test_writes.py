@@ -268,23 +268,24 @@ def test_e164_and_its_reason_are_sql_functions(ucon: Connection) -> None:
     assert got == ("+61411111111", "+12025550143", "+64211111111", None, "not a valid number for AU: it is too short", None, None)
 
 
-def test_a_send_to_a_list_larger_than_allowed_is_refused_before_sending(account: Emulator) -> None:
-    """The 20,000-contact limit, exercised with the limit lowered below the demo lists' sizes."""
+def test_a_send_to_a_list_larger_than_allowed_is_refused_before_sending(wcon: Connection, account: Emulator) -> None:
+    """The 20,000-contact limit, exercised with the limit lowered below a demo list's size."""
     from dataclasses import replace
 
     from clicksend_sql.config import Settings
 
+    biggest, size = wcon.sql("SELECT ListId, ContactsCount FROM ContactLists ORDER BY ContactsCount DESC LIMIT 1").fetchone()
+    assert size >= 2
     history = CATALOG.table("SMSHistory")
     small = replace(history, columns=tuple(
-        replace(c, max_list_contacts=5) if c.max_list_contacts else c for c in history.columns
+        replace(c, max_list_contacts=size - 1) if c.max_list_contacts else c for c in history.columns
     ))
     catalog = replace(CATALOG, tables={**CATALOG.tables, "smshistory": small})
     settings = Settings(account.username, account.api_key, account.base_url)
     with Connection(settings, catalog=catalog, rate_limit=None) as con:
-        size = con.sql("SELECT ContactsCount FROM ContactLists WHERE ListId = 1402").fetchone()[0]
         account.reset_stats()
-        with pytest.raises(ClickSendSQLError, match=rf"row 2: list 1402 has {size:,} contacts; .* at most 5"):
-            con.sql("INSERT INTO SMSHistory (\"To\", ListId, Body) VALUES ('+61411111111', NULL, 'a'), (NULL, 1402, 'b')")
+        with pytest.raises(ClickSendSQLError, match=rf"row 2: list {biggest} has {size:,} contacts; .* at most {size - 1:,}"):
+            con.sql("INSERT INTO SMSHistory (\"To\", ListId, Body) VALUES ('+61411111111', NULL, 'a'), (NULL, ?, 'b')", [biggest])
         assert "POST /v3/sms/send" not in account.stats()["by_operation"]
 
 
@@ -299,3 +300,29 @@ def test_the_seed_flows_example_runs() -> None:
     assert run.returncode == 0, run.stderr
     assert "identify: 3 contact(s) upserted" in run.stdout and "1 event(s) dropped" in run.stdout
     assert "track: 2 SMS" in run.stdout and "order-1001" in run.stdout
+
+
+def test_repeating_a_partly_failed_send_sends_every_message_exactly_once() -> None:
+    """Issue 6 §4: at 20% injected faults (half before processing, half processed with the answer
+    lost), repeating one 2,000-message INSERT until no row is error/unknown leaves exactly 2,000
+    messages sent, none twice."""
+    with Emulator(seed=21, sizes={"sms-history": 50}, fault_rate=0.2, lost_share=0.5) as emu:  # seed 21: a batch fails
+        with clicksend_sql.connect(emu.username, emu.api_key, base_url=emu.base_url, rate_limit=None) as con:
+            statement = (
+                "INSERT INTO SMSHistory (\"To\", Body, CustomString) "
+                "SELECT '+614' || lpad((20000000 + i)::VARCHAR, 8, '0'), 'Order ' || i, 'job-' || i FROM range(2000) t(i) "
+                "ON CONFLICT (CustomString) DO NOTHING"
+            )
+            runs = []
+            for _ in range(12):
+                outcome = con.sql(statement).arrow()
+                statuses = outcome.column("status").to_pylist()
+                runs.append({s: statuses.count(s) for s in set(statuses)})
+                if not {"error", "unknown"} & set(statuses):
+                    break
+            assert not {"error", "unknown"} & set(runs[-1]), runs
+            assert len(runs) > 1 and runs[0].get("error"), runs  # the first run lost a batch, the next sent it
+        with clicksend_sql.connect(emu.username, emu.api_key, base_url=emu.base_url, rate_limit=None, retries=8) as check:
+            sent = check.sql("SELECT CustomString, count(*) AS n FROM SMSHistory WHERE CustomString LIKE 'job-%' GROUP BY 1")
+            counts = dict(sent.fetchall())
+    assert len(counts) == 2000 and set(counts.values()) == {1}, runs

@@ -81,7 +81,7 @@ class Column:
     read_only: bool = False
     time_format: Literal["unix", "iso"] = "unix"
     max_length: int | None = None  # writes: the longest text the API accepts
-    match_as: Literal["email", "phone"] | None = None  # upserts compare this column normalized so
+    match_as: Literal["email", "phone", "text"] | None = None  # upserts compare this column (normalized)
     max_list_contacts: int | None = None  # sends: a ListId naming a larger list is refused
 
 

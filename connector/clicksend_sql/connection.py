@@ -75,7 +75,8 @@ class _EventLoopThread:
         try:
             return future.result()
         except KeyboardInterrupt:
-            future.cancel()
+            future.cancel()  # the statement's task group cancels its requests...
+            asyncio.run_coroutine_threadsafe(_settle(), self.loop).result(timeout=10)  # ...let them unwind
             raise
 
     def close(self) -> None:
@@ -221,7 +222,8 @@ class Connection:
         procedure = self.catalog.procedure(function.name)
         values: list[Any] = []
         if function.expressions:
-            arguments, bound = parameters.evaluation(exp.select(*function.expressions))
+            aliased = [argument.as_(f"a{index}") for index, argument in enumerate(function.expressions)]
+            arguments, bound = parameters.evaluation(exp.select(*aliased))
             values = list(self._duckdb_table(arguments.sql("duckdb"), bound, generated=True).to_pylist()[0].values())
         arguments_by_name = procedures.bind_arguments(procedure, values)
         if not send:
@@ -361,6 +363,12 @@ class Connection:
                 f"A parameter could not be bound ({type(exc).__name__}: {exc}). DuckDB binds None, bool, int, float, "
                 "Decimal, str, bytes, date/time/datetime/timedelta, UUID, lists, dicts and numpy scalars."
             ) from exc
+
+
+async def _settle() -> None:
+    """Wait for every other task of the I/O loop to finish unwinding (after a cancellation)."""
+    others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+    await asyncio.gather(*others, return_exceptions=True)
 
 
 async def _make_client(

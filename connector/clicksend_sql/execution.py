@@ -210,7 +210,9 @@ def _total(response: ApiResponse) -> int:
     """The paginator's ``total``: a whole number of rows, or the answer is not ClickSend's."""
     data = response.data
     total = data.get("total") if isinstance(data, dict) else None
-    if isinstance(total, str) and total.strip().isdigit():
+    if isinstance(total, str) and total.strip().isascii() and total.strip().isdigit():
+        total = int(total)
+    elif isinstance(total, float) and total.is_integer():
         total = int(total)
     if total is None and isinstance(data, dict) and "total" not in data:
         total = 0

@@ -61,10 +61,10 @@ class Statement:
 def parse(text: str) -> list[Statement]:
     """Split and parse DuckDB SQL; a syntax error names the line and column.
 
-    >>> [s.text for s in parse("SELECT ? AS a, :from; SELECT ?")]
-    ['SELECT $1 AS a, $from', 'SELECT $1']
+    >>> [s.text for s in parse("SELECT ? AS a, :from; SELECT ?,?")]
+    ['SELECT $1 AS a, $from', 'SELECT $1 ,$2']
     >>> parse("SELECT x[a:b], {'k': :v}")[0].text
-    "SELECT x[a:b], {'k': $v}"
+    "SELECT x[a:b], {'k': $v }"
     """
     if not isinstance(text, str):
         raise SQLSyntaxError(f"A statement must be SQL text (str), not {type(text).__name__}.")
@@ -99,7 +99,9 @@ def _rewrite(text: str, positions: Iterator[int]) -> str:
         elif token.token_type == TokenType.COLON and _is_named_placeholder(tokens, index, previous):
             replacement, end = f"${tokens[index + 1].text}", tokens[index + 1].end
         if replacement is not None:
-            out.append(text[position:token.start] + replacement)
+            # A space keeps sqlglot from reading "$1,$2" as a dollar-quoted string.
+            spacer = " " if end + 1 < len(text) and not text[end + 1].isspace() else ""
+            out.append(text[position:token.start] + replacement + spacer)
             position = end + 1
         previous = token
     return "".join(out) + text[position:]

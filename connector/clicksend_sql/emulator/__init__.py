@@ -49,6 +49,7 @@ class Emulator:
         jitter_ms: float = 0.0,
         rate_limit: float | None = None,
         fault_rate: float = 0.0,
+        lost_share: float = 0.5,
         host: str = "127.0.0.1",
         port: int = 0,
         username: str = "demo",
@@ -57,13 +58,15 @@ class Emulator:
     ) -> None:
         self.sizes = dict(sizes or {})
         check_sizes(self.sizes)
-        if not 0.0 <= fault_rate <= 1.0:
-            raise ConfigurationError(f"fault_rate={fault_rate!r} must be between 0 and 1.")
+        if not 0.0 <= fault_rate <= 1.0 or not 0.0 <= lost_share <= 1.0:
+            raise ConfigurationError(f"fault_rate={fault_rate!r} and lost_share={lost_share!r} must be between 0 and 1.")
         if rate_limit is not None and rate_limit <= 0:
             raise ConfigurationError(f"rate_limit={rate_limit!r} must be a positive number of requests per second.")
         self.seed = seed
         self.today = today or utc_today()  # seeded history ends at its start; pin it for fixed dates
-        self.knobs = Knobs(latency_ms=latency_ms, jitter_ms=jitter_ms, rate_limit=rate_limit, fault_rate=fault_rate)
+        self.knobs = Knobs(
+            latency_ms=latency_ms, jitter_ms=jitter_ms, rate_limit=rate_limit, fault_rate=fault_rate, lost_share=lost_share
+        )
         self.host = host
         self.port = port
         self.username = username
@@ -158,7 +161,7 @@ class Emulator:
         args = [sys.executable, "-m", "clicksend_sql.emulator", "--host", self.host, "--port", str(self.port),
                 "--seed", str(self.seed), "--username", self.username, "--today", self.today.isoformat(),
                 "--latency-ms", str(k.latency_ms),
-                "--jitter-ms", str(k.jitter_ms), "--fault-rate", str(k.fault_rate)]
+                "--jitter-ms", str(k.jitter_ms), "--fault-rate", str(k.fault_rate), "--lost-share", str(k.lost_share)]
         args += ["--rate-limit", str(k.rate_limit)] if k.rate_limit else []
         for name, count in self.sizes.items():
             args += ["--size", f"{name}={count}"]

@@ -44,6 +44,7 @@ class Knobs:
     jitter_ms: float = 0.0
     rate_limit: float | None = None
     fault_rate: float = 0.0
+    lost_share: float = 0.5  # of the faults: processed, then the response is lost (the rest fail before)
 
 
 @dataclass(frozen=True)
@@ -161,7 +162,7 @@ class EmulatorApp:
             allowed, headers = self._bucket.take()
             if not allowed:
                 raise ApiError(429, TOO_MANY, headers=headers)
-        await self._maybe_fault(send, headers)
+        lose = await self._maybe_fault(send, headers)
         if found is None:
             raise ApiError(INVALID_ENDPOINT.status, INVALID_ENDPOINT.message, headers=headers)
         bound, params = found
@@ -170,6 +171,8 @@ class EmulatorApp:
         except ApiError as err:
             err.headers.update(headers)
             raise
+        if lose:  # the request was acted on; the client never hears of it
+            await _hang_up(send)
         return status, body, headers
 
     def _dispatch(self, scope: Scope, raw: bytes, bound: Bound, params: dict[str, str]) -> tuple[int, Any]:
@@ -222,16 +225,17 @@ class EmulatorApp:
             ms = k.latency_ms + self._latency_rng.uniform(-k.jitter_ms, k.jitter_ms)
             await asyncio.sleep(max(0.0, ms) / 1000)
 
-    async def _maybe_fault(self, send: Send, headers: dict[str, str]) -> None:
+    async def _maybe_fault(self, send: Send, headers: dict[str, str]) -> bool:
+        """Seeded faults: a ``lost_share`` of them let the request be processed and lose the
+        response (True); the others fail before processing, as a 500 or a dropped connection."""
         if not self.knobs.fault_rate or self._fault_rng.random() >= self.knobs.fault_rate:
-            return
+            return False
+        if self._fault_rng.random() < self.knobs.lost_share:
+            return True
         if self._fault_rng.random() < 0.5:
             raise ApiError(500, "Internal server error. Please try again.", headers=headers)
-        # Start a response that promises more bytes than it will ever send, then hang up.
-        await send({"type": "http.response.start", "status": 200,
-                    "headers": [(b"content-type", b"application/json"), (b"content-length", b"64")]})
-        await send({"type": "http.response.body", "body": b'{"http_code":200,', "more_body": True})
-        raise _Dropped
+        await _hang_up(send)
+        return False
 
     async def _introspect(self, scope: Scope, send: Send) -> None:
         route = (scope["method"], scope["path"].rstrip("/"))
@@ -247,6 +251,14 @@ class EmulatorApp:
             await _respond(send, 200, {"total": 0, "by_operation": {}})
         else:
             await _respond(send, 404, INVALID_ENDPOINT.body())
+
+
+async def _hang_up(send: Send) -> None:
+    """Start a response that promises more bytes than it will ever send, then drop the connection."""
+    await send({"type": "http.response.start", "status": 200,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", b"64")]})
+    await send({"type": "http.response.body", "body": b'{"http_code":200,', "more_body": True})
+    raise _Dropped
 
 
 def _invalid(op: spec.Operation, errors: dict[str, str]) -> ApiError:

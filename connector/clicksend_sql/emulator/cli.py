@@ -53,15 +53,19 @@ def _parse_sizes(values: tuple[str, ...]) -> dict[str, int]:
 @click.option("--rate-limit", default=None, type=click.FloatRange(0, min_open=True),
               help="Requests per second (burst the same); excess get 429.")
 @click.option("--fault-rate", default=0.0, show_default=True, type=click.FloatRange(0, 1),
-              help="Fraction of requests answered 500 or dropped.")
+              help="Fraction of requests that fail: answered 500 or dropped, or processed with the answer lost.")
+@click.option("--lost-share", default=0.5, show_default=True, type=click.FloatRange(0, 1),
+              help="Of the faults, the share processed before the connection drops (the client cannot tell).")
 def emulator_command(host: str, port: int, seed: int, sizes: tuple[str, ...], username: str, today: dt.datetime | None,
-                     latency_ms: float, jitter_ms: float, rate_limit: float | None, fault_rate: float) -> None:
+                     latency_ms: float, jitter_ms: float, rate_limit: float | None, fault_rate: float,
+                     lost_share: float) -> None:
     """Run a local ClickSend REST v3 emulator (for tests, demos and benchmarks)."""
     if not _is_loopback(host):
         click.echo(f"Warning: --host {host} is not a loopback address: other machines can reach the emulator, and "
                    "its demo API key is no secret. Keep it on 127.0.0.1 unless you mean to share it.", err=True)
     app = make_app(seed=seed, sizes=_parse_sizes(sizes), username=username, today=today.date() if today else utc_today(),
-                   knobs=Knobs(latency_ms=latency_ms, jitter_ms=jitter_ms, rate_limit=rate_limit, fault_rate=fault_rate))
+                   knobs=Knobs(latency_ms=latency_ms, jitter_ms=jitter_ms, rate_limit=rate_limit, fault_rate=fault_rate,
+                               lost_share=lost_share))
     try:
         sock = bind(host, port)
     except OSError as err:

@@ -131,7 +131,8 @@ class Plan:
                 "table": s.table.name,
                 "mode": s.mode,
                 "endpoint": f"{s.endpoint.method} /v3{s.path}" if s.endpoint else "",
-                "streams": ", ".join(str(v) for v in s.streams if v) or ("per parent row" if s.fan_out else ""),
+                "streams": "; ".join(", ".join(f"{k}={v}" for k, v in stream.items()) for stream in s.streams if stream)
+                or ("per parent row" if s.fan_out else ""),
                 "params": ", ".join(f"{k}={v}" for k, v in s.params.items()),
                 "pushed": " AND ".join(str(c) for c in s.pushed),
                 "local": " AND ".join(s.local),

@@ -7,6 +7,7 @@ the order of the steps and the money checks, and ``connection.py`` only dispatch
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any, Protocol
 
@@ -20,6 +21,7 @@ from .build_requests import WriteRequest, build_requests
 from .match_rows import match_rows
 from .outcomes import merge, outcomes
 from .plan_rows import WriteError, WriteRows, plan_rows
+from .reconcile import reconcile
 from .send_requests import RequestOutcome
 from .validate_rows import validate_rows
 
@@ -67,7 +69,11 @@ def execute_write(statement: exp.Expression, table: Table, services: Services, l
         )
     if not send:
         return _plan(requests, price)
-    done = [outcomes(part, rows, services.send(part_requests)) for part, part_requests, rows in built]
+    started = datetime.now(timezone.utc)
+    done = [
+        reconcile(part, outcomes(part, rows, services.send(part_requests)), services.query, started)
+        for part, part_requests, rows in built
+    ]
     return merge(done, skipped)
 
 
