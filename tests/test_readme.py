@@ -158,10 +158,15 @@ def test_bash_command(command: Command, scratch: Path) -> None:
     for name, value in command.exports:
         env[name] = env[name] if name in CREDENTIALS else value  # the README's placeholders stay the demo's
     where = f"README.md:{command.line}: {shlex.join(command.argv)}"
-    if command.argv[:2] == ("clicksend-sql", "query"):
-        _check_query(list(command.argv), env, where)
-    elif command.argv[:2] == ("clicksend-sql", "emulator"):
-        _check_emulator(list(command.argv), env, where)
+    argv = list(command.argv)
+    if argv[0] == "echo" and "|" in argv:  # echo "statements;" | clicksend-sql ...: the shell reading a pipe
+        _check_shell(argv[argv.index("|") + 1:], env, where, stdin="\n".join(argv[1:argv.index("|")]) + "\n")
+    elif argv[:2] == ["clicksend-sql", "query"]:
+        _check_query(argv, env, where)
+    elif argv[:2] == ["clicksend-sql", "emulator"]:
+        _check_emulator(argv, env, where)
+    elif argv[0] == "clicksend-sql" and all(a.startswith("-") for a in argv[1:]) or argv[:2] == ["clicksend-sql", "shell"]:
+        _check_shell(argv, env, where, stdin=".tables\nSELECT count(*) FROM ContactLists;\n")
     else:
         pytest.fail(f"{where}: the README runner does not know how to run this; teach it")
 
@@ -193,6 +198,15 @@ def _check_query(command: list[str], env: dict[str, str], where: str) -> None:
         assert _table_rows(done.stdout) > 0, f"{where}: printed no rows\n{done.stdout}"
     else:
         assert done.stdout.strip(), f"{where}: printed nothing"
+
+
+def _check_shell(command: list[str], env: dict[str, str], where: str, *, stdin: str) -> None:
+    """The shell, fed statements on a pipe (as a user's ``echo ... |`` or a script would)."""
+    done = subprocess.run(
+        _clicksend_sql(command[1:]), input=stdin, env=env, capture_output=True, text=True, timeout=TIMEOUT_S
+    )
+    assert done.returncode == 0, f"{where}\nexit {done.returncode}\n{done.stderr}"
+    assert done.stdout.strip(), f"{where}: printed nothing"
 
 
 def _table_rows(printed: str) -> int:
