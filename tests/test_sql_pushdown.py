@@ -300,3 +300,29 @@ def test_a_constant_of_the_wrong_type_fails_before_any_request(con: Connection, 
         con.sql("SELECT * FROM Contacts WHERE ListId = 'abc'")
     assert "CAST" not in str(info.value)  # no generated SQL in the message
     assert emu.stats()["total"] == 0
+
+
+# --- issue 13: modifiers kept, list parameters, CTE scope ---------------------------------------
+
+
+def test_table_modifiers_survive_pointing_the_table_at_its_rows(con: Connection) -> None:
+    assert con.sql("SELECT count(*) FROM SMSHistory TABLESAMPLE 10 ROWS").fetchall() == [(10,)]
+    assert con.sql("SELECT count(*) FROM SMSHistory USING SAMPLE 7 ROWS").fetchall() == [(7,)]
+    assert con.sql("SELECT * FROM ContactLists AS l(a, b) LIMIT 1").columns[:2] == ["a", "b"]
+    pivoted = con.sql("PIVOT (SELECT Status, Direction FROM SMSHistory) ON Direction USING count(*) GROUP BY Status")
+    total = con.sql("SELECT count(*) FROM SMSHistory WHERE Direction = 'out'").fetchone()[0]
+    assert sum(row[1] for row in pivoted.fetchall()) == total
+
+
+def test_in_on_a_list_parameter_sends_every_value(con: Connection, emu: Emulator) -> None:
+    rows = con.sql("SELECT Status FROM OwnNumbers WHERE Status IN ('APPROVED', 'REJECTED')").fetchall()
+    assert {r[0] for r in rows} <= {"APPROVED", "REJECTED"}
+    sent = [line for line in emu.requests() if line.startswith("GET /v3/own-numbers")]
+    assert len(sent) == 1 and "APPROVED" in sent[0] and "REJECTED" in sent[0]
+
+
+def test_a_cte_hides_a_clicksend_table_only_in_its_own_scope(con: Connection) -> None:
+    got = con.sql(
+        "SELECT (WITH Contacts AS (SELECT 1 AS x) SELECT count(*) FROM Contacts), (SELECT count(*) FROM Contacts)"
+    ).fetchone()
+    assert got == (1, con.sql("SELECT count(*) FROM Contacts").fetchone()[0]) and got[1] > 1

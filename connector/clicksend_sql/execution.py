@@ -169,6 +169,7 @@ class Executor:
         async with aclosing(pages):
             async for response in pages:
                 pending.append(response)
+                self._page_arrived(progress, response, shape)
                 if len(pending) >= CHUNK_PAGES:
                     tables.append(await self._convert(scan, pending, shape, stream, progress))
                     pending = []
@@ -182,12 +183,26 @@ class Executor:
         bodies = [r.content for r in responses]
         table = await asyncio.to_thread(bodies_to_arrow, scan.table, bodies, shape, scan.endpoint.rows_key if scan.endpoint else None)
         table = _fill_path_columns(scan.table, table, stream)
-        progress.pages += len(bodies)
+        if len(responses) == 1 and responses[0].page is None:  # a single answer: counted here
+            progress.pages += 1
+            progress.bytes += len(bodies[0])
         progress.rows += table.num_rows
-        progress.bytes += sum(len(b) for b in bodies)
         if self._progress:
             self._progress(progress)
         return table
+
+    def _page_arrived(self, progress: Progress, response: ApiResponse, shape: str) -> None:
+        """Count a page as it arrives (rows follow once its chunk is converted); the first page of
+        a paginator says how many rows the stream has, so the progress line can show a total."""
+        progress.pages += 1
+        progress.bytes += len(response.content)
+        if shape == "paginator" and response.page == 1:
+            data = response.data
+            total = data.get("total") if isinstance(data, dict) else None
+            if isinstance(total, int) and not isinstance(total, bool):
+                progress.expected_rows = (progress.expected_rows or 0) + total
+        if self._progress:
+            self._progress(progress)
 
 
 async def _all(awaitables: Iterable[Awaitable[T]]) -> list[T]:
