@@ -6,7 +6,6 @@ the same whichever way it was asked for.
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
@@ -62,8 +61,14 @@ def check_output(output: str) -> None:
         raise OutputError(f"--output {output!r} is a directory; give a file name, e.g. {path / 'result.csv'}.")
     if not path.parent.is_dir():
         raise OutputError(f"--output {output!r}: the directory {str(path.parent)!r} does not exist.")
-    if not os.access(path.parent, os.W_OK | os.X_OK) or (path.exists() and not os.access(path, os.W_OK)):
-        raise OutputError(f"--output {output!r} is not writable.")
+    existed = path.exists()
+    try:  # a real probe: permission bits say nothing about read-only mounts, /proc, or root
+        with path.open("ab"):
+            pass
+    except OSError as exc:
+        raise OutputError(f"--output {output!r} is not writable ({exc.strerror}).") from None
+    if not existed:
+        path.unlink()
 
 
 def write_result(result: Result, fmt: str, sink: BinaryIO | str) -> None:
