@@ -101,3 +101,18 @@ def test_a_charging_call_is_never_retried() -> None:
             with pytest.raises(clicksend_sql.ClickSendSQLError):
                 con.sql("CALL SendSMS('Acme', 'once only', ?)", [TEST_NUMBER])
             assert faulty.stats()["by_operation"].get("POST /v3/sms/send") == 1
+
+
+def test_arguments_by_position_by_name_and_by_bind_agree(con: clicksend_sql.Connection) -> None:
+    """The seed's procedures can be called positionally, with name := value, and with :name binds."""
+    forms = [
+        ("EXPLAIN CALL SendSMS('Acme', 'Hi', '+61411111111')", None),
+        ("EXPLAIN CALL SendSMS('Acme', \"to\" := '+61411111111', body := 'Hi')", None),
+        ("EXPLAIN CALL SendSMS(:from, :body, :to)", {"from": "Acme", "body": "Hi", "to": "+61411111111"}),
+    ]
+    bodies = {con.sql(text, params).arrow().to_pylist()[0]["body"] for text, params in forms}
+    assert bodies == {'{"messages":[{"from":"Acme","body":"Hi","to":"+61411111111"}]}'}
+    with pytest.raises(ProcedureArgumentError, match="has no parameter 'nope'; its parameters are from, body, to"):
+        con.sql("CALL SendSMS('Acme', nope := 1)")
+    with pytest.raises(ProcedureArgumentError, match="positional arguments come before named ones"):
+        con.sql("CALL SendSMS(body := 'x', 'Acme')")

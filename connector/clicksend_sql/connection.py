@@ -221,11 +221,18 @@ class Connection:
         With ``send=False`` (EXPLAIN CALL) the request is shown, not made."""
         procedure = self.catalog.procedure(function.name)
         values: list[Any] = []
-        if function.expressions:
-            aliased = [argument.as_(f"a{index}") for index, argument in enumerate(function.expressions)]
+        if function.expressions:  # every argument evaluated by DuckDB, named ones (name := value) too
+            plain = [a.expression if isinstance(a, exp.PropertyEQ) else a for a in function.expressions]
+            aliased = [argument.as_(f"a{index}") for index, argument in enumerate(plain)]
             arguments, bound = parameters.evaluation(exp.select(*aliased))
             values = list(self._duckdb_table(arguments.sql("duckdb"), bound, generated=True).to_pylist()[0].values())
-        arguments_by_name = procedures.bind_arguments(procedure, values)
+        names = [a.this.name if isinstance(a, exp.PropertyEQ) else None for a in function.expressions]
+        first_named = next((i for i, n in enumerate(names) if n is not None), len(names))
+        if any(n is None for n in names[first_named:]):
+            raise procedures.ProcedureArgumentError(f"CALL {procedure.name}: positional arguments come before named ones.")
+        positional = [v for v, n in zip(values, names, strict=True) if n is None]
+        named = {n: v for v, n in zip(values, names, strict=True) if n is not None}
+        arguments_by_name = procedures.bind_arguments(procedure, positional, named)
         if not send:
             return Result(pa.Table.from_pylist([procedures.describe(procedure, arguments_by_name)]), kind="explain")
         with self._accounting() as stats:

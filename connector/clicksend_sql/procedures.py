@@ -8,7 +8,7 @@ Procedures that send or charge are never retried automatically.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -28,12 +28,15 @@ class ProcedureArgumentError(SQLError):
     """A CALL argument is missing, extra, or of the wrong type."""
 
 
-def bind_arguments(procedure: Procedure, args: Sequence[Any]) -> dict[str, Any]:
-    """Match positional arguments to parameters, converting each to its declared type.
+def bind_arguments(procedure: Procedure, args: Sequence[Any], named: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Match positional arguments, then ``name := value`` ones, to parameters, converting each to
+    its declared type.
 
     >>> from clicksend_sql.catalog import load_catalog
     >>> bind_arguments(load_catalog().procedure("CancelSMS"), ["ABC"])
     {'message_id': 'ABC'}
+    >>> bind_arguments(load_catalog().procedure("SendSMS"), ["Acme"], {"to": "+61411111111", "BODY": "Hi"})
+    {'from': 'Acme', 'body': 'Hi', 'to': '+61411111111'}
     >>> bind_arguments(load_catalog().procedure("CancelSMS"), [])
     Traceback (most recent call last):
     ...
@@ -43,14 +46,25 @@ def bind_arguments(procedure: Procedure, args: Sequence[Any]) -> dict[str, Any]:
     signature = f"{procedure.name}({', '.join(p.name for p in params)})"
     if len(args) > len(params):
         raise ProcedureArgumentError(f"{signature} takes at most {len(params)} argument(s); it got {len(args)}.")
+    given: dict[str, Any] = {p.name: args[i] for i, p in enumerate(params) if i < len(args)}
+    by_name = {p.name.lower(): p.name for p in params}
+    for name, value in (named or {}).items():
+        known = by_name.get(name.lower())
+        if known is None:
+            raise ProcedureArgumentError(
+                f"{procedure.name} has no parameter {name!r}; its parameters are {', '.join(p.name for p in params)}."
+            )
+        if known in given:
+            raise ProcedureArgumentError(f"{signature}: {known} is given twice (by position and by name).")
+        given[known] = value
     values: dict[str, Any] = {}
-    for index, param in enumerate(params):
-        value = args[index] if index < len(args) else None
+    for param in params:
+        value = given.get(param.name)
         if value is None:
             if param.required:
                 raise ProcedureArgumentError(
-                    f"{signature} needs {param.name} ({param.type}); it got {len(args)} argument(s)."
-                    if index >= len(args)
+                    f"{signature} needs {param.name} ({param.type}); it got {len(given)} argument(s)."
+                    if param.name not in given
                     else f"{signature}: {param.name} ({param.type}) is required and may not be NULL."
                 )
             continue
