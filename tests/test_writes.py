@@ -326,3 +326,45 @@ def test_repeating_a_partly_failed_send_sends_every_message_exactly_once() -> No
             sent = check.sql("SELECT CustomString, count(*) AS n FROM SMSHistory WHERE CustomString LIKE 'job-%' GROUP BY 1")
             counts = dict(sent.fetchall())
     assert len(counts) == 2000 and set(counts.values()) == {1}, runs
+
+
+@pytest.mark.parametrize(
+    ("table", "columns", "values", "sent"),
+    [
+        ("MMSHistory", '"To", Subject, Body, MediaFileUrl',
+         "('+61411111111', 'Hi', 'Pic', 'https://example.com/a.jpg'), ('+61411111112', 'Hi', 'Pic', 'https://example.com/b.jpg'), "
+         "('+61411111113', 'Hi', 'Pic', 'https://example.com/a.jpg')", ("POST /v3/mms/send", 2)),
+        ("VoiceHistory", '"To", Body, Voice', "('+61411111111', 'Hello', 'female'), ('+61411111112', 'Hi', 'male')",
+         ("POST /v3/voice/send", 1)),
+        ("FaxHistory", '"To", FileUrl', "('+61261111111', 'https://example.com/doc.pdf')", ("POST /v3/fax/send", 1)),
+    ],
+)
+def test_mms_voice_and_fax_sends_are_inserts_too(
+    wcon: Connection, account: Emulator, table: str, columns: str, values: str, sent: tuple[str, int]
+) -> None:
+    """A field said once per request (MMS media_file, fax file_url) splits batches where it differs."""
+    account.reset_stats()
+    out = wcon.sql(f"INSERT INTO {table} ({columns}) VALUES {values}").arrow().to_pylist()
+    assert {o["status"] for o in out} == {"ok"} and all(o["message_id"] for o in out)
+    assert account.stats()["by_operation"].get(sent[0]) == sent[1]
+    ids = [o["message_id"] for o in out]
+    assert len(wcon.sql(f"SELECT * FROM {table} WHERE MessageId IN (SELECT unnest(?))", [ids])) == len(ids)
+
+
+@pytest.mark.parametrize(
+    ("sql", "message"),
+    [
+        ("INSERT INTO MMSHistory (\"To\", Subject, Body, MediaFileUrl) VALUES ('+61411111111', repeat('s', 21), 'b', 'u')",
+         "Subject is 21 characters; the API accepts at most 20"),
+        ("INSERT INTO MMSHistory (\"To\", Subject, Body, MediaFileUrl) VALUES ('+61411111111', 's', repeat('b', 1501), 'u')",
+         "Body is 1501 characters; the API accepts at most 1500"),
+        ("INSERT INTO VoiceHistory (\"To\", Body) VALUES ('+61411111111', repeat('b', 1201))",
+         "Body is 1201 characters; the API accepts at most 1200"),
+        ("INSERT INTO FaxHistory (\"To\") VALUES ('+61261111111')", "needs a value for FileUrl"),
+    ],
+)
+def test_documented_limits_of_each_channel(wcon: Connection, account: Emulator, sql: str, message: str) -> None:
+    account.reset_stats()
+    with pytest.raises(ClickSendSQLError, match=message):
+        wcon.sql(sql)
+    assert not [r for r in account.requests() if r.startswith("POST")]

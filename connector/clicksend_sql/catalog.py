@@ -83,6 +83,7 @@ class Column:
     max_length: int | None = None  # writes: the longest text the API accepts
     match_as: Literal["email", "phone", "text"] | None = None  # upserts compare this column (normalized)
     max_list_contacts: int | None = None  # sends: a ListId naming a larger list is refused
+    write_field: str | None = None  # writes: the API field when it differs from the one read
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,7 @@ class Endpoint:
     batch: str | None = None  # writes: the body key holding a list of rows (``messages``), None for one row
     batch_size: int = 1  # writes: rows per request when ``batch`` is set
     price: str | None = None  # writes: the path that quotes the same body without sending it
+    shared: tuple[str, ...] = ()  # writes: fields a batch carries once, beside its list (MMS media_file)
 
     @property
     def path_vars(self) -> tuple[str, ...]:
@@ -289,6 +291,7 @@ def _endpoint(raw: Any, method: str, where: str) -> Endpoint:
         batch=raw.get("batch"),
         batch_size=int(raw.get("batch_size", 1)),
         price=raw.get("price"),
+        shared=tuple(raw.get("shared") or ()),
     )
 
 
@@ -350,6 +353,7 @@ def _column(raw: dict[str, Any], where: str) -> Column:
         max_length=int(raw["max_length"]) if raw.get("max_length") is not None else None,
         match_as=raw.get("match_as"),
         max_list_contacts=int(raw["max_list_contacts"]) if raw.get("max_list_contacts") is not None else None,
+        write_field=raw.get("write_field"),
     )
 
 

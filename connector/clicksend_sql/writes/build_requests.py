@@ -54,12 +54,7 @@ def build_requests(write: WriteRows) -> tuple[list[WriteRequest], pa.Table]:
     records = rows.to_pylist()
     bodies = [_body(record, body_columns, endpoint) for record in records]
     if endpoint.batch:
-        size = max(1, endpoint.batch_size)
-        return [
-            WriteRequest(endpoint.method, endpoint.path, {endpoint.batch: bodies[start:start + size]},
-                         tuple(range(start, min(start + size, len(bodies)))), retry=False, batch=endpoint.batch)
-            for start in range(0, len(bodies), size)
-        ], rows
+        return _batches(endpoint, bodies), rows
     path_values = {c.path_param: c.name for c in table.columns if c.path_param}
     idempotent = endpoint.method in ("PUT", "PATCH", "DELETE")
     return [
@@ -72,6 +67,30 @@ def build_requests(write: WriteRows) -> tuple[list[WriteRequest], pa.Table]:
         )
         for index, (record, body) in enumerate(zip(records, bodies, strict=True))
     ], rows
+
+
+def _batches(endpoint: Endpoint, bodies: list[dict[str, Any]]) -> list[WriteRequest]:
+    """Rows in requests of at most ``batch_size``; rows that differ in a ``shared`` field (MMS
+    ``media_file``, fax ``file_url``: said once per request) go to different requests.
+
+    >>> e = Endpoint("POST", "/fax/send", batch="messages", batch_size=2, shared=("file_url",))
+    >>> [(r.body["file_url"], r.rows) for r in _batches(e, [{"to": i, "file_url": u} for i, u in enumerate("aaba")])]
+    [('a', (0, 1)), ('a', (3,)), ('b', (2,))]
+    """
+    assert endpoint.batch is not None
+    groups: dict[tuple[Any, ...], list[int]] = {}
+    for index, body in enumerate(bodies):
+        groups.setdefault(tuple(orjson.dumps(body.get(f)) for f in endpoint.shared), []).append(index)
+    size = max(1, endpoint.batch_size)
+    requests = []
+    for members in groups.values():
+        for start in range(0, len(members), size):
+            chunk = members[start:start + size]
+            shared = {f: bodies[chunk[0]][f] for f in endpoint.shared if f in bodies[chunk[0]]}
+            items = [{k: v for k, v in bodies[i].items() if k not in endpoint.shared} for i in chunk]
+            requests.append(WriteRequest(endpoint.method, endpoint.path, {**shared, endpoint.batch: items},
+                                         tuple(chunk), retry=False, batch=endpoint.batch))
+    return requests
 
 
 def _with_custom_strings(rows: pa.Table) -> pa.Table:
@@ -92,7 +111,7 @@ def _body(record: dict[str, Any], columns: list[Column], endpoint: Endpoint) -> 
         value = record.get(column.name)
         if value is None or column.path_param in endpoint.path_vars:
             continue
-        body[column.field] = _json_value(value, column)
+        body[column.write_field or column.field] = _json_value(value, column)
     return body
 
 
