@@ -91,11 +91,10 @@ def test_operation(case: schemathesis.Case, live: Emulator) -> None:
     _check(case, live)
 
 
+@pytest.mark.slow
 @schema.parametrize()
 @_settings(25)
-def test_operation_explored(case: schemathesis.Case, live: Emulator, request: pytest.FixtureRequest) -> None:
-    if not request.config.getoption("--slow"):
-        pytest.skip("explores 25 examples per operation with --slow")
+def test_operation_explored(case: schemathesis.Case, live: Emulator) -> None:
     _check(case, live)
 
 
