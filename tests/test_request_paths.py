@@ -8,8 +8,6 @@ number past 64 bits) makes no request at all.
 
 from __future__ import annotations
 
-import re
-
 import pytest
 
 from clicksend_sql import Connection
@@ -39,26 +37,26 @@ def test_hostile_values_stay_one_segment_of_the_declared_path(
 ) -> None:
     declared = CATALOG.table(table)
     templates = [e.path for e in (declared.get, declared.list) if e is not None]
+    emu.reset_stats()
     for value in HOSTILE:
-        emu.reset_stats()
         if sql_type != "VARCHAR":
             with pytest.raises(SQLError, match=rf"{column}: .* is not a {sql_type} value"):
                 con.sql(f'SELECT * FROM {table} WHERE "{column}" = ?', [value])
-            assert emu.requests() == []
             continue
         try:
             con.sql(f'SELECT * FROM {table} WHERE "{column}" = ?', [value])
         except SQLError:
             pass  # e.g. a table that needs another filter; what matters is what was requested
-        encoded = path_segment(value)
-        for line in emu.requests():
-            path = line.split(" ", 1)[1].split("?", 1)[0]
-            assert path.startswith("/v3/"), line
-            segments = path[len("/v3"):].strip("/").split("/")
-            shapes = [t for t in templates if _segments(t) == len(segments)]
-            assert shapes, f"{line} is not a path of {table}"
-            if any(f"{{{declared.column(column).path_param}}}" in t for t in shapes) and encoded not in segments:
-                assert not re.search(re.escape(value), path), line
+    lines = emu.requests()
+    if sql_type != "VARCHAR":
+        assert lines == []  # a string for a whole-number key is refused before any request
+    for line in lines:
+        path = line.split(" ", 1)[1].split("?", 1)[0]
+        assert path.startswith("/v3/"), line
+        segments = path[len("/v3"):].strip("/").split("/")
+        shapes = [t for t in templates if _segments(t) == len(segments)]
+        assert shapes, f"{line} is not a path of {table}"  # no value added or removed a segment
+        assert not any(v in path for v in HOSTILE if path_segment(v) != v), line  # only ever sent encoded
 
 
 @pytest.mark.parametrize(("table", "column", "sql_type"), PATH_COLUMNS)
