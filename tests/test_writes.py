@@ -423,3 +423,18 @@ def test_documented_limits_of_each_channel(wcon: Connection, account: Emulator, 
     with pytest.raises(ClickSendSQLError, match=message):
         wcon.sql(sql)
     assert not [r for r in account.requests() if r.startswith("POST")]
+
+
+def test_letters_are_inserts_with_the_file_said_once_per_request(wcon: Connection, account: Emulator) -> None:
+    sender = wcon.sql("SELECT ReturnAddressId FROM ReturnAddresses LIMIT 1").fetchone()[0]
+    account.reset_stats()
+    out = wcon.sql(
+        "INSERT INTO LettersHistory (FileUrl, Colour, Duplex, AddressName, AddressLine1, AddressCity, AddressState, "
+        "AddressPostalCode, AddressCountry, ReturnAddressId) SELECT 'https://example.com/letter.pdf', true, false, "
+        "'Resident ' || i, i || ' Main St', 'Perth', 'WA', '6000', 'AU', ? FROM range(3) t(i)",
+        [sender],
+    ).arrow().to_pylist()
+    assert {o["status"] for o in out} == {"ok"} and all(o["price"] is not None for o in out), out
+    assert account.stats()["by_operation"].get("POST /v3/post/letters/send") == 1
+    names = wcon.sql("SELECT AddressName FROM LettersHistory WHERE AddressName LIKE 'Resident %'").fetchall()
+    assert sorted(n for (n,) in names) == ["Resident 0", "Resident 1", "Resident 2"]

@@ -82,7 +82,7 @@ def _outcome(
             status, error = "error", f"ClickSend refused this message: {api_status}"
     key_fields = {c.name: c.field for c in table.columns}
     key = [record.get(k) if record.get(k) is not None else item.get(key_fields[k]) for k in identity_columns(table)[:1]]
-    price = item.get("message_price")
+    price = item.get("message_price", item.get("post_price"))  # letters and postcards say post_price
     return {
         "row": index + 1,
         "key": None if key[0] is None else str(key[0]),
