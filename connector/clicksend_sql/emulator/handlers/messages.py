@@ -458,6 +458,8 @@ def _cancel(ctx: Ctx, table: str, message_id: str) -> Row:
         raise bad_request({"message_id": "Only scheduled messages can be cancelled."})
     row["status"] = "Cancelled"
     price = row.get("message_price", row.get("post_price", "0"))
+    if table == "postcards-history" and price:  # post_price is a whole number there; the send charged the unit price
+        price = messaging.POSTCARD_PRICE
     _charge(ctx.store, -Decimal(str(price)))
     return row
 
