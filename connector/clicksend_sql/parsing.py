@@ -31,6 +31,7 @@ from .errors import SQLSyntaxError
 
 MAX_NESTING = 1000
 """Deepest parenthesis nesting accepted: DuckDB's own expression depth limit."""
+_TAIL = " "  # sqlglot 30's tokenizer fails on "$1, ''" when the empty string ends the text
 _RECURSION_LIMIT = 40 * MAX_NESTING  # sqlglot recurses a few dozen frames per nesting level
 # A colon after one of these ends a value (slice bound, struct key), so it is not a placeholder.
 _VALUE_ENDS = frozenset(
@@ -63,6 +64,8 @@ def parse(text: str) -> list[Statement]:
 
     >>> [s.text for s in parse("SELECT ? AS a, :from; SELECT ?,?")]
     ['SELECT $1 AS a, $from', 'SELECT $1 ,$2']
+    >>> parse("SELECT count(*) FROM t WHERE a = ? AND b <> ''")[0].text
+    "SELECT count(*) FROM t WHERE a = $1 AND b <> ''"
     >>> parse("SELECT x[a:b], {'k': :v}")[0].text
     "SELECT x[a:b], {'k': $v }"
     """
@@ -109,7 +112,7 @@ def _rewrite(text: str, positions: Iterator[int]) -> str:
 
 def _tokenize(text: str) -> list[Token]:
     try:
-        return DuckDB().tokenize(text)
+        return DuckDB().tokenize(text + _TAIL)
     except TokenError as exc:
         raise SQLSyntaxError(f"Syntax error: {exc}") from None
 
@@ -141,7 +144,7 @@ def _parse_one(text: str) -> exp.Expression:
     level = sqlglot_logger.level
     sqlglot_logger.setLevel(logging.ERROR)  # statements sqlglot keeps as raw commands (CALL, EXPLAIN) are fine
     try:
-        expression = sqlglot.parse_one(text, read="duckdb")
+        expression = sqlglot.parse_one(text + _TAIL, read="duckdb")
     except ParseError as exc:
         first = exc.errors[0] if exc.errors else {}
         where = f" at line {first.get('line')}, column {first.get('col')}" if first else ""

@@ -36,8 +36,9 @@ def outcomes(write: WriteRows, sent_rows: pa.Table, results: list[RequestOutcome
     records = sent_rows.to_pylist()
     rows: list[dict[str, Any]] = [{} for _ in records]
     origins = write.origins or tuple(range(len(records)))
+    key_field = write.table.column(identity_columns(write.table)[0]).field
     for result in results:
-        answered = _answered_rows(result)
+        answered = _answered_rows(result, key_field)
         for position, index in enumerate(result.request.rows):
             item = answered[position] if position < len(answered) else None
             rows[index] = _outcome(write.table, write, records[index], origins[index], result, item)
@@ -58,7 +59,7 @@ def merge(parts: list[pa.Table], skipped: dict[int, str]) -> pa.Table:
     return merged.sort_by("row")
 
 
-def _answered_rows(result: RequestOutcome) -> list[dict[str, Any]]:
+def _answered_rows(result: RequestOutcome, key_field: str) -> list[dict[str, Any]]:
     """The per-row objects of an answer: the batch's list (``messages``), or the one object."""
     if result.response is None:
         return []
@@ -66,6 +67,10 @@ def _answered_rows(result: RequestOutcome) -> list[dict[str, Any]]:
     batch = result.request.batch
     if batch and isinstance(data, dict) and isinstance(data.get(batch), list):
         return [m if isinstance(m, dict) else {} for m in data[batch]]
+    while isinstance(data, dict) and key_field not in data and isinstance(data.get("data"), (dict, list)):
+        data = data["data"]  # the created object inside a send summary (email campaigns) or a paginator
+    if isinstance(data, list) and len(data) == 1:
+        data = data[0]
     return [data] if isinstance(data, dict) else []
 
 
