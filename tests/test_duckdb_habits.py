@@ -207,3 +207,12 @@ def test_a_failed_stream_cancels_the_statements_other_requests() -> None:
             emu.reset_stats()
             con.sql("SELECT * FROM ContactLists WHERE ListId = 1401")
             assert con.last_stats.requests == emu.stats()["total"]
+
+
+def test_a_refused_setting_leaves_no_thread_behind(emulator: Emulator) -> None:
+    import threading
+
+    before = threading.active_count()
+    with pytest.raises(ClickSendSQLError, match="deadline must be a positive number"):
+        clicksend_sql.connect(emulator.username, emulator.api_key, base_url=emulator.base_url, deadline=0)
+    assert threading.active_count() == before

@@ -118,7 +118,12 @@ class Connection:
         self.limits = writes.Limits(max_messages, max_cost)  # writes over these are refused before sending
         self.last_stats = StatementStats()
         self._io = _EventLoopThread()
-        self._client = self._io.run(_make_client(settings, rate_limit, concurrency, retries, deadline))
+        try:
+            self._client = self._io.run(_make_client(settings, rate_limit, concurrency, retries, deadline))
+        except BaseException:  # a refused setting must not leave the I/O thread and DuckDB open
+            self._io.close()
+            self.duckdb.close()
+            raise
         self._emulator: Any = None
         for name, table in system_tables(self.catalog).items():
             self.duckdb.register(name, table)
