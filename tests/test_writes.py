@@ -4,6 +4,7 @@ checked through plain httpx, not through the engine that wrote it."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any
 
 import duckdb
@@ -438,3 +439,19 @@ def test_letters_are_inserts_with_the_file_said_once_per_request(wcon: Connectio
     assert account.stats()["by_operation"].get("POST /v3/post/letters/send") == 1
     names = wcon.sql("SELECT AddressName FROM LettersHistory WHERE AddressName LIKE 'Resident %'").fetchall()
     assert sorted(n for (n,) in names) == ["Resident 0", "Resident 1", "Resident 2"]
+
+
+def test_returning_gives_the_written_rows_as_the_table_types_them(wcon: Connection) -> None:
+    created = wcon.sql(
+        "INSERT INTO Contacts (ListId, Email, FirstName) VALUES (1405, 'ret.one@x.io', 'One'), (1405, 'ret.two@x.io', 'Two') "
+        "RETURNING ContactId, Email, CreatedDate"
+    ).fetchall()
+    assert [r[1] for r in created] == ["ret.one@x.io", "ret.two@x.io"] and all(isinstance(r[2], datetime) for r in created)
+    updated = wcon.sql(
+        "UPDATE Contacts SET FirstName = upper(FirstName) WHERE ListId = 1405 AND Email LIKE 'ret.%' RETURNING ContactId, FirstName"
+    ).fetchall()
+    assert sorted(updated) == sorted((r[0], n) for r, n in zip(created, ["ONE", "TWO"], strict=True))
+    sent = wcon.sql("INSERT INTO SMSHistory (\"To\", Body) VALUES ('+61411111111', 'hi') RETURNING MessageId, Status").fetchall()
+    assert len(sent) == 1 and sent[0][1] == "SUCCESS"
+    deleted = wcon.sql("DELETE FROM Contacts WHERE ListId = 1405 AND Email LIKE 'ret.%' RETURNING *").fetchall()
+    assert sorted(deleted) == sorted((r[0], 1405) for r in created)

@@ -6,7 +6,7 @@
               ──build_requests──▶ one request per row, or batches where the API takes lists
               ──send_requests──▶ concurrently under the client's limits; sends never retried
               ──reconcile──▶ sends whose answer was lost, settled from the history by CustomString
-              ──outcomes──▶ one outcome row per input row
+              ──outcomes──▶ one outcome row per input row (``returning``: the written rows instead)
 
 Each step is its own module with one public function named after it.
 """

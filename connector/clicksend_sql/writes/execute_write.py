@@ -19,9 +19,10 @@ from sqlglot import exp
 from ..catalog import Table
 from .build_requests import WriteRequest, build_requests
 from .match_rows import match_rows
-from .outcomes import merge, outcomes
+from .outcomes import answered_rows, merge, outcomes
 from .plan_rows import WriteError, WriteRows, plan_rows
 from .reconcile import reconcile
+from .returning import returning
 from .send_requests import RequestOutcome
 from .validate_rows import validate_rows
 
@@ -70,10 +71,10 @@ def execute_write(statement: exp.Expression, table: Table, services: Services, l
     if not send:
         return _plan(requests, price)
     started = datetime.now(timezone.utc)
-    done = [
-        reconcile(part, outcomes(part, rows, services.send(part_requests)), services.query, started)
-        for part, part_requests, rows in built
-    ]
+    sent = [(part, rows, services.send(part_requests)) for part, part_requests, rows in built]
+    if statement.args.get("returning"):
+        return returning(statement, planned, [(part, results) for part, _, results in sent], answered_rows, services.scratch)
+    done = [reconcile(part, outcomes(part, rows, results), services.query, started) for part, rows, results in sent]
     return merge(done, skipped)
 
 

@@ -38,7 +38,7 @@ def outcomes(write: WriteRows, sent_rows: pa.Table, results: list[RequestOutcome
     origins = write.origins or tuple(range(len(records)))
     key_field = write.table.column(identity_columns(write.table)[0]).field
     for result in results:
-        answered = _answered_rows(result, key_field)
+        answered = answered_rows(result, key_field)
         for position, index in enumerate(result.request.rows):
             item = answered[position] if position < len(answered) else None
             rows[index] = _outcome(write.table, write, records[index], origins[index], result, item)
@@ -59,7 +59,7 @@ def merge(parts: list[pa.Table], skipped: dict[int, str]) -> pa.Table:
     return merged.sort_by("row")
 
 
-def _answered_rows(result: RequestOutcome, key_field: str) -> list[dict[str, Any]]:
+def answered_rows(result: RequestOutcome, key_field: str) -> list[dict[str, Any]]:
     """The per-row objects of an answer: the batch's list (``messages``), or the one object."""
     if result.response is None:
         return []
