@@ -455,3 +455,17 @@ def test_returning_gives_the_written_rows_as_the_table_types_them(wcon: Connecti
     assert len(sent) == 1 and sent[0][1] == "SUCCESS"
     deleted = wcon.sql("DELETE FROM Contacts WHERE ListId = 1405 AND Email LIKE 'ret.%' RETURNING *").fetchall()
     assert sorted(deleted) == sorted((r[0], 1405) for r in created)
+
+
+def test_postcards_are_inserts_with_their_files_said_once_per_request(wcon: Connection, account: Emulator) -> None:
+    sender = wcon.sql("SELECT ReturnAddressId FROM ReturnAddresses LIMIT 1").fetchone()[0]
+    account.reset_stats()
+    sent = wcon.sql(
+        "INSERT INTO PostcardsHistory (FileUrls, AddressName, AddressLine1, AddressCity, AddressState, AddressPostalCode, "
+        "AddressCountry, ReturnAddressId) SELECT to_json(['https://example.com/front.pdf', 'https://example.com/back.pdf']), "
+        "'Card ' || i, i || ' Bay Rd', 'Perth', 'WA', '6000', 'AU', ? FROM range(2) t(i) RETURNING AddressName, Status",
+        [sender],
+    ).fetchall()
+    assert sorted(sent) == [("Card 0", "Queued"), ("Card 1", "Queued")]
+    assert account.stats()["by_operation"].get("POST /v3/post/postcards/send") == 1
+    assert wcon.sql("SELECT count(*) FROM PostcardsHistory WHERE AddressName LIKE 'Card %'").fetchone() == (2,)
