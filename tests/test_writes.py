@@ -426,15 +426,22 @@ def test_documented_limits_of_each_channel(wcon: Connection, account: Emulator, 
     assert not [r for r in account.requests() if r.startswith("POST")]
 
 
-def test_letters_are_inserts_with_the_file_said_once_per_request(wcon: Connection, account: Emulator) -> None:
+def _mail(wcon: Connection, table: str, files: dict[str, str], name: str, rows: int, tail: str = "") -> Any:
+    """INSERT ``rows`` pieces of post into ``table`` (letters, postcards), addressed to ``name N``
+    in Perth from the account's first return address; ``files`` are the file columns and values."""
     sender = wcon.sql("SELECT ReturnAddressId FROM ReturnAddresses LIMIT 1").fetchone()[0]
-    account.reset_stats()
-    out = wcon.sql(
-        "INSERT INTO LettersHistory (FileUrl, Colour, Duplex, AddressName, AddressLine1, AddressCity, AddressState, "
-        "AddressPostalCode, AddressCountry, ReturnAddressId) SELECT 'https://example.com/letter.pdf', true, false, "
-        "'Resident ' || i, i || ' Main St', 'Perth', 'WA', '6000', 'AU', ? FROM range(3) t(i)",
+    return wcon.sql(
+        f"INSERT INTO {table} ({', '.join(files)}, AddressName, AddressLine1, AddressCity, AddressState, "
+        f"AddressPostalCode, AddressCountry, ReturnAddressId) SELECT {', '.join(files.values())}, "
+        f"'{name} ' || i, i || ' Main St', 'Perth', 'WA', '6000', 'AU', ? FROM range({rows}) t(i){tail}",
         [sender],
-    ).arrow().to_pylist()
+    )
+
+
+def test_letters_are_inserts_with_the_file_said_once_per_request(wcon: Connection, account: Emulator) -> None:
+    account.reset_stats()
+    letter = {"FileUrl": "'https://example.com/letter.pdf'", "Colour": "true", "Duplex": "false"}
+    out = _mail(wcon, "LettersHistory", letter, "Resident", 3).arrow().to_pylist()
     assert {o["status"] for o in out} == {"ok"} and all(o["price"] is not None for o in out), out
     assert account.stats()["by_operation"].get("POST /v3/post/letters/send") == 1
     names = wcon.sql("SELECT AddressName FROM LettersHistory WHERE AddressName LIKE 'Resident %'").fetchall()
@@ -458,14 +465,9 @@ def test_returning_gives_the_written_rows_as_the_table_types_them(wcon: Connecti
 
 
 def test_postcards_are_inserts_with_their_files_said_once_per_request(wcon: Connection, account: Emulator) -> None:
-    sender = wcon.sql("SELECT ReturnAddressId FROM ReturnAddresses LIMIT 1").fetchone()[0]
     account.reset_stats()
-    sent = wcon.sql(
-        "INSERT INTO PostcardsHistory (FileUrls, AddressName, AddressLine1, AddressCity, AddressState, AddressPostalCode, "
-        "AddressCountry, ReturnAddressId) SELECT to_json(['https://example.com/front.pdf', 'https://example.com/back.pdf']), "
-        "'Card ' || i, i || ' Bay Rd', 'Perth', 'WA', '6000', 'AU', ? FROM range(2) t(i) RETURNING AddressName, Status",
-        [sender],
-    ).fetchall()
+    card = {"FileUrls": "to_json(['https://example.com/front.pdf', 'https://example.com/back.pdf'])"}
+    sent = _mail(wcon, "PostcardsHistory", card, "Card", 2, " RETURNING AddressName, Status").fetchall()
     assert sorted(sent) == [("Card 0", "Queued"), ("Card 1", "Queued")]
     assert account.stats()["by_operation"].get("POST /v3/post/postcards/send") == 1
     assert wcon.sql("SELECT count(*) FROM PostcardsHistory WHERE AddressName LIKE 'Card %'").fetchone() == (2,)

@@ -46,9 +46,12 @@ class DuckDBSession:
         self._con = connection
         self._params = params
         self.pushdown = pushdown
+        self._settings: dict[str, str] = {}  # read once per statement: settings cannot change mid-plan
 
     def setting(self, name: str) -> str:
-        return str(self._con.execute("SELECT current_setting($name)", {"name": name}).fetchall()[0][0])
+        if name not in self._settings:
+            self._settings[name] = str(self._con.execute("SELECT current_setting($name)", {"name": name}).fetchall()[0][0])
+        return self._settings[name]
 
     def evaluate(self, expression: exp.Expression, sql_type: str) -> Any:
         """The value of a constant for a column of ``sql_type``: None when it must not be pushed,

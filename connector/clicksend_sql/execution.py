@@ -21,7 +21,7 @@ import pyarrow as pa
 
 from .catalog import Catalog, Table
 from .conversion import arrow_schema, bodies_to_arrow
-from .errors import APIError, ForbiddenError, InvalidResponseError, NotFoundError
+from .errors import APIError, ForbiddenError, NotFoundError
 from .http import ApiResponse, ClickSendClient
 from .planner import Reference, Scan
 from .planner.pushdown_filters import pushdown_filters
@@ -222,22 +222,12 @@ async def _await(awaitable: Awaitable[T]) -> T:
 
 
 def _total(response: ApiResponse) -> int:
-    """The paginator's ``total``: a whole number of rows, or the answer is not ClickSend's."""
-    data = response.data
-    total = data.get("total") if isinstance(data, dict) else None
-    if isinstance(total, str) and total.strip().isascii() and total.strip().isdigit():
-        total = int(total)
-    elif isinstance(total, float) and total.is_integer():
-        total = int(total)
-    if total is None and isinstance(data, dict) and "total" not in data:
-        total = 0
-    if not isinstance(total, int) or isinstance(total, bool) or not 0 <= total < 2**63:
-        raise InvalidResponseError(
-            f"ClickSend answered {response.method} {response.path} with a paginator whose total is {total!r}, "
-            "not a row count; a proxy or gateway may have answered instead.",
-            status=response.status, method=response.method, path=response.path,
-        )
-    return total
+    """The paginator's ``total`` (read and checked by :meth:`ApiResponse.paginator`); a bare list
+    is the whole answer."""
+    paginator = response.paginator()
+    if paginator is None:
+        return len(response.data)
+    return paginator.total or 0
 
 
 def _missing_parent(exc: APIError) -> bool:

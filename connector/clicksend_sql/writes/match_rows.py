@@ -18,6 +18,8 @@ from sqlglot import exp
 
 from .plan_rows import RunQuery, WriteRows, identity_columns
 
+# Names the rows are registered under in the user's DuckDB session while an upsert is matched.
+INCOMING, EXISTING, MATCHES = "__clicksend_incoming", "__clicksend_existing", "__clicksend_matches"
 _NORMAL = {
     "email": "lower(trim({v}))",
     "phone": "coalesce(e164({v}::VARCHAR, country := {country}), trim({v}::VARCHAR))",
@@ -35,10 +37,10 @@ def match_rows(
     parent = table.parent.column if table.parent else None
     keys = identity_columns(table)
     con = scratch()
-    con.register("incoming", write.rows.append_column("__row", pa.array(range(write.rows.num_rows), pa.int64())))
+    con.register(INCOMING, write.rows.append_column("__row", pa.array(range(write.rows.num_rows), pa.int64())))
     try:
         existing = _existing(write, run_query, con, parent)
-        con.register("existing", existing)
+        con.register(EXISTING, existing)
         column = table.column(conflict.column)
         normal = _NORMAL.get(column.match_as or "", "{v}")
         mine = normal.format(v=f'i."{column.name}"', country=_country("i", write.columns))
@@ -47,18 +49,18 @@ def match_rows(
         matched = con.sql(
             f"""
             WITH last AS (
-                SELECT *, {mine} AS __norm FROM incoming i
+                SELECT *, {mine} AS __norm FROM {INCOMING} i
                 QUALIFY row_number() OVER (PARTITION BY {f'i."{parent}", ' if parent else ''}__norm ORDER BY __row DESC) = 1
                     OR __norm IS NULL
             )
             SELECT i.__row, any_value(e."{keys[0]}") AS __key
-            FROM last i LEFT JOIN existing e ON {same_parent} AND i.__norm = {theirs}
+            FROM last i LEFT JOIN {EXISTING} e ON {same_parent} AND i.__norm = {theirs}
             GROUP BY i.__row ORDER BY i.__row
             """
         ).to_arrow_table()
         parts = _split(write, matched, con, keys)
     finally:
-        for name in ("incoming", "existing"):
+        for name in (INCOMING, EXISTING):
             con.unregister(name)
     kept = {r["__row"]: r["__key"] for r in matched.to_pylist()}
     skipped = {
@@ -80,7 +82,7 @@ def _existing(write: WriteRows, run_query: RunQuery, con: duckdb.DuckDBPyConnect
     table = write.table
     select = exp.select("*").from_(exp.to_table(table.name))
     if parent:
-        parents = [r[0] for r in con.sql(f'SELECT DISTINCT "{parent}" FROM incoming WHERE "{parent}" IS NOT NULL').fetchall()]
+        parents = [r[0] for r in con.sql(f'SELECT DISTINCT "{parent}" FROM {INCOMING} WHERE "{parent}" IS NOT NULL').fetchall()]
         if not parents:
             return pa.table({c.name: pa.array([], pa.string()) for c in table.columns})
         select = select.where(exp.column(parent, quoted=True).isin(*parents))
@@ -107,19 +109,19 @@ def _updates(write: WriteRows, found: list[tuple[int, Any]], con: duckdb.DuckDBP
     table = write.table
     settable = [c for c in write.columns if c not in keys and not table.column(c).read_only]
     assignments = conflict.assignments or tuple((c, exp.column(c, table="excluded", quoted=True)) for c in settable)
-    con.register("matches", pa.table({"__row": [r for r, _ in found], "__key": [k for _, k in found]}))
+    con.register(MATCHES, pa.table({"__row": [r for r, _ in found], "__key": [k for _, k in found]}))
     try:
         values = ", ".join(f'{_sides(value).sql("duckdb")} AS "{name}"' for name, value in assignments)
         identity = ", ".join(f'e."{k}"' for k in keys)
         rows = con.sql(
             f"""
             SELECT m.__row, {identity}, {values}
-            FROM matches m JOIN incoming excluded ON excluded.__row = m.__row
-            JOIN existing e ON e."{keys[0]}" = m.__key ORDER BY m.__row
+            FROM {MATCHES} m JOIN {INCOMING} excluded ON excluded.__row = m.__row
+            JOIN {EXISTING} e ON e."{keys[0]}" = m.__key ORDER BY m.__row
             """
         ).to_arrow_table()
     finally:
-        con.unregister("matches")
+        con.unregister(MATCHES)
     origins = tuple(rows.column("__row").to_pylist())
     columns = tuple(name for name, _ in assignments)
     return WriteRows("UPDATE", table, columns, rows.drop_columns(["__row"]), origins=origins)
