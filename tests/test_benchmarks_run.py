@@ -7,20 +7,32 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
 
 
-def test_bench_writes_quick_runs_and_writes_its_json() -> None:
+def _quick_run(script: str, results: str, timeout: float) -> dict[str, Any]:
+    """Run ``benchmarks/<script> --quick``; the figures of the JSON it (re)wrote."""
     started = time.time()
     done = subprocess.run(
-        [sys.executable, "benchmarks/bench_writes.py", "--quick"], cwd=ROOT, capture_output=True, text=True, timeout=120
+        [sys.executable, f"benchmarks/{script}", "--quick"], cwd=ROOT, capture_output=True, text=True, timeout=timeout
     )
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
-    path = RESULTS / "writes-quick.json"
+    path = RESULTS / results
     assert path.stat().st_mtime >= started - 1
-    figures = json.loads(path.read_text(encoding="utf-8"))
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def test_bench_writes_quick_runs_and_writes_its_json() -> None:
+    figures = _quick_run("bench_writes.py", "writes-quick.json", timeout=120)
     assert figures["send"]["requests_ratio"] == 1.0  # one POST per 1,000 messages
     assert figures["update"]["ratio"] == 1.0  # the lists' pages and one PUT per row, nothing more
     assert figures["contacts"]["requests"] == figures["contacts"]["contacts"]
+
+
+def test_bench_startup_quick_runs_and_writes_its_json() -> None:
+    figures = _quick_run("bench_startup.py", "startup-quick.json", timeout=180)
+    assert figures["help"]["ratio"] > 0 and figures["query"]["ratio"] > 0  # ratios, not targets: CI is noisy
+    assert {row["set-up"] for row in figures["setup"]} == {"cache built", "no cache"}

@@ -16,7 +16,7 @@ A file looks like this (``schema/Contacts.yaml``)::
       update: /lists/{list_id}/contacts/{contact_id}
       delete: /lists/{list_id}/contacts/{contact_id}
     primary_key: [ContactId]
-    parent: {table: ContactLists, column: ListId, parent_column: ListId}
+    parent: {table: ContactLists, column: ListId, parent_column: ListId, count_column: ContactsCount}
     dml: [INSERT, UPDATE, DELETE]
     incremental: [CreatedDate, UpdatedDate]
     columns:
@@ -36,8 +36,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
+import orjson
 
+from .cache import cached_entry, file_stamps, fingerprint
 from .errors import CatalogError, UnknownTableError, did_you_mean
 
 Shape = Literal["paginator", "cursor", "cursor_no_envelope", "array", "object", "object_no_envelope"]
@@ -130,6 +131,7 @@ class Parent:
     table: str
     column: str
     parent_column: str
+    count_column: str | None = None  # the parent's column that counts its child rows, when the API has one
 
 
 @dataclass(frozen=True)
@@ -217,6 +219,7 @@ class Catalog:
 
     tables: dict[str, Table]
     procedures: dict[str, Procedure]
+    fingerprint: str = field(default="", repr=False, compare=False)  # of the files it was loaded from
 
     def table(self, name: str) -> Table:
         found = self.tables.get(name.lower())
@@ -253,23 +256,53 @@ def catalog_dirs() -> tuple[Path, Path]:
 
 @cache
 def load_catalog(schema_dir: Path | None = None, procedures_dir: Path | None = None) -> Catalog:
-    """Load and validate every declaration; a malformed file raises :class:`CatalogError`."""
+    """Load and validate every declaration; a malformed file raises :class:`CatalogError`.
+
+    The shipped catalog's parsed YAML is kept in the user's cache (see :mod:`clicksend_sql.cache`),
+    keyed by the files' names, sizes and modification times; validation runs on every load all the same.
+    """
     default_schema, default_procs = catalog_dirs()
-    schema_dir = schema_dir or default_schema
-    procedures_dir = procedures_dir or default_procs
-    tables = {t.name.lower(): t for t in (_load_table(p) for p in sorted(schema_dir.glob("*.yaml")))}
-    procs = {p.name.lower(): p for p in (_load_procedure(f) for f in sorted(procedures_dir.glob("*.yaml")))}
-    catalog = Catalog(tables=tables, procedures=procs)
+    files = [sorted((schema_dir or default_schema).glob("*.yaml")),
+             sorted((procedures_dir or default_procs).glob("*.yaml"))]
+    key = fingerprint(("catalog", *file_stamps(files[0]), "procedures", *file_stamps(files[1])))
+    shipped = schema_dir in (None, default_schema) and procedures_dir in (None, default_procs)
+    table_docs, procedure_docs = _parsed(files, key if shipped else None)
+    tables = {t.name.lower(): t for t in (_load_table(doc, where) for where, doc in table_docs)}
+    procs = {p.name.lower(): p for p in (_load_procedure(doc, where) for where, doc in procedure_docs)}
+    catalog = Catalog(tables=tables, procedures=procs, fingerprint=key)
     _check_references(catalog)
     return catalog
 
 
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml parses the catalog ~10x faster
+Docs = list[tuple[str, dict[str, Any]]]  # (file name, its YAML) per file
+
+
+def _parsed(files: list[list[Path]], key: str | None) -> tuple[Docs, Docs]:
+    """Every file's YAML: from the cache entry ``key`` if there is one, else parsed (and kept there)."""
+    def build(directory: Path) -> None:
+        docs = [[(p.name, _read(p)) for p in group] for group in files]
+        try:  # YAML that JSON cannot say as it is (dates, non-text keys) stays uncached
+            text = orjson.dumps(docs, option=orjson.OPT_PASSTHROUGH_DATETIME)
+        except TypeError:
+            return
+        (directory / "catalog.json").write_bytes(text)
+
+    entry = cached_entry("catalog", key, build) if key is not None else None
+    if entry is not None:
+        try:
+            tables, procedures = orjson.loads((entry / "catalog.json").read_bytes())
+            return [tuple(d) for d in tables], [tuple(d) for d in procedures]  # type: ignore[misc]
+        except (OSError, ValueError):  # damaged: parse the files instead
+            pass
+    return [(p.name, _read(p)) for p in files[0]], [(p.name, _read(p)) for p in files[1]]
 
 
 def _read(path: Path) -> dict[str, Any]:
+    import yaml  # only when the cache has no copy: importing it costs ~10 ms
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml parses the catalog ~10x faster
     try:
-        doc = yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER)
+        doc = yaml.load(path.read_text(encoding="utf-8"), Loader=loader)
     except yaml.YAMLError as exc:
         raise CatalogError(f"{path.name}: not valid YAML: {exc}") from None
     if not isinstance(doc, dict):
@@ -298,9 +331,7 @@ def _endpoint(raw: Any, method: str, where: str) -> Endpoint:
     )
 
 
-def _load_table(path: Path) -> Table:
-    doc = _read(path)
-    where = path.name
+def _load_table(doc: dict[str, Any], where: str) -> Table:
     try:
         columns = tuple(_column(c, where) for c in doc["columns"])
         names = {c.name.lower() for c in columns}
@@ -380,9 +411,7 @@ def _filter(raw: dict[str, Any], columns: tuple[Column, ...], where: str) -> Fil
     )
 
 
-def _load_procedure(path: Path) -> Procedure:
-    doc = _read(path)
-    where = path.name
+def _load_procedure(doc: dict[str, Any], where: str) -> Procedure:
     try:
         return Procedure(
             name=doc["name"],
@@ -417,3 +446,6 @@ def _check_references(catalog: Catalog) -> None:
     for table in catalog.tables.values():
         if table.parent and not catalog.has_table(table.parent.table):
             raise CatalogError(f"{table.source_file}: parent table {table.parent.table!r} is not declared")
+        count = table.parent.count_column if table.parent else None
+        if table.parent and count and count not in {c.name for c in catalog.table(table.parent.table).columns}:
+            raise CatalogError(f"{table.source_file}: count_column {count!r} is not a column of {table.parent.table}")

@@ -17,8 +17,6 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 from click.core import ParameterSource
-from rich.console import Console
-from rich.markup import escape
 
 from . import __version__
 from .errors import ClickSendSQLError
@@ -36,7 +34,9 @@ from .output import (
     write_results,
 )
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # these, rich's console, DuckDB, Arrow and sqlglot load only when a command runs
+    from rich.console import Console
+
     from .connection import Connection
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -107,6 +107,8 @@ def _reported(err: Console) -> Iterator[None]:
         print_error(err, str(exc))
         sys.exit(2)
     except Interrupted as exc:
+        from rich.markup import escape
+
         err.print(escape(str(exc)), highlight=False)
         sys.exit(130)
     except KeyboardInterrupt:
@@ -161,6 +163,8 @@ def query(sql: str, output: str | None, params: tuple[str, ...], fmt: str | None
     Several statements print one result after the other. The API key comes from
     CLICKSEND_API_KEY or the profile, never from the command line.
     """
+    from rich.console import Console
+
     err = Console(stderr=True)
     bound = _parse_params(params)
     with _reported(err):
@@ -186,6 +190,8 @@ def shell(fmt: str | None, stats: bool, **options: Any) -> None:
 
     With stdin not a terminal, runs the statements read from it and stops at the first error.
     """
+    from rich.console import Console
+
     from .shell import Shell
 
     err = Console(stderr=True)

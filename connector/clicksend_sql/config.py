@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import ipaddress
 import os
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -107,6 +106,8 @@ def normalize_base_url(url: str) -> str:
 
 def _read_profile(config_file: Path, profile: str, *, required: bool) -> Mapping[str, str]:
     """The ``[profiles.NAME]`` table of the config file; empty when absent and not required."""
+    import tomllib  # ~15 ms to import: only when settings are read from a profile
+
     try:
         document = tomllib.loads(config_file.read_text(encoding="utf-8"))
     except FileNotFoundError:

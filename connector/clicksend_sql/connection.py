@@ -9,10 +9,12 @@ session over local tables, files and DataFrames.
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import re
 import sys
 from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import Future
 from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
@@ -37,7 +39,7 @@ from .planner import view_name
 from .planner.find_tables import find_tables
 from .query import run_query
 from .result import Result
-from .system_tables import SEARCH_PATH, catalog_ddl, system_tables
+from .system_tables import SEARCH_PATH, declare
 from .write import run_write
 
 Params = Sequence[Any] | Mapping[str, Any] | None
@@ -71,20 +73,24 @@ class Connection:
         max_cost: Decimal | float | None = None,
         default_country: str | None = None,
     ) -> None:
-        catalog = catalog or load_catalog()
-        database_connection = duckdb.connect(database)
-        database_connection.execute(catalog_ddl(catalog))
-        phones.register(database_connection, default_country)
-        current = database_connection.execute("SELECT current_setting('search_path')").fetchall()[0][0] or "main"
-        database_connection.execute("SET search_path = $path", {"path": f"{current},{SEARCH_PATH}"})
-        for name, table in system_tables(catalog).items():
-            database_connection.register(name, table)
         io = EventLoopThread()
+        # The HTTP client (httpcore's import and a TLS context: 30-100 ms) is made on the I/O thread while this
+        # one loads the catalog and opens DuckDB.
+        pending = asyncio.run_coroutine_threadsafe(make_client(settings, rate_limit, concurrency, retries, deadline),
+                                                   io.loop)
+        database_connection = None
         try:
-            client = io.run(make_client(settings, rate_limit, concurrency, retries, deadline))
-        except BaseException:  # a refused setting must not leave the I/O thread and DuckDB open
-            io.close()
-            database_connection.close()
+            catalog = catalog or load_catalog()
+            database_connection = duckdb.connect(database)
+            declare(database_connection, catalog)
+            phones.register(database_connection, default_country)
+            current = database_connection.execute("SELECT current_setting('search_path')").fetchall()[0][0] or "main"
+            database_connection.execute("SET search_path = $path", {"path": f"{current},{SEARCH_PATH}"})
+            client = pending.result()
+        except BaseException:  # a refused setting or a DuckDB failure leaves neither the I/O thread nor DuckDB open
+            _abandon(pending, io)
+            if database_connection is not None:
+                database_connection.close()
             raise
         limits = writes.Limits(max_messages, Decimal(str(max_cost)) if max_cost is not None else None)
         self._engine = Engine(settings, catalog, database_connection, io, client, progress, pushdown, dry_run, limits)
@@ -239,6 +245,17 @@ class Connection:
         finally:
             for name in found:
                 self.duckdb.unregister(name)
+
+
+def _abandon(pending: Future[Any], io: EventLoopThread) -> None:
+    """Close the client a failed set-up made (if it made one) and stop its I/O thread."""
+    try:
+        client = pending.result()
+    except BaseException:  # noqa: S110 - the set-up's own failure is the one raised
+        pass
+    else:
+        io.run(client.aclose())
+    io.close()
 
 
 def _caller_frame() -> FrameType | None:

@@ -10,13 +10,12 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
-from rich.console import Console
 from rich.filesize import decimal
-from rich.markup import escape
 
 from .errors import ClickSendSQLError
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # rich.console and rich.markup load when something is printed (``--help`` prints without them)
+    from rich.console import Console
     from rich.progress import Progress as RichProgress
     from rich.progress import TaskID
 
@@ -169,6 +168,8 @@ def _count(n: int, one: str, many: str) -> str:
 def print_error(err: Console, message: str) -> None:
     """One line on stderr, the way every command reports a failure (DuckDB's hints join the line)."""
     line = " ".join(part.strip() for part in message.splitlines() if part.strip())
+    from rich.markup import escape
+
     err.print("[red]Error:[/red]", escape(line), highlight=False, soft_wrap=True)
 
 
