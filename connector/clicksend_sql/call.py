@@ -11,7 +11,7 @@ from sqlglot import exp
 from . import procedures
 from .engine import Engine
 from .parameters import Parameters
-from .query import redact
+from .conversion import redact
 from .result import Result
 
 

@@ -1,36 +1,42 @@
-"""Execution: run a plan's scans over HTTP and hand back one Arrow table per ClickSend table.
+"""Execution: stream a plan's scans over HTTP into DuckDB as Arrow record batches.
 
-Each table is fetched once per statement however often the statement mentions it, and a scan
-that fans out over parent rows (Contacts over every ContactLists row) shares the parent's fetch
-when the statement reads the parent too. All request streams run concurrently; the client's rate
-limiter and concurrency cap keep them polite. Page bodies are converted in chunks off the event
-loop (Arrow's JSON reader releases the GIL), so fetching and converting overlap.
+Each scan becomes a :class:`Feed`, filled on the I/O loop by a producer task and read by DuckDB
+through a :class:`ScanSource` (an Arrow PyCapsule stream DuckDB opens once per scan it plans).
+Pages flow to DuckDB as they arrive, so DuckDB pulls and the requests follow: a bounded feed
+holds back its producer when DuckDB is busy, a ``LIMIT`` DuckDB satisfies stops the reading, and
+closing the executor cancels whatever is still in flight. Memory is bounded by the feeds, not by
+the result.
+
+A table the statement reads twice (a self-join, a CTE used twice) and the parent rows a fan-out
+needs (ContactLists under Contacts) are fetched once and shared by every reader.
 """
 
 from __future__ import annotations
 
 import asyncio
 import re
-from urllib.parse import quote
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterable, Iterator, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass
 from typing import Any, TypeVar
+from urllib.parse import quote
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from .catalog import Catalog, Table
-from .conversion import arrow_schema, bodies_to_arrow
+from .conversion import arrow_schema, bodies_to_arrow, redact
 from .errors import APIError, ForbiddenError, NotFoundError
 from .http import ApiResponse, ClickSendClient
-from .planner import Reference, Scan
-from .planner.pushdown_filters import pushdown_filters
+from .planner import Condition, Reference, Scan
 from .planner.planner import view_name
+from .planner.pushdown_filters import pushdown_filters
 
 T = TypeVar("T")
-CHUNK_PAGES = 64  # pages converted together: large enough for Arrow's reader, small enough to stream
+CHUNK_PAGES = 64  # pages converted together when DuckDB is not waiting: large enough for Arrow's reader
 COUNT_PAGE_SIZE = 15  # ClickSend's minimum page size; only `total` is read
 PAGE_SIZE = 100  # ClickSend's maximum page size
+FEED_BYTES = 16 << 20  # converted rows a feed with one reader holds before its producer waits
 
 
 @dataclass
@@ -68,58 +74,295 @@ def path_segment(value: Any) -> str:
     return quote(str(value), safe="").replace(".", "%2E")
 
 
-class Executor:
-    """Fetches the scans of one statement. Create one per statement."""
+class Feed:
+    """One scan's record batches: produced once on the I/O loop, read by ``readers`` readers.
 
-    def __init__(self, client: ClickSendClient, catalog: Catalog, progress: ProgressCallback | None = None) -> None:
+    With one reader a batch is let go once read, and the producer waits while ``FEED_BYTES`` are
+    unread (back-pressure); with several, every batch is kept for the readers still to come.
+    """
+
+    def __init__(self, schema: pa.Schema, readers: int) -> None:
+        self.schema = schema
+        self.readers = readers
+        self.rows = 0
+        self._batches: list[pa.RecordBatch] = []
+        self._first = 0  # the index of _batches[0]: batches before it were read and let go
+        self._unread_bytes = 0
+        self._opened = 0
+        self._waiting = 0
+        self._finished = False
+        self._error: BaseException | None = None
+        self._changed = asyncio.Condition()
+
+    @property
+    def hungry(self) -> bool:
+        """A reader is waiting for rows: hand over what has arrived instead of gathering more."""
+        return self._waiting > 0
+
+    def open(self) -> bool:
+        """A new reader starts at the first batch; False when that batch is gone (fetch again)."""
+        self._opened += 1
+        if self._first:
+            return False
+        self.readers = max(self.readers, self._opened)
+        return True
+
+    async def put(self, table: pa.Table) -> None:
+        for batch in table.to_batches():
+            async with self._changed:
+                await self._changed.wait_for(
+                    lambda: self.readers > 1 or self._unread_bytes < FEED_BYTES or not self._batches or self._error
+                )
+                self._batches.append(batch)
+                self._unread_bytes += batch.nbytes
+                self.rows += batch.num_rows
+                self._changed.notify_all()
+
+    async def read(self, position: int) -> pa.RecordBatch | None:
+        """The batch at ``position`` once it has arrived; None at the end of the rows."""
+        async with self._changed:
+            self._waiting += 1
+            try:
+                await self._changed.wait_for(
+                    lambda: position < self._first + len(self._batches) or self._finished or self._error is not None
+                )
+            finally:
+                self._waiting -= 1
+            if self._error is not None:
+                raise self._error
+            if position >= self._first + len(self._batches):
+                return None
+            batch = self._batches[position - self._first]
+            if self.readers <= 1:  # nobody else reads it: let it (and anything before it) go
+                gone = self._batches[: position - self._first + 1]
+                del self._batches[: position - self._first + 1]
+                self._first = position + 1
+                self._unread_bytes -= sum(b.nbytes for b in gone)
+                self._changed.notify_all()
+            return batch
+
+    async def batches(self) -> AsyncIterator[pa.RecordBatch]:
+        """Read every batch in order (a fan-out reading its parent's rows)."""
+        position = 0
+        while (batch := await self.read(position)) is not None:
+            position += 1
+            yield batch
+
+    async def finish(self, error: BaseException | None = None) -> None:
+        async with self._changed:
+            self._finished = True
+            self._error = self._error or error
+            self._changed.notify_all()
+
+
+class ScanSource:
+    """What DuckDB scans for one ClickSend table: an Arrow stream (PyCapsule interface) opened
+    once per scan in DuckDB's plan, each reading the statement's single fetch of the table."""
+
+    def __init__(self, executor: Executor, name: str, schema: pa.Schema) -> None:
+        self._executor = executor
+        self._name = name
+        self._schema = schema
+
+    def __arrow_c_schema__(self) -> Any:
+        return self._schema.__arrow_c_schema__()
+
+    def __arrow_c_stream__(self, requested_schema: Any = None) -> Any:
+        feed = self._executor.call(self._executor.reader_feed(self._name))
+        reader = pa.RecordBatchReader.from_batches(self._schema, self._read(feed))
+        return reader.__arrow_c_stream__(requested_schema)
+
+    def _read(self, feed: Feed) -> Iterator[pa.RecordBatch]:
+        """Batches as DuckDB asks for them. Ctrl-C here reaches DuckDB as a failed read, so the
+        executor remembers it for the statement to raise as what it was."""
+        position = 0
+        try:
+            while (batch := self._executor.call(feed.read(position))) is not None:
+                position += 1
+                yield batch
+        except KeyboardInterrupt:
+            self._executor.interrupted = True
+            raise
+
+
+class Executor:
+    """Fetches the scans of one statement. Create one per statement, on the I/O loop."""
+
+    def __init__(
+        self,
+        client: ClickSendClient,
+        catalog: Catalog,
+        loop: asyncio.AbstractEventLoop,
+        progress: ProgressCallback | None = None,
+        secret: str = "",
+        concurrency: int = 8,
+    ) -> None:
         self._client = client
         self._catalog = catalog
+        self._loop = loop
         self._progress = progress
-        self._tasks: dict[tuple[Any, ...], asyncio.Task[pa.Table]] = {}
+        self._secret = secret
+        self._concurrency = concurrency
+        self._scans: dict[str, Scan] = {}
+        self._feeds: dict[str, Feed] = {}  # statement scan name -> its feed
+        self._shared: dict[tuple[Any, ...], Feed] = {}  # one feed per distinct fetch
+        self._unstarted: list[tuple[Feed, Scan, Feed | None]] = []  # feed, its scan, its parent's feed
+        self._everything: list[Feed] = []
+        self._tasks: list[asyncio.Task[None]] = []
+        self.error: BaseException | None = None  # the first failure of any producer
+        self.interrupted = False  # Ctrl-C arrived while DuckDB waited for rows
 
-    async def run(self, scans: dict[str, Scan]) -> dict[str, pa.Table | int]:
-        """Fetch every scan concurrently: an Arrow table per table, or a row count in count mode.
-
-        Structured: when one request stream fails, every other request of the statement is
-        cancelled before the error is raised, so nothing outlives the statement.
-        """
-        names = list(scans)
+    def call(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        """Run a coroutine on the I/O loop from DuckDB's thread and wait for it."""
+        future = asyncio.run_coroutine_threadsafe(coroutine, self._loop)
         try:
-            results = await _all(self._fetch(scans[n]) for n in names)
-        finally:
-            for task in self._tasks.values():
-                task.cancel()
-            await asyncio.gather(*self._tasks.values(), return_exceptions=True)
-        return dict(zip(names, results, strict=True))
+            return future.result()
+        except BaseException:
+            future.cancel()
+            raise
 
-    def _fetch(self, scan: Scan) -> asyncio.Task[Any]:
+    async def start(self, scans: dict[str, Scan], readers: dict[str, int]) -> dict[str, ScanSource]:
+        """Start every scan's producer; ``readers`` says how often DuckDB will read each.
+
+        All feeds exist before any producer runs, so a fan-out finds the feed of the parent rows
+        the statement reads too, and shares it.
+        """
+        self._scans = scans
+        for name, scan in scans.items():
+            self._feeds[name] = self._feed(scan, readers.get(name, 1))
+        for feed, scan, parent in self._unstarted:
+            self._launch(scan, feed, parent)
+        self._unstarted.clear()
+        return {name: ScanSource(self, name, arrow_schema(scan.table)) for name, scan in scans.items()}
+
+    async def reader_feed(self, name: str) -> Feed:
+        """The feed a new DuckDB scan reads; a fresh fetch when DuckDB opens a table more often
+        than the statement text said and the first reader has already let rows go."""
+        feed = self._feeds[name]
+        if feed.open():
+            return feed
+        scan = self._scans[name]
+        again = Feed(arrow_schema(scan.table), readers=1)
+        again.open()
+        self._launch(scan, again, self._parent_feed(scan, shared=False))
+        return again
+
+    async def count(self, scan: Scan) -> int:
+        """The number of rows of a count-mode scan: the parent rows' counts where the catalog
+        declares one (``ContactLists.ContactsCount`` for Contacts), else each stream's ``total``."""
+        parent = self._parent_feed(scan, shared=False)
+        if parent is not None:
+            self._launch(self._parent_scan(scan), parent, None)
+            assert scan.table.parent is not None
+            if scan.table.parent.count_column:
+                counts = [pc.sum(b.column(scan.table.parent.count_column)).as_py() async for b in parent.batches()]
+                return sum(c or 0 for c in counts)
+        return sum(await _all([self._count(scan, s) async for s in self._stream_values(scan, parent)]))
+
+    async def aclose(self) -> None:
+        """Cancel every producer still running (DuckDB has all it wanted) and let them unwind."""
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        for feed in self._everything:  # a producer cancelled before it began never finished its feed
+            await feed.finish()
+
+    def rows_fetched(self) -> dict[str, int]:
+        """Rows fetched per table, for the statement's statistics."""
+        return {scan.table.name: self._feeds[name].rows for name, scan in self._scans.items()}
+
+    def _feed(self, scan: Scan, readers: int) -> Feed:
+        """The statement's one feed for this fetch (and, for a fan-out, its parent's)."""
         key = _signature(scan)
-        if key not in self._tasks:
-            self._tasks[key] = asyncio.ensure_future(self._fetch_now(scan))
-        return self._tasks[key]
+        if key in self._shared:
+            self._shared[key].readers += readers
+        else:
+            self._shared[key] = Feed(arrow_schema(scan.table), readers)
+            self._unstarted.append((self._shared[key], scan, self._parent_feed(scan, shared=True)))
+        return self._shared[key]
 
-    async def _fetch_now(self, scan: Scan) -> pa.Table | int:
-        if scan.max_rows == 0:  # LIMIT 0: the answer is known without asking
-            return arrow_schema(scan.table).empty_table()
-        streams = await self._streams(scan)
-        progress = Progress(scan.table.name)
-        if scan.mode == "count":
-            totals = await _all(self._count(scan, s) for s in streams)
-            return sum(totals)
-        fetch = self._get if scan.mode == "get" else self._list
-        parts = await _all(fetch(scan, s, progress) for s in streams)
-        tables = [t for part in parts for t in part]
-        return pa.concat_tables(tables) if tables else arrow_schema(scan.table).empty_table()
+    def _parent_feed(self, scan: Scan, *, shared: bool) -> Feed | None:
+        if not scan.fan_out or scan.table.parent is None or scan.max_rows == 0:
+            return None
+        if shared:
+            return self._feed(self._parent_scan(scan), 1)
+        return Feed(arrow_schema(self._catalog.table(scan.table.parent.table)), readers=1)
 
-    async def _streams(self, scan: Scan) -> list[dict[str, Any]]:
-        """Path-variable values per request stream; fan-out reads them from the parent's rows."""
-        if not scan.fan_out or scan.table.parent is None:
-            return scan.streams
+    def _parent_scan(self, scan: Scan) -> Scan:
+        assert scan.table.parent is not None
         parent = self._catalog.table(scan.table.parent.table)
-        parent_scan = pushdown_filters(parent, [Reference(node=None)], self._catalog, view_name(parent.name))
-        rows = await self._fetch(parent_scan)
-        keys = rows.column(scan.table.parent.parent_column).drop_null().to_pylist()
-        return [{**s, scan.fan_out: k} for s in scan.streams for k in dict.fromkeys(keys)]
+        return pushdown_filters(parent, [Reference(node=None)], self._catalog, view_name(parent.name))
+
+    def _launch(self, scan: Scan, feed: Feed, parent: Feed | None) -> None:
+        """Start a producer (and a private parent's, which nothing else starts)."""
+        if parent is not None and parent not in self._shared.values():
+            self._launch(self._parent_scan(scan), parent, None)
+        self._everything.append(feed)
+        self._tasks.append(asyncio.ensure_future(self._produce(scan, feed, parent)))
+
+    async def _produce(self, scan: Scan, feed: Feed, parent: Feed | None) -> None:
+        """Fill one feed. A failure fails every feed, so DuckDB stops wherever it is reading."""
+        progress = Progress(scan.table.name)
+        try:
+            if scan.max_rows is None:
+                await self._pour_all(scan, feed, parent, progress)
+            elif scan.max_rows > 0:
+                await self._pour_until(scan, feed, parent, progress, scan.max_rows)
+        except asyncio.CancelledError:
+            await feed.finish()
+            raise
+        except Exception as exc:  # noqa: BLE001 - handed to DuckDB's reader, raised from the statement
+            self.error = self.error or exc
+            for other in self._shared.values():
+                await other.finish(exc)
+        finally:
+            await feed.finish()
+
+    async def _pour_all(self, scan: Scan, feed: Feed, parent: Feed | None, progress: Progress) -> None:
+        """Every stream, ``concurrency`` at a time, rows in the order they arrive."""
+        slots = asyncio.Semaphore(self._concurrency)
+
+        async def pour(stream: dict[str, Any]) -> None:
+            try:
+                async with aclosing(self._stream_tables(scan, stream, feed, progress, None)) as tables:
+                    async for table in tables:
+                        await feed.put(table)
+            finally:
+                slots.release()
+
+        try:
+            async with asyncio.TaskGroup() as group:
+                async for stream in self._stream_values(scan, parent):
+                    await slots.acquire()
+                    group.create_task(pour(stream))
+        except BaseExceptionGroup as failed:
+            first = failed.exceptions[0]
+            raise first from first.__cause__
+
+    async def _pour_until(self, scan: Scan, feed: Feed, parent: Feed | None, progress: Progress, wanted: int) -> None:
+        """Streams in order, one at a time, until ``wanted`` rows pass the scan's checks: a LIMIT
+        pushed through a fan-out or over a filter the API applies only roughly."""
+        async for stream in self._stream_values(scan, parent):
+            async with aclosing(self._stream_tables(scan, stream, feed, progress, wanted)) as tables:
+                async for table in tables:
+                    await feed.put(table)
+                    wanted -= qualifying_rows(table, scan.checks)
+                    if wanted <= 0:
+                        return
+
+    async def _stream_values(self, scan: Scan, parent: Feed | None) -> AsyncIterator[dict[str, Any]]:
+        """Path-variable values per request stream; a fan-out reads them from its parent's rows."""
+        if parent is None or scan.fan_out is None or scan.table.parent is None:
+            for stream in scan.streams:
+                yield stream
+            return
+        seen: set[Any] = set()
+        async for batch in parent.batches():
+            for key in batch.column(scan.table.parent.parent_column).drop_null().to_pylist():
+                if key not in seen:
+                    seen.add(key)
+                    for stream in scan.streams:
+                        yield {**stream, scan.fan_out: key}
 
     async def _count(self, scan: Scan, stream: dict[str, Any]) -> int:
         try:
@@ -135,54 +378,60 @@ class Executor:
             raise
         return _total(response)
 
-    async def _get(self, scan: Scan, stream: dict[str, Any], progress: Progress) -> list[pa.Table]:
-        assert scan.endpoint is not None
-        try:
-            response = await self._client.request("GET", fill_path(scan.path, stream), auth=scan.table.auth)
-        except NotFoundError:
-            return []
-        shape = "object_no_envelope" if scan.endpoint.shape == "object_no_envelope" else "object"
-        return [await self._convert(scan, [response], shape, stream, progress)]
-
-    async def _list(self, scan: Scan, stream: dict[str, Any], progress: Progress) -> list[pa.Table]:
-        """The rows of one stream; none when WHERE named a parent that does not exist."""
-        try:
-            return await self._list_pages(scan, stream, progress)
-        except (NotFoundError, ForbiddenError) as exc:
-            if stream and _missing_parent(exc):
-                return []
-            raise
-
-    async def _list_pages(self, scan: Scan, stream: dict[str, Any], progress: Progress) -> list[pa.Table]:
+    async def _stream_tables(
+        self, scan: Scan, stream: dict[str, Any], feed: Feed, progress: Progress, wanted: int | None
+    ) -> AsyncIterator[pa.Table]:
+        """The rows of one stream as converted tables; none when it names a missing parent."""
         assert scan.endpoint is not None
         path, shape = fill_path(scan.path, stream), scan.endpoint.shape
-        if shape not in ("paginator", "cursor", "cursor_no_envelope"):
-            response = await self._client.request("GET", path, params=scan.params or None, auth=scan.table.auth)
-            return [await self._convert(scan, [response], shape, stream, progress)]
-        style = "page" if shape == "paginator" else shape
-        tables: list[pa.Table] = []
-        pending: list[ApiResponse] = []
-        page_size = PAGE_SIZE if scan.max_rows is None else max(COUNT_PAGE_SIZE, min(PAGE_SIZE, scan.max_rows))
-        pages = self._client.paginate(
-            path, scan.params, style=style, page_size=page_size, max_rows=scan.max_rows, rows_key=scan.endpoint.rows_key
+        if scan.mode == "get":
+            try:
+                response = await self._client.request("GET", path, auth=scan.table.auth)
+            except NotFoundError:
+                return
+            yield await self._convert(scan, [response], "object_no_envelope" if shape == "object_no_envelope" else "object", stream, progress)
+            return
+        try:
+            if shape not in ("paginator", "cursor", "cursor_no_envelope"):
+                response = await self._client.request("GET", path, params=scan.params or None, auth=scan.table.auth)
+                yield await self._convert(scan, [response], shape, stream, progress)
+                return
+            async with aclosing(self._pages(scan, path, shape, wanted)) as pages:
+                pending: list[ApiResponse] = []
+                async for response in pages:
+                    pending.append(response)
+                    self._page_arrived(progress, response, shape)
+                    if len(pending) >= CHUNK_PAGES or feed.hungry or wanted is not None:
+                        yield await self._convert(scan, pending, shape, stream, progress)
+                        pending = []
+                if pending:
+                    yield await self._convert(scan, pending, shape, stream, progress)
+        except (NotFoundError, ForbiddenError) as exc:
+            if not (stream and _missing_parent(exc)):
+                raise
+
+    def _pages(self, scan: Scan, path: str, shape: str, wanted: int | None) -> AsyncIterator[ApiResponse]:
+        """The stream's pages; with checks to pass, one at a time in the API's order."""
+        assert scan.endpoint is not None
+        checked = bool(scan.checks) and wanted is not None
+        page_size = PAGE_SIZE if wanted is None or checked else max(COUNT_PAGE_SIZE, min(PAGE_SIZE, wanted))
+        return self._client.paginate(
+            path,
+            scan.params,
+            style="page" if shape == "paginator" else shape,
+            page_size=page_size,
+            max_rows=None if checked else wanted,
+            rows_key=scan.endpoint.rows_key,
+            in_order=checked,
         )
-        async with aclosing(pages):
-            async for response in pages:
-                pending.append(response)
-                self._page_arrived(progress, response, shape)
-                if len(pending) >= CHUNK_PAGES:
-                    tables.append(await self._convert(scan, pending, shape, stream, progress))
-                    pending = []
-        if pending or not tables:
-            tables.append(await self._convert(scan, pending, shape, stream, progress))
-        return tables
 
     async def _convert(
         self, scan: Scan, responses: list[ApiResponse], shape: str, stream: dict[str, Any], progress: Progress
     ) -> pa.Table:
         bodies = [r.content for r in responses]
-        table = await asyncio.to_thread(bodies_to_arrow, scan.table, bodies, shape, scan.endpoint.rows_key if scan.endpoint else None)
-        table = _fill_path_columns(scan.table, table, stream)
+        rows_key = scan.endpoint.rows_key if scan.endpoint else None
+        table = await asyncio.to_thread(bodies_to_arrow, scan.table, bodies, shape, rows_key)
+        table = redact(_fill_path_columns(scan.table, table, stream), self._secret)
         if len(responses) == 1 and responses[0].page is None:  # a single answer: counted here
             progress.pages += 1
             progress.bytes += len(bodies[0])
@@ -203,6 +452,38 @@ class Executor:
                 progress.expected_rows = (progress.expected_rows or 0) + total
         if self._progress:
             self._progress(progress)
+
+
+def qualifying_rows(table: pa.Table, checks: Sequence[Condition]) -> int:
+    """How many rows pass every check (``column op constant``), counting a row only when it
+    surely passes: an undercount fetches more, never fewer, rows than the LIMIT needs.
+
+    >>> from clicksend_sql.catalog import load_catalog
+    >>> status = load_catalog().table("SMSHistory").column("Status")
+    >>> rows = pa.table({"Status": ["Failed", "Sent", None, "Failed"]})
+    >>> qualifying_rows(rows, [Condition(status, "=", ("Failed",), "Status = 'Failed'")])
+    2
+    """
+    if not checks:
+        return table.num_rows
+    mask: Any = None
+    for check in checks:
+        column = table.column(check.column.name)
+        try:
+            values = pa.array(list(check.values)).cast(column.type)
+            if check.op == "IN":
+                passed = pc.is_in(column, value_set=values)
+            else:
+                passed = _COMPARE[check.op](column, values[0])
+        except (pa.ArrowException, KeyError, TypeError, ValueError):
+            return 0
+        mask = passed if mask is None else pc.and_kleene(mask, passed)
+    return int(pc.sum(pc.fill_null(mask, False)).as_py() or 0)
+
+
+_COMPARE: dict[str, Callable[[Any, Any], Any]] = {
+    "=": pc.equal, "<>": pc.not_equal, "<": pc.less, "<=": pc.less_equal, ">": pc.greater, ">=": pc.greater_equal,
+}
 
 
 async def _all(awaitables: Iterable[Awaitable[T]]) -> list[T]:
@@ -254,4 +535,5 @@ def _signature(scan: Scan) -> tuple[Any, ...]:
         scan.fan_out,
         repr(sorted(scan.params.items())),
         scan.max_rows,
+        repr(scan.checks),
     )

@@ -584,6 +584,11 @@ class ClickSendClient:
             return ApiResponse(response.status_code, self._scrub(response.content), response.headers, method, path, page)
         raise self._error(method, path, response, tries, retried=retry_transient)
 
+    @property
+    def concurrency(self) -> int:
+        """How many requests may be on the wire at once."""
+        return self._concurrency
+
     async def paginate(
         self,
         path: str,
@@ -593,6 +598,7 @@ class ClickSendClient:
         page_size: int = 100,
         max_rows: int | None = None,
         rows_key: str | None = None,
+        in_order: bool = False,
     ) -> AsyncIterator[ApiResponse]:
         """Every page of a list endpoint, each as an :class:`ApiResponse` with ``page`` set.
 
@@ -601,10 +607,12 @@ class ClickSendClient:
         ``data.next_page_url``, size param ``per_page``) and ``"cursor_no_envelope"``
         (``{rows_key: [...], _metadata: {pagination: {next}}}``, size param ``page_size``) are
         walked in order. ``max_rows`` stops once enough pages to cover that many rows were fetched.
+        ``in_order`` fetches one page at a time, in order, for a caller that stops reading once the
+        rows it has are enough (a LIMIT over a filter the API applies only roughly).
         Close the iterator (``contextlib.aclosing``) when stopping early so in-flight pages are cancelled.
         """
         if style == "page":
-            pages = self._page_style(path, params, page_size, max_rows)
+            pages = self._page_style(path, params, page_size, max_rows, 1 if in_order else 2 * self._concurrency)
         elif style == "cursor":
             pages = self._cursor_style(path, params, page_size, max_rows, "per_page", _enveloped_cursor)
         elif style == "cursor_no_envelope":
@@ -618,7 +626,7 @@ class ClickSendClient:
                 yield response
 
     async def _page_style(
-        self, path: str, params: Mapping[str, Any] | None, page_size: int, max_rows: int | None
+        self, path: str, params: Mapping[str, Any] | None, page_size: int, max_rows: int | None, window: int
     ) -> AsyncIterator[ApiResponse]:
         """Page 1 tells how many pages there are; the rest are fetched in a bounded window."""
         query = {**(params or {}), "limit": page_size}
@@ -631,7 +639,7 @@ class ClickSendClient:
         if max_rows is not None:
             last_page = min(last_page, max(1, math.ceil(max_rows / (paginator.per_page or page_size))))
         fetches = (partial(self._later_page, path, query, n) for n in range(2, last_page + 1))
-        async with aclosing(_as_completed(fetches, window=2 * self._concurrency)) as rest:
+        async with aclosing(_as_completed(fetches, window=window)) as rest:
             async for response in rest:
                 yield response
 

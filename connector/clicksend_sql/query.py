@@ -1,8 +1,8 @@
 """Reads: a statement that reads ClickSend tables, planned, fetched and run by DuckDB.
 
 The plan points each ClickSend reference at a view; DuckDB binds the statement against empty
-stand-ins first (a typo costs no request), the executor fetches every scan concurrently, the
-rows are registered as Arrow tables under the views, and DuckDB runs the statement.
+stand-ins first (a typo costs no request), then each view is registered as a stream the
+executor fills while DuckDB runs the statement: DuckDB pulls, and the requests follow.
 """
 
 from __future__ import annotations
@@ -11,14 +11,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pyarrow as pa
-import pyarrow.compute as pc
 from sqlglot import exp
 
 from .conversion import arrow_schema
 from .engine import Engine
+from .errors import ClickSendSQLError
 from .execution import Executor
 from .parameters import Parameters
-from .planner import Plan
+from .planner import Plan, Scan
 from .planner.find_tables import find_tables
 from .result import Result
 
@@ -30,17 +30,51 @@ def run_query(engine: Engine, statement: exp.Expression, parameters: Parameters)
         query = query_part(the_plan.statement)
         if query is not None:  # DuckDB binds the statement against the empty stand-ins: no request yet
             engine.evaluated(exp.select("*").from_(query.copy().subquery("q")).limit(0), parameters)
-        fetched = engine.run(Executor(engine.client, engine.catalog, engine.progress).run(the_plan.scans))
-        for name, rows in fetched.items():
-            if isinstance(rows, pa.Table):
-                engine.duckdb.register(the_plan.scans[name].view, redact(rows, engine.settings.api_key))
-                stats.rows_fetched[the_plan.scans[name].table.name] = rows.num_rows
-        if the_plan.count_alias is not None:
-            total = next(iter(fetched.values()))
-            table = pa.table({the_plan.count_alias: pa.array([int(total)], pa.int64())})
-        else:
-            table = engine.evaluated(the_plan.statement, parameters)
+        executor = Executor(
+            engine.client, engine.catalog, engine.io.loop, engine.progress, engine.settings.api_key, engine.client.concurrency
+        )
+        try:
+            table = _run(engine, the_plan, parameters, executor)
+        finally:
+            engine.run(executor.aclose())
+            stats.rows_fetched.update(executor.rows_fetched())
     return Result(table, stats)
+
+
+def _run(engine: Engine, the_plan: Plan, parameters: Parameters, executor: Executor) -> pa.Table:
+    """count(*) from the API's counts, or DuckDB running the statement over the streamed scans."""
+    if the_plan.count_alias is not None:
+        total = engine.run(executor.count(next(iter(the_plan.scans.values()))))
+        return pa.table({the_plan.count_alias: pa.array([total], pa.int64())})
+    sources = engine.run(executor.start(the_plan.scans, readers(the_plan)))
+    for name, source in sources.items():
+        engine.duckdb.register(the_plan.scans[name].view, source)
+    try:
+        return engine.evaluated(the_plan.statement, parameters)
+    except ClickSendSQLError:
+        if executor.interrupted:
+            raise KeyboardInterrupt from None
+        if executor.error is not None:  # a request failed while DuckDB read its rows: that is the error
+            raise executor.error from executor.error.__cause__
+        raise
+
+
+def readers(the_plan: Plan) -> dict[str, int]:
+    """How often DuckDB will read each scan: once per reference, and at least twice for one in a
+    CTE or a recursive part (DuckDB may read those again), so the rows are kept for every reader.
+
+    >>> import sqlglot
+    >>> from clicksend_sql.catalog import load_catalog
+    >>> t = load_catalog().table("Contacts")
+    >>> scan = Scan(table=t, view="v")
+    >>> readers(Plan(sqlglot.parse_one("SELECT * FROM v a JOIN v b USING (ContactId)"), {"contacts": scan}))
+    {'contacts': 2}
+    """
+    counts = {}
+    for name, scan in the_plan.scans.items():
+        nodes = [t for t in the_plan.statement.find_all(exp.Table) if t.name == scan.view]
+        counts[name] = max(len(nodes), 2 if any(n.find_ancestor(exp.CTE) for n in nodes) else 1)
+    return counts
 
 
 def rows(engine: Engine, query: exp.Expression, parameters: Parameters) -> pa.Table:
@@ -70,17 +104,3 @@ def query_part(statement: exp.Expression) -> exp.Expression | None:
     if isinstance(inner, exp.Subquery):
         inner = inner.this
     return inner if isinstance(inner, exp.Query) else None
-
-
-def redact(rows: pa.Table, secret: str) -> pa.Table:
-    """Mask the connection's own API key wherever the API echoes it (``GET /account`` does, in
-    ``_subaccount``), so it never reaches results, files or the CLI.
-
-    >>> redact(pa.table({"s": ['{"api_key":"K-1"}', None], "n": [1, 2]}), "K-1").to_pylist()
-    [{'s': '{"api_key":"****"}', 'n': 1}, {'s': None, 'n': 2}]
-    """
-    for index, field in enumerate(rows.schema):
-        if pa.types.is_string(field.type) and pc.any(pc.match_substring(rows.column(index), secret)).as_py():
-            masked = pc.replace_substring(rows.column(index), secret, "****")
-            rows = rows.set_column(index, field, masked)
-    return rows

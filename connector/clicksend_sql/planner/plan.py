@@ -95,7 +95,8 @@ class Scan:
     local: list[str] = field(default_factory=list)
     held: list[str] = field(default_factory=list)  # what was kept local for safety, and why
     exact: bool = False
-    max_rows: int | None = None
+    max_rows: int | None = None  # rows (passing ``checks``) after which the fetch may stop
+    checks: list[Condition] = field(default_factory=list)  # conditions the API applies only roughly or not at all
     order: str | None = None
 
     @property
