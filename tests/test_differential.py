@@ -5,7 +5,8 @@ Hypothesis draws statements over the catalog: filters of every operator on colum
 type (constants taken from the data plus hostile ones: NULL, out of range, separators of the
 ``q`` syntax, path climbs), IN lists, LIKE, OR/NOT, BETWEEN, nested subqueries, DISTINCT and
 DISTINCT ON, GROUP BY, ORDER BY + LIMIT/OFFSET, CTEs, joins of two ClickSend tables, an ANTI
-JOIN and an IN-subquery over a local table, positional parameters, and the session settings
+JOIN and an IN-subquery over a local table, scalar subqueries over local rows (evaluated first
+and pushed), positional parameters, and the session settings
 that change meaning (``default_order``, ``default_collation``). A statement either gives the
 same multiset of rows everywhere or fails everywhere.
 """
@@ -13,6 +14,7 @@ same multiset of rows everywhere or fails everywhere.
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Iterator
 from datetime import datetime
 from decimal import Decimal
@@ -143,7 +145,7 @@ def constant(draw: st.DrawFn, pools: dict[tuple[str, str], list[str]], table: st
 def atom(draw: st.DrawFn, pools: dict[tuple[str, str], list[str]], table: str, alias: str) -> Sql:
     column = draw(st.sampled_from(sorted(TABLES[table])))
     ref = f'{alias}."{column}"'
-    kind = draw(st.sampled_from(["cmp", "cmp", "cmp", "in", "null", "between", "like", "const"]))
+    kind = draw(st.sampled_from(["cmp", "cmp", "cmp", "in", "null", "between", "like", "const", "sub"]))
     value = constant(pools, table, column)
     if kind == "cmp":
         op = draw(st.sampled_from(["=", "=", "<>", "<", "<=", ">", ">="]))
@@ -155,6 +157,13 @@ def atom(draw: st.DrawFn, pools: dict[tuple[str, str], list[str]], table: str, a
         for item in items[1:]:
             joined = joined + ", " + item
         return f"{ref} IN (" + joined + ")"
+    if kind == "sub":  # a scalar subquery over local rows: evaluated before the scan, its value pushed
+        rows = draw(st.lists(value, min_size=1, max_size=3))
+        joined = "(" + rows[0] + ")"
+        for row in rows[1:]:
+            joined = joined + ", (" + row + ")"
+        pick = draw(st.sampled_from(["max(v)", "min(v)", "v"]))  # v over several rows is DuckDB's error
+        return ref + f" {draw(st.sampled_from(['=', '<', '>=', '>']))} (SELECT {pick} FROM (VALUES " + joined + ") x(v))"
     if kind == "null":
         return Sql(f"{ref} IS {draw(st.sampled_from(['', 'NOT ']))}NULL")
     if kind == "between":
@@ -268,3 +277,29 @@ def test_pushdown_on_off_and_plain_duckdb_agree(
         return
     assert off == expected, (sql.text, sql.params, setting)
     assert on == expected, (sql.text, sql.params, setting)
+
+
+@settings(max_examples=EXAMPLES // 3, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(data=st.data())
+def test_a_limit_without_order_gives_that_many_qualifying_rows(
+    data: st.DataObject, pushed: Connection, copy: duckdb.DuckDBPyConnection, values: dict[tuple[str, str], list[str]]
+) -> None:
+    """LIMIT without ORDER BY may return any rows that qualify: streamed, pushed through a fan-out
+    (Contacts over its lists) or stopped once enough rows pass the checks, it returns exactly
+    min(LIMIT, qualifying) rows, each one a row plain DuckDB's WHERE keeps."""
+    table = data.draw(st.sampled_from(sorted(TABLES)), label="table")
+    sql = f'SELECT * FROM "{table}" t WHERE ' + data.draw(predicate(values, table, "t"), label="where")
+    limit = data.draw(st.sampled_from([1, 5, 17, 150]), label="limit")
+    for connection in (pushed.duckdb, copy):
+        for reset in RESETS:
+            connection.execute(reset)
+    params = list(sql.params) or None
+    expected = _answer(lambda: copy.execute(sql.text, params).fetchall())
+    got = _answer(lambda: pushed.sql(f"{sql.text} LIMIT {limit}", params).fetchall())
+    if expected[0] == "error":
+        assert got[0] == "error", (sql, got)
+        return
+    assert got[0] == "rows", (sql, got)
+    assert len(got[1]) == min(limit, len(expected[1])), sql
+    assert not Counter(got[1]) - Counter(expected[1]), sql

@@ -135,6 +135,22 @@ class Parent:
 
 
 @dataclass(frozen=True)
+class Search:
+    """A keyword search that finds child rows without listing every parent (``/search/contacts-lists``).
+
+    Its hits carry only the row's key (``id`` where ``type`` is ``row_type``), so the executor
+    then GETs each hit under each parent; ``=`` on one of ``columns`` is a keyword the search
+    finds (it matches text inside those fields, case-insensitively: a superset of ``=``).
+    """
+
+    path: str
+    param: str
+    key: str
+    row_type: str
+    columns: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class OrderBy:
     """Server-side sorting: ``param=field:asc|desc`` for the listed columns."""
 
@@ -158,6 +174,7 @@ class Table:
     parent: Parent | None = None
     filters: tuple[Filter, ...] = ()
     order_by: OrderBy | None = None
+    search: Search | None = None
     incremental: tuple[str, ...] = ()
     dml: tuple[str, ...] = ()
     insert_one_of: tuple[tuple[str, ...], ...] = ()  # INSERT needs a value in at least one column of each group
@@ -351,6 +368,7 @@ def _load_table(doc: dict[str, Any], where: str) -> Table:
             order_by=OrderBy(param=doc["order_by"]["param"], fields=dict(doc["order_by"]["fields"]))
             if doc.get("order_by")
             else None,
+            search=Search(**{**doc["search"], "columns": tuple(doc["search"]["columns"])}) if doc.get("search") else None,
             incremental=tuple(doc.get("incremental") or ()),
             dml=tuple(str(d).upper() for d in doc.get("dml") or ()),
             insert_one_of=tuple(tuple(group) for group in doc.get("insert_one_of") or ()),
@@ -360,7 +378,8 @@ def _load_table(doc: dict[str, Any], where: str) -> Table:
     except (KeyError, TypeError) as exc:
         raise CatalogError(f"{where}: missing or malformed entry {exc}") from None
     one_of = [c for group in table.insert_one_of for c in group]
-    for ref in (*table.primary_key, *table.incremental, *(table.order_by.fields if table.order_by else ()), *one_of):
+    searched = (table.search.key, *table.search.columns) if table.search else ()
+    for ref in (*table.primary_key, *table.incremental, *(table.order_by.fields if table.order_by else ()), *one_of, *searched):
         if ref.lower() not in names:
             raise CatalogError(f"{where}: {ref!r} is not a declared column")
     bad_dml = set(table.dml) - set(DML_KINDS)

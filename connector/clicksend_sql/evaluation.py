@@ -53,6 +53,12 @@ class DuckDBSession:
             self._settings[name] = str(self._con.execute("SELECT current_setting($name)", {"name": name}).fetchall()[0][0])
         return self._settings[name]
 
+    def local_columns(self, table: str) -> list[str] | None:
+        try:
+            return [str(row[0]) for row in self._con.execute(f"DESCRIBE {table}").fetchall()]
+        except (duckdb.Error, *BINDING_ERRORS):
+            return None
+
     def evaluate(self, expression: exp.Expression, sql_type: str) -> Any:
         """The value of a constant for a column of ``sql_type``: None when it must not be pushed,
         NO_MATCH when no value of the column can equal it."""

@@ -14,10 +14,12 @@ needs (ContactLists under Contacts) are fetched once and shared by every reader.
 from __future__ import annotations
 
 import asyncio
+import math
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterable, Iterator, Sequence
 from contextlib import aclosing
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import partial
 from typing import Any, TypeVar
 from urllib.parse import quote
 
@@ -93,6 +95,7 @@ class Feed:
         self._finished = False
         self._error: BaseException | None = None
         self._changed = asyncio.Condition()
+        self.starter: Callable[[], None] | None = None  # starts the producer at the first read, when set
 
     @property
     def hungry(self) -> bool:
@@ -120,6 +123,9 @@ class Feed:
 
     async def read(self, position: int) -> pa.RecordBatch | None:
         """The batch at ``position`` once it has arrived; None at the end of the rows."""
+        if self.starter is not None:
+            start, self.starter = self.starter, None
+            start()
         async with self._changed:
             self._waiting += 1
             try:
@@ -278,7 +284,9 @@ class Executor:
             self._shared[key].readers += readers
         else:
             self._shared[key] = Feed(arrow_schema(scan.table), readers)
-            self._unstarted.append((self._shared[key], scan, self._parent_feed(scan, shared=True)))
+            # a search may make the parent rows unnecessary: its scan reads them from a feed of its own, on demand
+            parent = self._parent_feed(scan, shared=scan.search_term is None)
+            self._unstarted.append((self._shared[key], scan, parent))
         return self._shared[key]
 
     def _parent_feed(self, scan: Scan, *, shared: bool) -> Feed | None:
@@ -296,7 +304,11 @@ class Executor:
     def _launch(self, scan: Scan, feed: Feed, parent: Feed | None) -> None:
         """Start a producer (and a private parent's, which nothing else starts)."""
         if parent is not None and parent not in self._shared.values():
-            self._launch(self._parent_scan(scan), parent, None)
+            start_parent = partial(self._launch, self._parent_scan(scan), parent, None)
+            if scan.search_term is None:
+                start_parent()
+            else:
+                parent.starter = start_parent
         self._everything.append(feed)
         self._tasks.append(asyncio.ensure_future(self._produce(scan, feed, parent)))
 
@@ -304,6 +316,11 @@ class Executor:
         """Fill one feed. A failure fails every feed, so DuckDB stops wherever it is reading."""
         progress = Progress(scan.table.name)
         try:
+            if scan.search_term is not None and parent is not None:
+                found = await self._searched(scan, parent)
+                if found is None:
+                    return
+                scan, parent = found, None
             if scan.max_rows is None:
                 await self._pour_all(scan, feed, parent, progress)
             elif scan.max_rows > 0:
@@ -349,6 +366,35 @@ class Executor:
                     wanted -= qualifying_rows(table, scan.checks)
                     if wanted <= 0:
                         return
+
+    async def _searched(self, scan: Scan, parent: Feed) -> Scan | None:
+        """The scan narrowed by the table's search: None when nothing matches, else a GET per hit
+        under each parent row, or the parents' listings when those take fewer requests."""
+        search, link = scan.table.search, scan.table.parent
+        assert search is not None and link is not None and scan.fan_out is not None and scan.table.get is not None
+        key = scan.table.column(search.key).path_param
+        hits: dict[Any, None] = {}
+        pages = self._client.paginate(search.path, {search.param: scan.search_term}, page_size=PAGE_SIZE)
+        async with aclosing(pages) as answers:
+            async for answer in answers:
+                rows = answer.data.get("data") if isinstance(answer.data, dict) else None
+                if not isinstance(rows, list):
+                    raise answer.invalid("has no list of search results at data.data")
+                for row in rows:
+                    if isinstance(row, dict) and row.get("type") == search.row_type and row.get("id") is not None:
+                        hits[row["id"]] = None
+        if not hits:
+            return None
+        parents = pa.Table.from_batches([b async for b in parent.batches()], parent.schema)
+        keys = list(dict.fromkeys(parents.column(link.parent_column).drop_null().to_pylist()))
+        listing = len(keys)
+        if link.count_column:
+            listing = sum(max(1, math.ceil((n or 0) / PAGE_SIZE)) for n in parents.column(link.count_column).to_pylist())
+        if len(keys) * len(hits) <= listing:
+            streams = [{**s, scan.fan_out: k, key: h} for s in scan.streams for k in keys for h in hits]
+            return replace(scan, mode="get", endpoint=scan.table.get, streams=streams, fan_out=None, search_term=None)
+        streams = [{**s, scan.fan_out: k} for s in scan.streams for k in keys]
+        return replace(scan, streams=streams, fan_out=None, search_term=None)
 
     async def _stream_values(self, scan: Scan, parent: Feed | None) -> AsyncIterator[dict[str, Any]]:
         """Path-variable values per request stream; a fan-out reads them from its parent's rows."""

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 import pyarrow as pa
 from sqlglot import exp
 
-from .conversion import arrow_schema
+from .conversion import empty_rows
 from .engine import Engine
 from .errors import ClickSendSQLError
 from .execution import Executor
@@ -88,7 +88,7 @@ def rows(engine: Engine, query: exp.Expression, parameters: Parameters) -> pa.Ta
 def _views(engine: Engine, the_plan: Plan) -> Iterator[None]:
     """Register empty stand-ins for the scans, and drop whatever was registered afterwards."""
     for scan in the_plan.scans.values():
-        engine.duckdb.register(scan.view, arrow_schema(scan.table).empty_table())
+        engine.duckdb.register(scan.view, empty_rows(scan.table))
     try:
         yield
     finally:

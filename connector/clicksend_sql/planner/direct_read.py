@@ -11,10 +11,13 @@ from .plan import ANALYSIS_ERRORS, Scan
 _ROW_CHANGING = ("joins", "laterals", "group", "having", "qualify", "distinct", "sample", "windows", "connect", "prewhere")
 
 
-def direct_read(statement: exp.Expression, scans: dict[str, Scan]) -> Scan | None:
+def direct_read(statement: exp.Expression, scans: dict[str, Scan], *, exact: bool = True) -> Scan | None:
     """The scan when ``statement`` is one SELECT whose rows are exactly its table's rows, in one
     scope, filtered only by predicates the scan pushed exactly: the only case in which the API may
     answer count(*), LIMIT or ORDER BY on DuckDB's behalf.
+
+    With ``exact=False`` the filters may also be conditions the executor checks on the rows as
+    they arrive (:attr:`Scan.checks`): enough for a LIMIT, which only needs to know when to stop.
 
     >>> import sqlglot
     >>> from clicksend_sql.catalog import load_catalog
@@ -33,13 +36,15 @@ def direct_read(statement: exp.Expression, scans: dict[str, Scan]) -> Scan | Non
         return None
     if any(statement.args.get(k) for k in _ROW_CHANGING) or any(table.args.get(k) for k in ("sample", "pivots", "joins")):
         return None
+    # a subquery anywhere may read or change rows, unless it is a local scalar a condition was evaluated from
+    evaluated = sum(c.subqueries for c in (*scan.pushed, *scan.checks))
     try:
-        if len(traverse_scope(statement)) != 1:  # a subquery anywhere may read or change rows
+        if len(traverse_scope(statement)) != 1 + evaluated:
             return None
     except ANALYSIS_ERRORS:  # not analysable: not provably direct
         return None
-    if any(statement.find_all(exp.Window, exp.Subquery, *exp.SET_RETURNING_FUNCTIONS)):
+    if any(statement.find_all(exp.Window, *exp.SET_RETURNING_FUNCTIONS)) or len(list(statement.find_all(exp.Subquery))) != evaluated:
         return None
-    if scan.mode != "list" or not scan.exact or scan.fan_out or scan.held or scan.endpoint is None:
+    if scan.mode != "list" or scan.held or scan.endpoint is None or not (scan.exact or (scan.complete and not exact)):
         return None
     return scan

@@ -12,13 +12,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from sqlglot import exp
 from sqlglot.errors import OptimizeError
 from sqlglot.optimizer.normalize import normalize
 from sqlglot.optimizer.pushdown_predicates import pushdown_predicates
 from sqlglot.optimizer.qualify import qualify
-from sqlglot.optimizer.scope import Scope, traverse_scope
+from sqlglot.optimizer.scope import Scope, build_scope, traverse_scope
 
 from ..catalog import Catalog, Table
 from ..errors import SQLError, UnknownColumnError
@@ -52,7 +53,7 @@ def extract_conditions(
     >>> from types import SimpleNamespace
     >>> from clicksend_sql.catalog import load_catalog
     >>> from clicksend_sql.planner.find_tables import find_tables
-    >>> cat = load_catalog(); session = SimpleNamespace(evaluate=lambda x, t: int(x.name))
+    >>> cat = load_catalog(); session = SimpleNamespace(evaluate=lambda x, t: int(x.name), local_columns=lambda t: None)
     >>> e = sqlglot.parse_one("SELECT * FROM Contacts c WHERE c.ListId IN (1, 2) AND lower(c.Email) = 'x'", read="duckdb")
     >>> ref = extract_conditions(e, find_tables(e, cat), cat, session)["contacts"][0]
     >>> [str(c) for c in ref.conditions], ref.leftover
@@ -67,7 +68,7 @@ def extract_conditions(
             by_id[id(ref)] = (name, ref)
             result[name].append(ref)
     try:
-        analysed = _optimize(expression.copy(), [catalog.table(name) for name in references])
+        analysed = _optimize(expression.copy(), [catalog.table(name) for name in references], session)
         scopes = traverse_scope(analysed)
     except ANALYSIS_ERRORS:
         for _, ref in by_id.values():
@@ -99,10 +100,13 @@ def _modifiers(node: exp.Table) -> list[str]:
     return held
 
 
-def _optimize(expression: exp.Expression, tables: list[Table]) -> exp.Expression:
-    """qualify (with the referenced tables' columns only: a schema of all 50 costs 50 ms),
-    then pushdown_predicates, then normalize."""
-    schema = {t.name: {c.name: c.type.replace("TIMESTAMPTZ", "TIMESTAMP") for c in t.columns} for t in tables}
+def _optimize(expression: exp.Expression, tables: list[Table], session: Session) -> exp.Expression:
+    """qualify (with the referenced tables' columns only: a schema of all 50 costs 50 ms, and the
+    local tables' columns, so a subquery over them resolves), then pushdown_predicates, then normalize."""
+    schema: dict[str, dict[str, str]] = {
+        t.name: {c.name: c.type.replace("TIMESTAMPTZ", "TIMESTAMP") for c in t.columns} for t in tables
+    }
+    schema.update(_local_schema(expression, session, {t.name.lower() for t in tables}))
     try:
         expression = qualify(expression, schema=schema, dialect="duckdb", validate_qualify_columns=False)
     except OptimizeError:
@@ -110,6 +114,20 @@ def _optimize(expression: exp.Expression, tables: list[Table]) -> exp.Expression
     with _row_selecting_clauses_guarded(expression):
         expression = pushdown_predicates(expression, dialect="duckdb")
     return normalize(expression, dnf=False)
+
+
+def _local_schema(expression: exp.Expression, session: Session, clicksend: set[str]) -> dict[str, dict[str, str]]:
+    """The columns of the plain-named local tables the statement reads (not ClickSend's, not CTEs)."""
+    ctes = clicksend | {cte.alias_or_name.lower() for cte in expression.find_all(exp.CTE)}
+    schema: dict[str, dict[str, str]] = {}
+    for table in expression.find_all(exp.Table):
+        name = table.this
+        if REF in table.meta or table.args.get("db") or not isinstance(name, exp.Identifier) or name.name.lower() in ctes:
+            continue
+        columns = session.local_columns(name.sql("duckdb"))
+        if columns:
+            schema[name.name] = dict.fromkeys(columns, "UNKNOWN")
+    return schema
 
 
 @contextmanager
@@ -163,7 +181,9 @@ def _restrict(ref: Reference, table: Table, alias: str, scope: Scope, session: S
         ref.held.append("USING SAMPLE draws from the rows before the filters")
         return
     for conjunct in _candidate_conjuncts(scope, scope.selected_sources[alias][1]):
-        tables = {c.table for c in conjunct.find_all(exp.Column)}
+        tables = {c.table for c in conjunct.walk(prune=lambda n: isinstance(n, exp.Subquery)) if isinstance(c, exp.Column)}
+        if any(isinstance(n, exp.Subquery) and not _local_scalar(n) for n in conjunct.walk()):
+            tables.add("")  # a subquery that reads this scope or ClickSend: never a condition on its own
         converted = _conditions(conjunct, table, session) if tables == {alias} else None
         if converted is not None:
             ref.conditions.extend(converted)
@@ -215,17 +235,42 @@ def _conditions(conjunct: exp.Expression, table: Table, session: Session) -> lis
         if op not in ("=", "IN"):
             return None
         evaluated = tuple(v for v in evaluated if v is not NO_MATCH)
-    return [Condition(column=col, op=op, values=evaluated, sql=_condition_sql(col.name, op, values))]
+    subqueries = sum(1 for v in values for _ in v.find_all(exp.Subquery))
+    return [Condition(col, op, evaluated, _condition_sql(col.name, op, values, evaluated), subqueries)]
 
 
 def _is_constant(node: exp.Expression) -> bool:
-    """Free of columns, subqueries, aggregates, windows and volatile functions."""
-    for n in node.walk():
-        if isinstance(n, (exp.Column, exp.Query, exp.AggFunc, exp.Window, exp.Star, exp.Rand, exp.Uuid)):
+    """Free of columns, aggregates, windows and volatile functions; a subquery only when DuckDB
+    can evaluate it before the scan (:func:`_local_scalar`)."""
+    for n in node.walk(prune=lambda n: isinstance(n, exp.Subquery)):
+        if isinstance(n, exp.Subquery):
+            if not _local_scalar(n):
+                return False
+        elif isinstance(n, (exp.Column, exp.Query, exp.AggFunc, exp.Window, exp.Star, exp.Rand, exp.Uuid)):
             return False
-        if isinstance(n, exp.Anonymous) and n.name.lower() in _VOLATILE:
+        elif isinstance(n, exp.Anonymous) and n.name.lower() in _VOLATILE:
             return False
     return True
+
+
+def _local_scalar(subquery: exp.Subquery) -> bool:
+    """An uncorrelated scalar subquery over local data only (``(SELECT max(Date) FROM my_copy)``):
+    its one value is known before any request, so DuckDB evaluates it and the value is pushed.
+
+    >>> import sqlglot
+    >>> _local_scalar(sqlglot.parse_one("SELECT (SELECT max(c.d) FROM copy AS c)").find(exp.Subquery))
+    True
+    >>> _local_scalar(sqlglot.parse_one("SELECT (SELECT max(c.d) FROM copy AS c WHERE c.d > t.d) FROM t").find(exp.Subquery))
+    False
+    """
+    inner = subquery.this
+    if any(REF in t.meta for t in inner.find_all(exp.Table)):
+        return False  # it reads a ClickSend table: that is a scan of its own, not a constant
+    if any(isinstance(n, (exp.Rand, exp.Uuid)) or (isinstance(n, exp.Anonymous) and n.name.lower() in _VOLATILE)
+           for n in inner.walk()):
+        return False
+    root = build_scope(inner.copy())
+    return root is not None and not any(scope.external_columns for scope in root.traverse())
 
 
 def _reads_clock(node: exp.Expression) -> bool:
@@ -234,10 +279,12 @@ def _reads_clock(node: exp.Expression) -> bool:
     )
 
 
-def _condition_sql(column: str, op: str, values: list[exp.Expression]) -> str:
+def _condition_sql(column: str, op: str, values: list[exp.Expression], evaluated: tuple[Any, ...]) -> str:
+    """The condition as EXPLAIN shows it; a subquery evaluated first shows its value too."""
     if op == "IN":
-        return f"{column} IN ({', '.join(v.sql('duckdb') for v in values)})"
-    return f"{column} {op} {values[0].sql('duckdb')}"
+        return f"{column} IN ({', '.join(_unqualified_sql(v) for v in values)})"
+    text = f"{column} {op} {_unqualified_sql(values[0])}"
+    return f"{text} (evaluated first: {evaluated[0]})" if values[0].find(exp.Subquery) else text
 
 
 def _unqualified_sql(conjunct: exp.Expression) -> str:

@@ -47,6 +47,9 @@ class Session(Protocol):
     def setting(self, name: str) -> str:
         """A DuckDB setting in force (``default_order``, ``default_collation``, ...)."""
 
+    def local_columns(self, table: str) -> list[str] | None:
+        """The column names of a local table, view or replacement scan; None when there is none."""
+
 
 @dataclass(frozen=True)
 class Condition:
@@ -56,6 +59,7 @@ class Condition:
     op: str
     values: tuple[Any, ...]
     sql: str
+    subqueries: int = 0  # scalar subqueries over local rows, evaluated into ``values``
 
     def __str__(self) -> str:
         return self.sql
@@ -97,6 +101,8 @@ class Scan:
     exact: bool = False
     max_rows: int | None = None  # rows (passing ``checks``) after which the fetch may stop
     checks: list[Condition] = field(default_factory=list)  # conditions the API applies only roughly or not at all
+    complete: bool = False  # every conjunct on the table is a condition (pushed, or in checks)
+    search_term: str | None = None  # a keyword the table's search finds the rows by, before any fan-out
     order: str | None = None
 
     @property
@@ -106,15 +112,25 @@ class Scan:
 
     def describe_requests(self) -> str:
         """The expected request count, as EXPLAIN shows it."""
-        per_stream = {
-            "get": "1",
-            "count": "1",
-            "list": "1" if self.endpoint and self.endpoint.shape in ("array", "object", "object_no_envelope")
-            else (f"ceil({self.max_rows}/page size)" if self.max_rows else "ceil(rows/100)"),
-        }[self.mode]
+        paged = not (self.endpoint and self.endpoint.shape in ("array", "object", "object_no_envelope"))
+        if self.mode in ("get", "count") or not paged:
+            per_stream = "1"
+        elif self.max_rows is not None and self.checks:
+            per_stream = f"pages in order until {self.max_rows} rows pass the checks"
+        else:
+            per_stream = f"ceil({self.max_rows}/page size)" if self.max_rows is not None else "ceil(rows/100)"
+        parent = self.table.parent
+        if self.fan_out and parent and self.mode == "count" and parent.count_column:
+            return f"the {parent.table} pages only (each row's {parent.count_column})"
         streams = f"{len(self.streams)} x " if len(self.streams) > 1 else ""
-        fan = f"1 parent scan + each {self.table.parent.table} row x " if self.fan_out and self.table.parent else ""
-        return f"{fan}{streams}{per_stream}"
+        if not (self.fan_out and parent):
+            return f"{streams}{per_stream}"
+        if self.search_term is not None:
+            return (f"1 search (nothing more when it finds none), the {parent.table} pages, then 1 GET per hit "
+                    f"per {parent.table} row, or the listing when that takes fewer")
+        if self.max_rows is not None:
+            return f"the {parent.table} pages as needed, then each {parent.table} row in turn ({per_stream}) until {self.max_rows} rows"
+        return f"the {parent.table} pages, then each {parent.table} row x {streams}{per_stream}"
 
 
 @dataclass
@@ -134,7 +150,8 @@ class Plan:
                 "endpoint": f"{s.endpoint.method} /v3{s.path}" if s.endpoint else "",
                 "streams": "; ".join(", ".join(f"{k}={v}" for k, v in stream.items()) for stream in s.streams if stream)
                 or ("per parent row" if s.fan_out else ""),
-                "params": ", ".join(f"{k}={v}" for k, v in s.params.items()),
+                "params": ", ".join([f"{k}={v}" for k, v in s.params.items()]
+                                    + ([f"search {s.table.search.param}={s.search_term}"] if s.search_term and s.table.search else [])),
                 "pushed": " AND ".join(str(c) for c in s.pushed),
                 "local": " AND ".join(s.local),
                 "kept_local": "; ".join(s.held),

@@ -2,7 +2,8 @@
 
 Every pushed condition is still re-applied by DuckDB (the statement is never rewritten to drop
 it), so a pushdown only has to fetch a superset of the rows SQL keeps. ``Scan.exact`` records
-when it fetches exactly those rows, which is what LIMIT and count(*) pushdown need.
+when it fetches exactly those rows, which is what count(*) pushdown needs; ``Scan.checks`` lists
+the conditions a streamed LIMIT must check on the rows that arrive when it is not exact.
 """
 
 from __future__ import annotations
@@ -58,7 +59,10 @@ def pushdown_filters(
     scan.endpoint = table.list
     unpushed = _plan_list(scan, conditions, catalog)
     scan.local.extend(c.sql for c in unpushed)
-    scan.exact = pushdown and complete and not unpushed and all(_exactly(c, table) for c in scan.pushed)
+    if pushdown and complete:  # every conjunct is a condition: what the API does not apply exactly can be checked
+        scan.complete = True
+        scan.checks = unpushed + [c for c in scan.pushed if not _exactly(c, table)]
+    scan.exact = pushdown and complete and not scan.checks
     return scan
 
 
@@ -165,10 +169,26 @@ def _plan_list(scan: Scan, conditions: Sequence[Condition], catalog: Catalog) ->
             continue
         scan.pushed.append(cond)
         unpushed.remove(cond)
+    _plan_search(scan, unpushed)
     scan.params.update(table.list.params)
     if q_terms:
         scan.params["q"] = ",".join(f"{k}:{v}" for k, v in q_terms.items())
     return unpushed
+
+
+def _plan_search(scan: Scan, unpushed: list[Condition]) -> None:
+    """A fan-out with ``=`` on a column the table's search finds (``Email = 'x@y'`` on Contacts)
+    asks the search first and fetches only its hits."""
+    search = scan.table.search
+    if not scan.fan_out or search is None:
+        return
+    searched = {c.lower() for c in search.columns}
+    for cond in unpushed:
+        if cond.op == "=" and cond.column.name.lower() in searched and isinstance(cond.values[0], str) and cond.values[0].strip():
+            scan.search_term = cond.values[0]
+            scan.pushed.append(cond)
+            unpushed.remove(cond)
+            return
 
 
 def _filter_for(table: Table, cond: Condition) -> Filter | None:

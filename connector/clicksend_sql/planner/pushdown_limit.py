@@ -13,9 +13,10 @@ _SORTABLE = ("BIGINT", "INTEGER", "DOUBLE", "TIMESTAMPTZ", "DATE")
 def pushdown_limit(statement: exp.Expression, scans: dict[str, Scan], session: Session) -> None:
     """Set ``max_rows`` on the scan of a SELECT that reads its table directly (:func:`direct_read`).
 
-    Any ORDER BY must be one numeric/time column the API sorts by (declared never NULL, so NULL
-    placement cannot differ), not a select-list alias, in the direction DuckDB's ``default_order``
-    gives it.
+    The executor then stops once that many rows passing :attr:`Scan.checks` have arrived, over
+    every stream in turn (Contacts through its lists). Any ORDER BY must be one numeric/time
+    column the API sorts by (declared never NULL, so NULL placement cannot differ), not a
+    select-list alias, in the direction DuckDB's ``default_order`` gives it, on a single stream.
 
     >>> import sqlglot
     >>> from types import SimpleNamespace
@@ -27,7 +28,7 @@ def pushdown_limit(statement: exp.Expression, scans: dict[str, Scan], session: S
     >>> scans["smshistory"].max_rows, scans["smshistory"].params
     (7, {'order_by': 'date:desc'})
     """
-    scan = direct_read(statement, scans)
+    scan = direct_read(statement, scans, exact=False)
     limit_clause = statement.args.get("limit")
     if scan is None or not isinstance(limit_clause, exp.Limit) or limit_clause.args.get("limit_options"):
         return
@@ -60,6 +61,8 @@ def _count(node: exp.Expression | None, session: Session) -> int | None:
 def _api_sort(statement: exp.Select, order: exp.Order, scan: Scan, session: Session) -> str | None:
     keys = order.expressions
     if len(keys) != 1 or not isinstance(keys[0].this, exp.Column) or scan.table.order_by is None:
+        return None
+    if scan.fan_out or len(scan.streams) != 1:  # the API sorts within a stream, not across them
         return None
     name = keys[0].this.name.lower()
     if any(isinstance(p, exp.Alias) and p.alias.lower() == name and p.this.name.lower() != name for p in statement.expressions):

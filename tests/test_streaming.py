@@ -1,0 +1,138 @@
+"""Streaming scans and pushdown across the statement (issue 11), asserted from the emulator's
+request log: every statement of the issue's table at its minimum, DuckDB's own LIMIT stopping the
+requests, a table read twice fetched once, and EXPLAIN saying what each decision costs.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+
+import pytest
+
+import clicksend_sql
+from clicksend_sql import Connection
+from clicksend_sql.emulator import Emulator
+
+HISTORY = 3000  # 30 pages
+CONTACTS = 2000  # over the demo account's 20 lists
+
+
+@pytest.fixture(scope="module")
+def account() -> Iterator[Emulator]:
+    with Emulator(seed=3, sizes={"sms-history": HISTORY, "contacts": CONTACTS}) as emu:
+        yield emu
+
+
+@pytest.fixture(scope="module")
+def con(account: Emulator) -> Iterator[Connection]:
+    with clicksend_sql.connect(account.username, account.api_key, base_url=account.base_url) as connection:
+        yield connection
+
+
+@pytest.fixture(scope="module")
+def baseline(account: Emulator) -> Iterator[Connection]:
+    with clicksend_sql.connect(account.username, account.api_key, base_url=account.base_url, pushdown=False) as c:
+        yield c
+
+
+def requests_for(account: Emulator, con: Connection, sql: str) -> tuple[list[tuple[object, ...]], list[str]]:
+    account.reset_stats()
+    rows = con.sql(sql).fetchall()
+    return rows, account.requests()
+
+
+def test_limit_through_the_fan_out_reads_one_list_page_and_one_contacts_page(account: Emulator, con: Connection) -> None:
+    rows, log = requests_for(account, con, "SELECT * FROM Contacts LIMIT 5")
+    assert len(rows) == 5
+    assert len(log) == 2 and log[0].startswith("GET /v3/lists?") and "/contacts?" in log[1], log
+
+
+def test_count_of_a_fanned_out_table_comes_from_the_parent_rows(
+    account: Emulator, con: Connection, baseline: Connection
+) -> None:
+    rows, log = requests_for(account, con, "SELECT count(*) FROM Contacts")
+    assert log == ["GET /v3/lists?limit=100&page=1"]
+    assert rows == baseline.sql("SELECT count(*) FROM Contacts").fetchall()
+    # with a filter the parent's count does not apply: counted from the rows
+    filtered, _ = requests_for(account, con, "SELECT count(*) FROM Contacts WHERE FirstName LIKE 'A%'")
+    assert filtered == baseline.sql("SELECT count(*) FROM Contacts WHERE FirstName LIKE 'A%'").fetchall()
+
+
+def test_equality_on_a_searchable_field_asks_the_search_first(
+    account: Emulator, con: Connection, baseline: Connection
+) -> None:
+    rows, log = requests_for(account, con, "SELECT * FROM Contacts WHERE Email = 'nobody@example.invalid'")
+    assert rows == [] and len(log) == 1 and log[0].startswith("GET /v3/search/contacts-lists?q=nobody%40example.invalid")
+    email, phone = baseline.sql("SELECT Email, PhoneNumber FROM Contacts WHERE Email IS NOT NULL LIMIT 1").fetchone()
+    for sql in (f"SELECT * FROM Contacts WHERE Email = '{email}'", f"SELECT * FROM Contacts WHERE PhoneNumber = '{phone}'"):
+        found, log = requests_for(account, con, sql)
+        assert sorted(found) == sorted(baseline.sql(sql).fetchall()) and found, sql
+        assert log[0].startswith("GET /v3/search/contacts-lists?") and len(log) < 2 + 20 * 2, log  # not 2,000 rows' pages
+
+
+def test_order_by_and_limit_over_a_rough_filter_is_one_request(
+    account: Emulator, con: Connection, baseline: Connection
+) -> None:
+    sql = "SELECT Date FROM SMSHistory WHERE Status = 'Failed' ORDER BY Date DESC LIMIT 10"
+    rows, log = requests_for(account, con, sql)
+    assert len(log) == 1 and "q=status%3AFailed" in log[0] and "order_by=date%3Adesc" in log[0], log
+    assert rows == baseline.sql(sql).fetchall()
+
+
+def test_a_bound_from_a_local_table_is_evaluated_first_and_pushed(account: Emulator, con: Connection) -> None:
+    con.sql("CREATE OR REPLACE TABLE my_local_copy AS SELECT * FROM SMSHistory")
+    rows, log = requests_for(account, con, "SELECT * FROM SMSHistory WHERE Date > (SELECT max(Date) FROM my_local_copy)")
+    assert rows == [] and len(log) == 1 and "date_from=" in log[0], log  # nothing new: one request
+    con.sql("CREATE OR REPLACE TABLE full_copy AS SELECT * FROM my_local_copy")
+    con.sql("DELETE FROM my_local_copy WHERE Date > (SELECT min(Date) + INTERVAL 1 DAY FROM my_local_copy)")
+    sql = "SELECT count(*) FROM {} WHERE Date > (SELECT max(Date) FROM my_local_copy)"
+    newer, log = requests_for(account, con, sql.format("SMSHistory"))
+    assert newer == con.sql(sql.format("full_copy")).fetchall() and "date_from=" in log[0]
+
+
+def test_a_limit_duckdb_satisfies_stops_the_requests(account: Emulator, con: Connection) -> None:
+    """lower() cannot be pushed, so only DuckDB knows when it has 5 rows: it stops reading, the
+    feed stops its producer, and closing the statement cancels what is in flight."""
+    rows, log = requests_for(account, con, "SELECT * FROM SMSHistory WHERE lower(Body) LIKE '%a%' LIMIT 5")
+    assert len(rows) == 5
+    assert len(log) <= 1 + 2 * 8 + 1 < math.ceil(HISTORY / 100), log  # page 1, the paging window, one chunk
+
+
+def test_a_table_read_twice_is_fetched_once(account: Emulator, con: Connection, baseline: Connection) -> None:
+    pages = math.ceil(HISTORY / 100)
+    for sql in (
+        "SELECT count(*) FROM SMSHistory a JOIN SMSHistory b USING (MessageId)",
+        "WITH h AS (SELECT * FROM SMSHistory) SELECT count(*) FROM h x JOIN h y USING (MessageId)",
+        "SELECT count(*) FROM SMSHistory WHERE MessageId IN (SELECT MessageId FROM SMSHistory WHERE Status = 'Sent')",
+    ):
+        rows, log = requests_for(account, con, sql)
+        assert rows == [(HISTORY,)] or rows == baseline.sql(sql).fetchall(), sql
+        assert len(log) == pages, (sql, len(log))
+
+
+def test_progress_and_statistics_while_streaming(account: Emulator) -> None:
+    seen: list[tuple[int, int]] = []
+    with clicksend_sql.connect(
+        account.username, account.api_key, base_url=account.base_url, progress=lambda p: seen.append((p.pages, p.rows))
+    ) as con:
+        con.sql("COPY (SELECT * FROM SMSHistory) TO '/dev/null' (FORMAT csv)")
+        stats = con.last_stats
+    assert stats.requests == math.ceil(HISTORY / 100) and stats.rows_fetched == {"SMSHistory": HISTORY}
+    assert seen[-1] == (math.ceil(HISTORY / 100), HISTORY) and len(seen) > 2
+
+
+def test_explain_says_what_each_decision_costs(con: Connection) -> None:
+    def explained(sql: str) -> dict[str, object]:
+        return con.sql("EXPLAIN " + sql).arrow().to_pylist()[0]
+
+    assert "until 5 rows" in str(explained("SELECT * FROM Contacts LIMIT 5")["expected_requests"])
+    count = explained("SELECT count(*) FROM Contacts")
+    assert count["mode"] == "count" and "ContactsCount" in str(count["expected_requests"])
+    search = explained("SELECT * FROM Contacts WHERE Email = 'a@b.c'")
+    assert "search q=a@b.c" in str(search["params"]) and "1 search" in str(search["expected_requests"])
+    rough = explained("SELECT * FROM SMSHistory WHERE Status = 'Failed' ORDER BY Date DESC LIMIT 10")
+    assert rough["limit"] == 10 and "pages in order until 10 rows pass" in str(rough["expected_requests"])
+    con.sql("CREATE OR REPLACE TABLE my_bound AS SELECT TIMESTAMPTZ '2026-01-01 00:00:00+00' AS d")
+    bound = explained("SELECT * FROM SMSHistory WHERE Date > (SELECT max(d) FROM my_bound)")
+    assert "evaluated first: 2026-01-01" in str(bound["pushed"]) and "date_from=" in str(bound["params"])
