@@ -7,6 +7,8 @@ They let users discover the catalog with SQL (``SELECT * FROM sys_columns WHERE 
 from __future__ import annotations
 
 import json
+import os
+import tempfile
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -329,10 +331,24 @@ def declare(con: duckdb.DuckDBPyConnection, catalog: Catalog) -> None:
         con.execute(catalog_ddl(catalog))
         tables = system_tables(catalog)
     else:
-        con.execute(f"ATTACH IF NOT EXISTS {_quote(str(entry / 'catalog.duckdb'))} AS {DATABASE_NAME} (READ_ONLY)")
+        _attach_copy(con, entry / "catalog.duckdb")
         tables = {name: pa.ipc.open_file(pa.memory_map(str(entry / f"{name}.arrow"))).read_all() for name in _SCHEMAS}
     for name, table in tables.items():
         con.register(name, table)
+
+
+def _attach_copy(con: duckdb.DuckDBPyConnection, prepared: Path) -> None:
+    """Attach a private copy of the prepared file, read-only. DuckDB 1.4+ shares one registry of
+    attached files between the database instances of a process; many connections attaching the
+    one cached file hung there under load (a test worker spun in ATTACH), so each gets its own
+    copy (270 kB, well under a millisecond). The copy is unlinked at once: DuckDB keeps it open."""
+    handle, name = tempfile.mkstemp(prefix="clicksend-sql-", suffix=".duckdb")
+    try:
+        with os.fdopen(handle, "wb") as copy:
+            copy.write(prepared.read_bytes())
+        con.execute(f"ATTACH IF NOT EXISTS {_quote(name)} AS {DATABASE_NAME} (READ_ONLY)")
+    finally:
+        os.unlink(name)
 
 
 def _declarations_key(catalog: Catalog) -> str:
