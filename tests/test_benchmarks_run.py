@@ -36,3 +36,11 @@ def test_bench_startup_quick_runs_and_writes_its_json() -> None:
     figures = _quick_run("bench_startup.py", "startup-quick.json", timeout=180)
     assert figures["help"]["ratio"] > 0 and figures["query"]["ratio"] > 0  # ratios, not targets: CI is noisy
     assert {row["set-up"] for row in figures["setup"]} == {"cache built", "no cache"}
+
+
+def test_bench_streaming_quick_runs_and_writes_its_json() -> None:
+    figures = _quick_run("bench_streaming.py", "streaming-quick.json", timeout=240)
+    runs = {run["statement"]: run for run in figures["runs"] if run["connector"] == "current"}
+    assert runs["copy"]["rows"] == runs["distinct"]["rows"] == figures["rows"] == 20_000
+    assert runs["copy"]["requests"] == figures["pages"]  # one GET per page, nothing fetched twice
+    assert all(run["growth_mb"] > 0 and run["ratio"] > 0 for run in runs.values())  # figures, not targets: CI is noisy
