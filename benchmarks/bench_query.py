@@ -106,6 +106,14 @@ PUSHDOWN_QUERIES = [  # (name, sql, minimum requests)
     ("count(*) of a list", "SELECT count(*) FROM Contacts WHERE ListId = {list_id}", 1),
     ("join, no N+1", "SELECT l.ListName, count(*) FROM Contacts c JOIN ContactLists l USING (ListId) GROUP BY 1",
      "lists_plus_pages"),
+    # issue 11: pushdown through the fan-out and across the statement
+    ("LIMIT through lists -> contacts", "SELECT * FROM Contacts LIMIT 5", 2),
+    ("count(*) of all contacts", "SELECT count(*) FROM Contacts", 1),
+    ("searchable field, no hit", "SELECT * FROM Contacts WHERE Email = 'nobody@example.invalid'", 1),
+    # the search names a hit's contact id but not its list: one GET per list finds it
+    ("searchable field, one hit", "SELECT * FROM Contacts WHERE Email = '{email}'", "search_lists_gets"),
+    ("rough filter + ORDER BY + LIMIT", "SELECT * FROM SMSHistory WHERE Status = 'Failed' ORDER BY Date DESC LIMIT 10", 1),
+    ("bound from a local copy, nothing new", "SELECT * FROM SMSHistory WHERE Date > (SELECT max(Date) FROM my_copy)", 1),
 ]
 
 
@@ -121,12 +129,15 @@ def bench_pushdown() -> list[dict[str, object]]:
             in_range = con.sql(
                 f"SELECT count(*) FROM SMSHistory WHERE Date >= '{date_from}' AND Date <= '{date_to}'"
             ).fetchone()[0]
+            email = con.sql(f"SELECT min(Email) FROM Contacts WHERE ListId = {list_id}").fetchone()[0]
+            con.sql("CREATE TABLE my_copy AS SELECT * FROM SMSHistory")
             minimum = {
+                "search_lists_gets": 2 + len(lists),
                 "pages_of_list": max(1, math.ceil(size / PAGE_SIZE)),
                 "pages_of_range": max(1, math.ceil(in_range / PAGE_SIZE)),
                 "lists_plus_pages": 1 + sum(max(1, math.ceil(n / PAGE_SIZE)) for _, n in lists),
             }
-            values = {"list_id": list_id, "list_id2": lists[1][0], "contact_id": contact_id,
+            values = {"list_id": list_id, "list_id2": lists[1][0], "contact_id": contact_id, "email": email,
                       "date_from": date_from, "date_to": date_to}
             rows = []
             for name, sql, least in PUSHDOWN_QUERIES:

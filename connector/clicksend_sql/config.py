@@ -13,6 +13,7 @@ import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -173,3 +174,11 @@ def resolve_settings(
             "The API key is on the ClickSend dashboard under Developers > API Credentials."
         )
     return Settings(username=user, api_key=key, base_url=url)
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Per-connection money checks for writes: refuse before sending, with the figure that was over."""
+
+    max_messages: int | None = None
+    max_cost: Decimal | None = None

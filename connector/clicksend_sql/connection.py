@@ -24,10 +24,10 @@ from typing import Any
 import duckdb
 from sqlglot import exp
 
-from . import phones, writes
+from . import phones
 from .call import run_call
 from .catalog import Catalog, load_catalog
-from .config import Settings, resolve_settings
+from .config import Limits, Settings, resolve_settings
 from .engine import Engine, EventLoopThread, make_client
 from .errors import SQLError, UnsupportedStatementError
 from .execution import ProgressCallback
@@ -40,7 +40,6 @@ from .planner.find_tables import find_tables
 from .query import run_query
 from .result import Result
 from .system_tables import SEARCH_PATH, declare
-from .write import run_write
 
 Params = Sequence[Any] | Mapping[str, Any] | None
 _WRITE_KINDS = (exp.Insert, exp.Update, exp.Delete)
@@ -92,7 +91,7 @@ class Connection:
             if database_connection is not None:
                 database_connection.close()
             raise
-        limits = writes.Limits(max_messages, Decimal(str(max_cost)) if max_cost is not None else None)
+        limits = Limits(max_messages, Decimal(str(max_cost)) if max_cost is not None else None)
         self._engine = Engine(settings, catalog, database_connection, io, client, progress, pushdown, dry_run, limits)
         self._emulator: Any = None
 
@@ -161,6 +160,8 @@ class Connection:
         self._check_kind(expression)
         written = self._written_table(expression)
         if written is not None:
+            from .write import run_write  # the writes pipeline loads only for a write (start-up)
+
             return run_write(self._engine, expression, written, parameters, send=not self.dry_run)
         return run_query(self._engine, expression, parameters)
 
@@ -185,6 +186,8 @@ class Connection:
         target = inner[0].expression
         written = self._written_table(target)
         if written is not None:
+            from .write import run_write
+
             return run_write(self._engine, target, written, parameters, send=False)
         if isinstance(target, exp.Command) and target.name.upper() == "CALL":
             function = self._procedure_call(target.expression.name)

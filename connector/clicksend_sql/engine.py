@@ -21,7 +21,7 @@ import pyarrow as pa
 from sqlglot import exp
 
 from .catalog import Catalog
-from .config import Settings
+from .config import Limits, Settings
 from .duckdb_errors import translate
 from .errors import SQLError
 from .evaluation import DuckDBSession
@@ -30,7 +30,6 @@ from .http import ClickSendClient
 from .parameters import BINDING_ERRORS, ParameterError, Parameters
 from .planner import Plan, plan
 from .result import StatementStats
-from .writes import Limits
 
 T = TypeVar("T")
 

@@ -457,7 +457,9 @@ class Executor:
                 raise
 
     def _pages(self, scan: Scan, path: str, shape: str, wanted: int | None) -> AsyncIterator[ApiResponse]:
-        """The stream's pages; with checks to pass, one at a time in the API's order."""
+        """The stream's pages. With checks to pass, the caller stops once enough rows passed:
+        page 1 alone first, then one page at a time in the API's order when the rows must be
+        its first ones (a pushed ORDER BY), else the usual concurrent window."""
         assert scan.endpoint is not None
         checked = bool(scan.checks) and wanted is not None
         page_size = PAGE_SIZE if wanted is None or checked else max(COUNT_PAGE_SIZE, min(PAGE_SIZE, wanted))
@@ -468,7 +470,7 @@ class Executor:
             page_size=page_size,
             max_rows=None if checked else wanted,
             rows_key=scan.endpoint.rows_key,
-            in_order=checked,
+            in_order=checked and scan.order is not None,
         )
 
     async def _convert(

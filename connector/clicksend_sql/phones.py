@@ -9,15 +9,13 @@ whole Arrow batches, so DuckDB calls Python once per batch, not once per row.
 from __future__ import annotations
 
 import duckdb
-import phonenumbers
 import pyarrow as pa
-from phonenumbers import NumberParseException, PhoneNumberFormat, ValidationResult
 
-_WHY = {
-    ValidationResult.INVALID_COUNTRY_CODE: "the country code is not valid",
-    ValidationResult.TOO_SHORT: "it is too short",
-    ValidationResult.TOO_LONG: "it is too long",
-    ValidationResult.INVALID_LENGTH: "its length is not valid for its region",
+_WHY = {  # phonenumbers' ValidationResult values (phonenumbers loads at the first number: start-up)
+    "INVALID_COUNTRY_CODE": "the country code is not valid",
+    "TOO_SHORT": "it is too short",
+    "TOO_LONG": "it is too long",
+    "INVALID_LENGTH": "its length is not valid for its region",
 }
 
 
@@ -31,6 +29,9 @@ def parse(phone: str | None, country: str | None) -> tuple[str | None, str | Non
     """
     if phone is None:
         return None, None
+    import phonenumbers
+    from phonenumbers import NumberParseException, PhoneNumberFormat, ValidationResult
+
     region = (country or "").upper() or None
     try:
         number = phonenumbers.parse(phone, region)
@@ -39,7 +40,8 @@ def parse(phone: str | None, country: str | None) -> tuple[str | None, str | Non
     if phonenumbers.is_valid_number(number):
         return phonenumbers.format_number(number, PhoneNumberFormat.E164), None
     where = region or phonenumbers.region_code_for_number(number) or "its region"
-    reason = _WHY.get(phonenumbers.is_possible_number_with_reason(number), "no such number exists there")
+    why = {getattr(ValidationResult, name): text for name, text in _WHY.items()}
+    reason = why.get(phonenumbers.is_possible_number_with_reason(number), "no such number exists there")
     return None, f"not a valid number for {where}: {reason}"
 
 

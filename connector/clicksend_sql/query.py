@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pyarrow as pa
+from duckdb import DuckDBPyConnection
 from sqlglot import exp
 
 from .conversion import empty_rows
@@ -50,13 +51,28 @@ def _run(engine: Engine, the_plan: Plan, parameters: Parameters, executor: Execu
     for name, source in sources.items():
         engine.duckdb.register(the_plan.scans[name].view, source)
     try:
-        return engine.evaluated(the_plan.statement, parameters)
+        with _one_thread(engine.duckdb):
+            return engine.evaluated(the_plan.statement, parameters)
     except ClickSendSQLError:
         if executor.interrupted:
             raise KeyboardInterrupt from None
         if executor.error is not None:  # a request failed while DuckDB read its rows: that is the error
             raise executor.error from executor.error.__cause__
         raise
+
+
+@contextmanager
+def _one_thread(duckdb: DuckDBPyConnection) -> Iterator[None]:
+    """DuckDB runs a statement over streamed scans in the calling thread alone. Its worker threads
+    would call the Python readers, and a worker needing the GIL while the thread that runs the
+    statement holds it hung test runs (intermittently, like duckdb/duckdb#16501 and
+    xarray-sql#241); the scans wait on the network anyway."""
+    (threads,) = duckdb.execute("SELECT current_setting('threads')").fetchall()[0]
+    duckdb.execute("SET threads = 1")
+    try:
+        yield
+    finally:
+        duckdb.execute(f"SET threads = {int(threads)}")
 
 
 def readers(the_plan: Plan) -> dict[str, int]:

@@ -116,7 +116,7 @@ class Scan:
         if self.mode in ("get", "count") or not paged:
             per_stream = "1"
         elif self.max_rows is not None and self.checks:
-            per_stream = f"pages in order until {self.max_rows} rows pass the checks"
+            per_stream = f"pages{' in order' if self.order else ''} until {self.max_rows} rows pass the checks"
         else:
             per_stream = f"ceil({self.max_rows}/page size)" if self.max_rows is not None else "ceil(rows/100)"
         parent = self.table.parent

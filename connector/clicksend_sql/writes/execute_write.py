@@ -17,6 +17,7 @@ import pyarrow as pa
 from sqlglot import exp
 
 from ..catalog import Table
+from ..config import Limits
 from .build_requests import WriteRequest, build_requests
 from .match_rows import match_rows
 from .outcomes import answered_rows, merge, outcomes
@@ -39,14 +40,6 @@ class Services(Protocol):
     def quote(self, path: str, body: Any) -> Decimal: ...
     def send(self, requests: list[WriteRequest]) -> list[RequestOutcome]: ...
     def scratch(self) -> duckdb.DuckDBPyConnection: ...
-
-
-@dataclass(frozen=True)
-class Limits:
-    """Per-connection money checks: refuse before sending, with the figure that was over."""
-
-    max_messages: int | None = None
-    max_cost: Decimal | None = None
 
 
 def execute_write(statement: exp.Expression, table: Table, services: Services, limits: Limits, *, send: bool) -> pa.Table:
