@@ -330,7 +330,7 @@ class Executor:
             raise
         except Exception as exc:  # noqa: BLE001 - handed to DuckDB's reader, raised from the statement
             self.error = self.error or exc
-            for other in self._shared.values():
+            for other in self._everything:
                 await other.finish(exc)
         finally:
             await feed.finish()
