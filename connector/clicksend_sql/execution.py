@@ -35,7 +35,7 @@ from .planner.planner import view_name
 from .planner.pushdown_filters import pushdown_filters
 
 T = TypeVar("T")
-CHUNK_PAGES = 64  # pages converted together when DuckDB is not waiting: large enough for Arrow's reader
+CHUNK_PAGES = 64  # pages converted together at most: large enough for Arrow's reader, small enough to stream
 COUNT_PAGE_SIZE = 15  # ClickSend's minimum page size; only `total` is read
 PAGE_SIZE = 100  # ClickSend's maximum page size
 FEED_BYTES = 16 << 20  # converted rows a feed with one reader holds before its producer waits
@@ -444,12 +444,13 @@ class Executor:
                 return
             async with aclosing(self._pages(scan, path, shape, wanted)) as pages:
                 pending: list[ApiResponse] = []
+                chunk = 1  # DuckDB waiting gets the first page at once, then chunks twice as large each time
                 async for response in pages:
                     pending.append(response)
                     self._page_arrived(progress, response, shape)
-                    if len(pending) >= CHUNK_PAGES or feed.hungry or wanted is not None:
+                    if len(pending) >= CHUNK_PAGES or (feed.hungry and len(pending) >= chunk) or wanted is not None:
                         yield await self._convert(scan, pending, shape, stream, progress)
-                        pending = []
+                        pending, chunk = [], min(2 * chunk, CHUNK_PAGES)
                 if pending:
                     yield await self._convert(scan, pending, shape, stream, progress)
         except (NotFoundError, ForbiddenError) as exc:
