@@ -117,6 +117,10 @@ def bodies_to_arrow(table: Table, bodies: Sequence[bytes], shape: str, rows_key:
 
 # --- reading ---------------------------------------------------------------------------------
 
+# The JSON reader's large, short-lived buffers come from the system allocator: mimalloc (pyarrow's
+# default) kept them resident (a 300,000-row COPY grew 141 MB with it, 129 MB without).
+_PARSING_POOL = pa.system_memory_pool()
+
 
 def _read_fast(bodies: Sequence[bytes], path: tuple[str, ...], single: bool) -> dict[str, pa.Array]:
     """Arrow's JSON reader over all bodies at once (one body per line), then unnest ``path``.
@@ -127,10 +131,11 @@ def _read_fast(bodies: Sequence[bytes], path: tuple[str, ...], single: bool) -> 
     if not all(_OBJECT_START.match(b) for b in bodies):
         raise pa.ArrowInvalid("a body is not a JSON object")
     buffer = b"\n".join(b.replace(b"\n", b" ") if b"\n" in b else b for b in bodies)
-    parsed = pj.read_json(io.BytesIO(buffer), read_options=pj.ReadOptions(block_size=1 << 24))
+    read = pj.ReadOptions(block_size=1 << 24)
+    parsed = pj.read_json(io.BytesIO(buffer), read_options=read, memory_pool=_PARSING_POOL)
     if not path:
         return {name: parsed.column(name).combine_chunks() for name in parsed.column_names}
-    node: pa.Array = parsed.column(path[0]).combine_chunks()
+    node: pa.Array = parsed.column(path[0]).combine_chunks(memory_pool=_PARSING_POOL)
     for key in path[1:]:
         node = pc.struct_field(node, key)
     if not single:
