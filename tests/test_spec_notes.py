@@ -207,3 +207,15 @@ def test_transfer_credit_body_is_the_credit_card_schema_in_spec(raw_current: dic
     assert spec.validate_request(spec.operation("reseller-transfer-credit"), {"client_user_id": 1, "balance": 5}, {}) == {
         "currency": "currency field is required."
     }
+
+
+def test_contact_search_results_are_described_only_by_notes(raw_current: dict[str, Any], notes: str) -> None:
+    """The spec gives /search/contacts-lists no response schema (``{}``) and lists ``q`` as required
+    in its text but ``required: false`` in its parameters; NOTES.md names the result fields. The
+    emulator and the connector's search pushdown (Contacts ``=`` on a searched field) follow NOTES:
+    a hit gives a contact's id but not its list, so the hits are fetched under every list."""
+    operation = raw_current["paths"]["/v3/search/contacts-lists"]["get"]
+    assert operation["responses"]["200"]["content"]["application/json"] == {}
+    q = next(p for p in operation["parameters"] if p["name"] == "q")
+    assert q["required"] is False and "| q | query | string | true |" in operation["description"]
+    assert "Each result is `{id, type: contact|list, name, contact, contacts_count}`" in notes
