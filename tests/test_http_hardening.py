@@ -14,6 +14,7 @@ import base64
 import datetime as dt
 import json
 import math
+import sys
 import threading
 import uuid
 from collections.abc import Callable, Iterator
@@ -128,6 +129,11 @@ class ScriptedServer(ThreadingHTTPServer):
         self.script.stop.set()  # release a delayed answer of the previous script
         self.script = Script(list(answers))
         return self.script
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that cancelled its request (the statement ended) closed the socket: not news."""
+        if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            super().handle_error(request, client_address)
 
 
 class Handler(BaseHTTPRequestHandler):
