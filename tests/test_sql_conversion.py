@@ -13,11 +13,12 @@ from typing import Any
 
 import duckdb
 import orjson
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from clicksend_sql.catalog import Column, Endpoint, Table
-from clicksend_sql.conversion import bodies_to_arrow
+from clicksend_sql.conversion import ConversionError, bodies_to_arrow
 
 TABLE = Table(
     name="Probe",
@@ -113,3 +114,13 @@ def test_a_field_mixing_int_and_text_converts() -> None:
     body = orjson.dumps({"data": {"total": 2, "data": rows}})
     got = bodies_to_arrow(TABLE, [body], "paginator").select(["Date", "Flag"]).to_pylist()
     assert got == [{"Date": _when(1_700_000_000), "Flag": True}, {"Date": _when(1_700_000_001), "Flag": True}]
+
+
+@given(st.integers(min_value=253_402_300_800, max_value=2**62) | st.integers(min_value=-(2**62), max_value=-62_135_596_801))
+@settings(max_examples=25, deadline=None)
+def test_a_unix_time_no_calendar_date_has_is_an_error_naming_the_column(seconds: int) -> None:
+    """Arrow and DuckDB hold years past 9999, Python's datetime does not: such a value from the
+    API fails its conversion with the column named, not later inside fetchall()."""
+    page = orjson.dumps({"data": {"total": 1, "data": [{"id": 1, "date": seconds}]}})
+    with pytest.raises(ConversionError, match=r"Probe\.Date .*years 1 to 9999"):
+        bodies_to_arrow(TABLE, [page], "paginator")

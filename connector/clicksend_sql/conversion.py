@@ -282,6 +282,9 @@ def _has_fraction_text(values: pa.Array) -> bool:
     return bool(pc.any(pc.match_substring(values, ".")).as_py())
 
 
+_FIRST_SECOND, _LAST_SECOND = -62_135_596_800, 253_402_300_799  # 0001-01-01 and 9999-12-31 23:59:59 UTC
+
+
 def _to_timestamp(values: pa.Array, column: Column, target: pa.DataType) -> pa.Array:
     source = values.type
     if column.time_format == "iso" and pa.types.is_string(source):
@@ -294,6 +297,9 @@ def _to_timestamp(values: pa.Array, column: Column, target: pa.DataType) -> pa.A
     elif pa.types.is_floating(source):
         values = pc.cast(values, pa.int64(), safe=False)
     seconds = pc.cast(values, pa.int64())
+    low, high = pc.min_max(seconds).values()
+    if (low.is_valid and low.as_py() < _FIRST_SECOND) or (high.is_valid and high.as_py() > _LAST_SECOND):
+        raise ValueError("a unix time outside the years 1 to 9999")
     return pc.cast(pc.multiply(seconds, 1_000_000), pa.timestamp("us")).cast(target)
 
 
