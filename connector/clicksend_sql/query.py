@@ -19,7 +19,7 @@ from .engine import Engine
 from .errors import ClickSendSQLError
 from .execution import Executor
 from .parameters import Parameters
-from .planner import Plan, Scan
+from .planner import Plan
 from .planner.find_tables import find_tables
 from .result import Result
 
@@ -81,6 +81,7 @@ def readers(the_plan: Plan) -> dict[str, int]:
 
     >>> import sqlglot
     >>> from clicksend_sql.catalog import load_catalog
+    >>> from clicksend_sql.planner import Scan
     >>> t = load_catalog().table("Contacts")
     >>> scan = Scan(table=t, view="v")
     >>> readers(Plan(sqlglot.parse_one("SELECT * FROM v a JOIN v b USING (ContactId)"), {"contacts": scan}))

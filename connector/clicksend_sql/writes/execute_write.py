@@ -6,7 +6,6 @@ the order of the steps and the money checks, and ``connection.py`` only dispatch
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any, Protocol
