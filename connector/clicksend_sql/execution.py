@@ -200,15 +200,11 @@ class Executor:
         catalog: Catalog,
         loop: asyncio.AbstractEventLoop,
         progress: ProgressCallback | None = None,
-        secret: str = "",
-        concurrency: int = 8,
     ) -> None:
         self._client = client
         self._catalog = catalog
         self._loop = loop
         self._progress = progress
-        self._secret = secret
-        self._concurrency = concurrency
         self._scans: dict[str, Scan] = {}
         self._feeds: dict[str, Feed] = {}  # statement scan name -> its feed
         self._shared: dict[tuple[Any, ...], Feed] = {}  # one feed per distinct fetch
@@ -337,7 +333,7 @@ class Executor:
 
     async def _pour_all(self, scan: Scan, feed: Feed, parent: Feed | None, progress: Progress) -> None:
         """Every stream, ``concurrency`` at a time, rows in the order they arrive."""
-        slots = asyncio.Semaphore(self._concurrency)
+        slots = asyncio.Semaphore(self._client.concurrency)
 
         async def pour(stream: dict[str, Any]) -> None:
             try:
@@ -483,7 +479,7 @@ class Executor:
     ) -> pa.Table:
         rows_key = scan.endpoint.rows_key if scan.endpoint else None
         table = await asyncio.to_thread(bodies_to_arrow, scan.table, bodies, shape, rows_key)
-        table = redact(_fill_path_columns(scan.table, table, stream), self._secret)
+        table = redact(_fill_path_columns(scan.table, table, stream), self._client.settings.api_key)
         progress.rows += table.num_rows
         if self._progress:
             self._progress(progress)

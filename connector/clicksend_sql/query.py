@@ -31,9 +31,7 @@ def run_query(engine: Engine, statement: exp.Expression, parameters: Parameters)
         query = query_part(the_plan.statement)
         if query is not None:  # DuckDB binds the statement against the empty stand-ins: no request yet
             engine.evaluated(exp.select("*").from_(query.copy().subquery("q")).limit(0), parameters)
-        executor = Executor(
-            engine.client, engine.catalog, engine.io.loop, engine.progress, engine.settings.api_key, engine.client.concurrency
-        )
+        executor = Executor(engine.client, engine.catalog, engine.io.loop, engine.progress)
         try:
             table = _run(engine, the_plan, parameters, executor)
         finally:
