@@ -336,3 +336,28 @@ def test_retry_after_garbage_is_ignored_or_bounded(value: str) -> None:
 def test_cursor_is_read_back_from_any_next_link(token: str, base: str) -> None:
     link = f"{base}?{urlencode({'page_size': 10, 'offset': token, 'sort_direction': 'asc'})}"
     assert _cursor_of(link) == token
+
+
+# --- cancellation ----------------------------------------------------------------------------
+
+
+def test_requests_cancelled_at_any_point_leave_the_pool_usable(emu: Emulator) -> None:
+    """A statement that has its rows cancels the requests still running (a LIMIT, a deadline).
+    Cancelled inside httpcore 1.0.9, a request can leak its pool connection (encode/httpcore#1093);
+    with one slot, one leak made every later request wait out its deadline. Each cancel here lands
+    a different number of event-loop steps into a request, and the next request must still work."""
+
+    async def cancel_after(steps: int) -> None:
+        async with fast_client(settings_for(emu), concurrency=1, timeout=1, deadline=2) as client:
+            request = asyncio.ensure_future(client.request("GET", "/account"))
+            for _ in range(steps):
+                await asyncio.sleep(0)
+            request.cancel()
+            await asyncio.gather(request, return_exceptions=True)
+            assert (await client.request("GET", "/account")).data["username"] == emu.username, steps
+
+    async def main() -> None:
+        for steps in range(40):  # a fresh client each time: the leak needs a connection not yet made
+            await cancel_after(steps)
+
+    run(main())

@@ -487,6 +487,7 @@ class ClickSendClient:
         self._retries = retries
         self._deadline = deadline
         self._slots = asyncio.Semaphore(concurrency)
+        self._sending: set[asyncio.Future[httpx.Response]] = set()  # sends running (see _attempt)
         self._limiter = _limiter(rate_limit) if rate_limit is not None else None
         self._resume_at = 0.0  # time.monotonic() before which no request is sent (after a 429)
         self._backoff = wait_random_exponential(multiplier=backoff_base, max=backoff_max)
@@ -511,7 +512,11 @@ class ClickSendClient:
         await self.aclose()
 
     async def aclose(self) -> None:
-        """Close pooled connections."""
+        """Close pooled connections, after the sends cancelled callers left running (they only read
+        what a finished statement no longer wants)."""
+        for send in list(self._sending):
+            send.cancel()
+        await asyncio.gather(*self._sending, return_exceptions=True)
         await self._http.aclose()
 
     async def request(
@@ -686,8 +691,17 @@ class ClickSendClient:
         tries: _Tries,
     ) -> httpx.Response:
         """One try: take a concurrency slot, sit out any 429 pause, take a token, send; count it all.
-        Everything after the slot is bounded by what is left of the deadline (``TimeoutError``)."""
-        async with self._slots:
+        Everything after the slot is bounded by what is left of the deadline (``TimeoutError``).
+
+        The send itself runs as a task of its own that a cancelled caller (a statement that has
+        its rows, a deadline) leaves to finish, and it keeps the slot until it has: httpcore
+        1.0.9 leaks a pool connection when a request is cancelled under pool contention
+        (encode/httpcore#1093), and ``concurrency`` leaks leave every later request waiting for
+        a connection (``PoolTimeout``). So no request is ever cancelled inside httpx, and the pool
+        (as large as the slots) never has a request waiting."""
+        await self._slots.acquire()
+        sent = False
+        try:
             started = time.monotonic()
             tries.begin(started)
             async with asyncio.timeout(tries.remaining()):
@@ -695,18 +709,34 @@ class ClickSendClient:
                     await asyncio.sleep(self._resume_at - started)
                 if self._limiter is not None:
                     await self._limiter.acquire()
-                sending = time.monotonic()
-                self.stats.wait_seconds += sending - started
+                self.stats.wait_seconds += time.monotonic() - started
                 self.stats.requests += 1
                 self.stats.bytes_sent += len(content) if content else 0
-                response = await self._http.request(
-                    method,
-                    path,
-                    params=params,
-                    content=content,
-                    headers=_JSON_HEADERS if content is not None else None,
-                    auth=self._auth if auth else None,
-                )
+                send = asyncio.ensure_future(self._send(method, path, params, content, auth))
+                sent = True
+                self._sending.add(send)
+                send.add_done_callback(self._sent)
+                return await asyncio.shield(send)
+        finally:
+            if not sent:
+                self._slots.release()
+
+    async def _send(
+        self, method: str, path: str, params: Mapping[str, Any] | None, content: bytes | None, auth: bool
+    ) -> httpx.Response:
+        """The request itself, holding the slot :meth:`_attempt` took until httpx is done with it."""
+        sending = time.monotonic()
+        try:
+            response = await self._http.request(
+                method,
+                path,
+                params=params,
+                content=content,
+                headers=_JSON_HEADERS if content is not None else None,
+                auth=self._auth if auth else None,
+            )
+        finally:
+            self._slots.release()
         self.stats.bytes_received += response.num_bytes_downloaded
         if response.status_code == 429:
             self.stats.rate_limited += 1
@@ -718,6 +748,12 @@ class ClickSendClient:
             log.debug("%s %s -> %d in %.1f ms", method, path, response.status_code,
                       (time.monotonic() - sending) * 1000)
         return response
+
+    def _sent(self, send: asyncio.Future[httpx.Response]) -> None:
+        """A send is done: forget it, and take its error if the caller that wanted it is gone."""
+        self._sending.discard(send)
+        if not send.cancelled():
+            send.exception()
 
     def _wait(self, state: RetryCallState) -> float:
         """Pause before the next try: what a 429 asks for, else exponential backoff with full jitter."""
