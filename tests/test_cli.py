@@ -236,6 +236,24 @@ def test_installed_command_runs_in_a_subprocess(tmp_path: Path) -> None:
     assert header == ["n"] and int(value[0]) > 0
 
 
+def test_the_installed_command_exits_fast_with_its_status_and_output_complete(tmp_path: Path) -> None:
+    """The console script skips the interpreter's teardown (``cli.run``): what it wrote must still be
+    whole (a Parquet file, its stdout) and its exit status the command's."""
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([str(SCRIPT), *args], capture_output=True, text=True, timeout=120, cwd=tmp_path,
+                              check=False)
+
+    written = run("query", "--demo", "-o", "lists.parquet", "SELECT * FROM ContactLists")
+    assert written.returncode == 0, written.stderr
+    assert pq.read_table(tmp_path / "lists.parquet").num_rows == 6
+    many = run("query", "--demo", "--format", "csv", "SELECT * FROM range(200000)")
+    assert many.returncode == 0 and len(many.stdout.splitlines()) == 200_001
+    failed = run("query", "--demo", "SELECT * FROM Nope")
+    assert failed.returncode == 1 and failed.stdout == "" and failed.stderr.startswith("Error: Unknown table 'Nope'")
+    usage = run("query")
+    assert usage.returncode == 2 and "Missing argument 'SQL'" in usage.stderr
+
+
 def test_ctrl_c_stops_the_requests_and_says_what_was_done() -> None:
     """SIGINT while a slow scan pages: one line, no traceback, exit 130, and the requests stop."""
     with Emulator(latency_ms=150, sizes={"sms-history": 3000}) as slow:

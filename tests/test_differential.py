@@ -62,7 +62,8 @@ def account() -> Iterator[Emulator]:
 
 def _open(account: Emulator, *, pushdown: bool) -> Connection:
     return clicksend_sql.connect(
-        account.username, account.api_key, base_url=account.base_url, rate_limit=None, pushdown=pushdown
+        account.username, account.api_key, base_url=account.base_url, rate_limit=None, pushdown=pushdown,
+        deadline=30,  # a stuck request fails the example in 30 s, not the default 120 s times each shrink
     )
 
 
