@@ -91,6 +91,23 @@ def test_a_bound_from_a_local_table_is_evaluated_first_and_pushed(account: Emula
     assert newer == con.sql(sql.format("full_copy")).fetchall() and "date_from=" in log[0]
 
 
+def test_a_bound_from_a_local_table_is_computed_once_before_the_statement(account: Emulator, con: Connection) -> None:
+    """Planning checks the bound's type, range and exactness; the subquery behind it runs once for all
+    of those (then once more inside the statement itself), not once per check (it was three times)."""
+    calls: list[int] = []
+    con.duckdb.create_function("counted_bound", lambda d: calls.append(1) or d, ["TIMESTAMPTZ"], "TIMESTAMPTZ")
+    try:
+        con.sql("CREATE OR REPLACE TABLE one_bound AS SELECT TIMESTAMPTZ '2026-01-01 00:00:00+00' AS d")
+        bound = "(SELECT max(counted_bound(d)) FROM one_bound)"
+        con.duckdb.sql(f"SELECT {bound}").fetchall()
+        once = len(calls)  # what one run of the subquery costs (DuckDB calls a Python function twice a row)
+        calls.clear()
+        rows, log = requests_for(account, con, f"SELECT * FROM SMSHistory WHERE Date > {bound}")
+        assert "date_from=" in log[0] and len(calls) == 2 * once, (log, calls)
+    finally:
+        con.duckdb.remove_function("counted_bound")
+
+
 def test_a_limit_duckdb_satisfies_stops_the_requests(account: Emulator, con: Connection) -> None:
     """lower() cannot be pushed, so only DuckDB knows when it has 5 rows: it stops reading, the
     feed stops its producer, and closing the statement cancels what is in flight."""

@@ -22,6 +22,7 @@ from .planner.plan import NO_MATCH
 _NUMERIC = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
             "UBIGINT", "UHUGEINT", "FLOAT", "DOUBLE", "DECIMAL")
 _TEMPORAL = ("DATE", "TIMESTAMP", "TIMESTAMP_S", "TIMESTAMP_MS", "TIMESTAMP_NS", "TIMESTAMP WITH TIME ZONE", "TIMESTAMPTZ")
+_ONCE = "clicksend_sql_constant"  # the DuckDB variable a subquery's value is held in while it is checked
 _ACCEPTS = {"BIGINT": "whole numbers", "INTEGER": "whole numbers", "DOUBLE": "numbers", "BOOLEAN": "true or false",
             "TIMESTAMPTZ": "timestamps such as '2025-01-31 12:00:00+00'", "DATE": "dates such as '2025-01-31'"}
 
@@ -69,7 +70,11 @@ class DuckDBSession:
             return None  # a collation makes '=' match more than the API's exact text
         copy, values = self._params.evaluation(expression)
         constant = f"({copy.sql('duckdb')})"
+        once = copy.find(exp.Select) is not None
         try:
+            if once:  # a subquery (over a local table, say) runs once here, not once per check below
+                self._con.execute(f"SET VARIABLE {_ONCE} = {constant}", values or None)
+                constant, values = f"getvariable('{_ONCE}')", {}
             kind, is_null, value = self._one(
                 f"SELECT typeof({constant}), {constant} IS NULL, TRY_CAST({constant} AS {sql_type})", values
             )
@@ -93,6 +98,9 @@ class DuckDBSession:
                 return datetime.fromtimestamp(micros / 1_000_000, tz=timezone.utc)
         except (duckdb.Error, *BINDING_ERRORS):
             return None  # DuckDB itself will say what is wrong when it runs the statement
+        finally:
+            if once:
+                self._con.execute(f"RESET VARIABLE {_ONCE}")
         return value
 
     def _one(self, sql: str, values: dict[str, Any]) -> tuple[Any, ...]:
