@@ -153,3 +153,9 @@ def test_explain_says_what_each_decision_costs(con: Connection) -> None:
     con.sql("CREATE OR REPLACE TABLE my_bound AS SELECT TIMESTAMPTZ '2026-01-01 00:00:00+00' AS d")
     bound = explained("SELECT * FROM SMSHistory WHERE Date > (SELECT max(d) FROM my_bound)")
     assert "evaluated first: 2026-01-01" in str(bound["pushed"]) and "date_from=" in str(bound["params"])
+    # a bound no value of the column can equal (found by the differential test with random seeds)
+    beyond = "SELECT * FROM ContactLists WHERE ContactsCount = (SELECT max(v) FROM (VALUES (99999999999999999999999)) x(v))"
+    nothing = explained(beyond)
+    assert "evaluated first: no value of the column" in str(nothing["pushed"])
+    assert nothing["expected_requests"] == explained("SELECT * FROM Contacts WHERE false")["expected_requests"] == "none (no row can match)"
+    assert con.sql(beyond).fetchall() == [] and con.last_stats.requests == 0

@@ -284,7 +284,9 @@ def _condition_sql(column: str, op: str, values: list[exp.Expression], evaluated
     if op == "IN":
         return f"{column} IN ({', '.join(_unqualified_sql(v) for v in values)})"
     text = f"{column} {op} {_unqualified_sql(values[0])}"
-    return f"{text} (evaluated first: {evaluated[0]})" if values[0].find(exp.Subquery) else text
+    if not values[0].find(exp.Subquery):
+        return text
+    return f"{text} (evaluated first: {evaluated[0] if evaluated else 'no value of the column, so no row'})"
 
 
 def _unqualified_sql(conjunct: exp.Expression) -> str:

@@ -112,6 +112,8 @@ class Scan:
 
     def describe_requests(self) -> str:
         """The expected request count, as EXPLAIN shows it."""
+        if not self.streams:
+            return "none (no row can match)"
         paged = not (self.endpoint and self.endpoint.shape in ("array", "object", "object_no_envelope"))
         if self.mode in ("get", "count") or not paged:
             per_stream = "1"
