@@ -299,6 +299,10 @@ def test_a_constant_of_the_wrong_type_fails_before_any_request(con: Connection, 
     with pytest.raises(SQLError, match=r"Contacts\.ListId: 'abc' is not a BIGINT value; the column accepts whole numbers") as info:
         con.sql("SELECT * FROM Contacts WHERE ListId = 'abc'")
     assert "CAST" not in str(info.value)  # no generated SQL in the message
+    # a subquery's value is held in a DuckDB variable while it is checked: the message names the subquery
+    with pytest.raises(SQLError, match=r"Contacts\.ListId: \(SELECT 'abc' AS \"abc\"\) is not a BIGINT value") as info:
+        con.sql("SELECT * FROM Contacts WHERE ListId = (SELECT 'abc')")
+    assert "getvariable" not in str(info.value)
     assert emu.stats()["total"] == 0
 
 

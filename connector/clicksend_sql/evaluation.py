@@ -70,6 +70,7 @@ class DuckDBSession:
             return None  # a collation makes '=' match more than the API's exact text
         copy, values = self._params.evaluation(expression)
         constant = f"({copy.sql('duckdb')})"
+        shown = "the parameter" if values else constant[1:-1]  # as errors name it
         once = copy.find(exp.Select) is not None
         try:
             if once:  # a subquery (over a local table, say) runs once here, not once per check below
@@ -86,7 +87,7 @@ class DuckDBSession:
                 # compares that; a string it cannot cast fails the statement.
                 if value is None:
                     raise SQLError(
-                        f"{'the parameter' if values else constant[1:-1]} is not a {sql_type} value; "
+                        f"{shown} is not a {sql_type} value; "
                         f"the column accepts {_ACCEPTS.get(sql_type.upper(), sql_type + ' values')}."
                     )
             elif given != target:
