@@ -11,6 +11,7 @@ import pytest
 
 from clicksend_sql.cache import cached_entry, file_stamps, fingerprint
 from clicksend_sql.catalog import load_catalog
+from clicksend_sql import system_tables
 from clicksend_sql.system_tables import declare
 
 DISCOVERY = (
@@ -76,3 +77,14 @@ def test_the_prepared_database_declares_what_the_ddl_does(cache_dir: Path, monke
     assert _discovery(cached) == _discovery(fresh)
     with pytest.raises(duckdb.Error, match="read-only"):
         cached.execute("CREATE TABLE clicksend_sql.clicksend.Extra (x INTEGER)")
+
+
+def test_an_entry_pruned_while_it_is_read_is_declared_around(cache_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each kind keeps 4 entries; another process may prune the one found before it is read."""
+    catalog = load_catalog()
+    reference = duckdb.connect()
+    declare(reference, catalog)
+    monkeypatch.setattr(system_tables, "cached_entry", lambda *_: cache_dir / "duckdb-pruned-meanwhile")
+    raced = duckdb.connect()
+    declare(raced, catalog)
+    assert _discovery(raced) == _discovery(reference)

@@ -327,12 +327,16 @@ def declare(con: duckdb.DuckDBPyConnection, catalog: Catalog) -> None:
     read-only takes a few milliseconds where running the DDL takes ~140, and reading the metadata
     tables back skips building them (and the pandas import ``pyarrow.array`` makes)."""
     entry = cached_entry("duckdb", _declarations_key(catalog), lambda directory: _build(directory, catalog))
-    if entry is None:
+    tables = None
+    if entry is not None:
+        try:  # the tables first: a failure then leaves nothing attached
+            tables = {name: pa.ipc.open_file(pa.memory_map(str(entry / f"{name}.arrow"))).read_all() for name in _SCHEMAS}
+            _attach_copy(con, entry / "catalog.duckdb")
+        except OSError:  # another process pruned the entry since it was looked up: declare without it
+            tables = None
+    if tables is None:
         con.execute(catalog_ddl(catalog))
         tables = system_tables(catalog)
-    else:
-        _attach_copy(con, entry / "catalog.duckdb")
-        tables = {name: pa.ipc.open_file(pa.memory_map(str(entry / f"{name}.arrow"))).read_all() for name in _SCHEMAS}
     for name, table in tables.items():
         con.register(name, table)
 
