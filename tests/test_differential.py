@@ -163,7 +163,11 @@ def atom(draw: st.DrawFn, pools: dict[tuple[str, str], list[str]], table: str, a
         joined = "(" + rows[0] + ")"
         for row in rows[1:]:
             joined = joined + ", (" + row + ")"
-        pick = draw(st.sampled_from(["max(v)", "min(v)", "v"]))  # v over several rows is DuckDB's error
+        # A bare v over several rows is DuckDB's error, but only where its plan runs the subquery:
+        # over a native table, an OR whose other branch holds for every row can skip it (seen with
+        # random seeds); over Arrow it runs. So a bare v gets one row here, and
+        # test_sql_pushdown asserts the error of several.
+        pick = draw(st.sampled_from(["max(v)", "min(v)"])) if len(rows) > 1 else "v"
         return ref + f" {draw(st.sampled_from(['=', '<', '>=', '>']))} (SELECT {pick} FROM (VALUES " + joined + ") x(v))"
     if kind == "null":
         return Sql(f"{ref} IS {draw(st.sampled_from(['', 'NOT ']))}NULL")

@@ -306,6 +306,14 @@ def test_a_constant_of_the_wrong_type_fails_before_any_request(con: Connection, 
     assert emu.stats()["total"] == 0
 
 
+def test_a_scalar_subquery_of_several_rows_is_duckdbs_error_not_a_pushed_value(con: Connection) -> None:
+    """Evaluated first to be pushed, it fails there; the failure is left for DuckDB to report."""
+    from clicksend_sql.errors import SQLError
+
+    with pytest.raises(SQLError, match="More than one row returned by a subquery"):
+        con.sql("SELECT * FROM SMSHistory WHERE Date > (SELECT v FROM (VALUES (now()), (now())) x(v))").fetchall()
+
+
 # --- issue 13: modifiers kept, list parameters, CTE scope ---------------------------------------
 
 
