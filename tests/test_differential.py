@@ -32,7 +32,7 @@ from clicksend_sql.errors import ClickSendSQLError
 
 from conftest import SQL_SIZES
 
-EXAMPLES = 150
+EXAMPLES = 300
 TABLES: dict[str, dict[str, str]] = {  # table -> column -> SQL type, the columns the generator uses
     "SMSHistory": {"MessageId": "VARCHAR", "Status": "VARCHAR", "To": "VARCHAR", "From": "VARCHAR",
                    "Date": "TIMESTAMPTZ", "StatusCode": "INTEGER", "Direction": "VARCHAR"},
