@@ -78,6 +78,11 @@ def _insert(statement: exp.Insert, table: Table, run_query: RunQuery) -> WriteRo
     names = [c.name for c in target.expressions] if isinstance(target, exp.Schema) else list(table.column_names)
     columns = tuple(table.column(name).name for name in names)
     source = statement.expression
+    if source is None:  # INSERT INTO t, DEFAULT VALUES, BY NAME with nothing after it
+        raise WriteError(
+            f"INSERT INTO {table.name} gives no rows; give them as VALUES (...) or a SELECT (DEFAULT VALUES "
+            "is not possible: ClickSend creates nothing without values)."
+        )
     query = source if isinstance(source, exp.Query) else exp.select("*").from_(exp.Subquery(this=source.copy(), alias=exp.TableAlias(this=exp.to_identifier("v"))))
     rows = run_query(query.copy())
     if rows.num_columns != len(columns):
@@ -118,7 +123,11 @@ def _conflict(statement: exp.Insert, table: Table, columns: tuple[str, ...]) -> 
 def _update(statement: exp.Update, table: Table, run_query: RunQuery) -> WriteRows:
     alias = statement.this.alias_or_name
     keys = identity_columns(table)
-    assignments = [(e.this, e.expression) for e in statement.expressions if isinstance(e, exp.EQ)]
+    if not statement.expressions or not all(isinstance(e, exp.EQ) for e in statement.expressions):
+        raise WriteError(  # sqlglot accepts `UPDATE t` and `SET col` alone; DuckDB does not, nor do we
+            f"UPDATE {table.name} needs SET column = value (several separated by commas)."
+        )
+    assignments = [(e.this, e.expression) for e in statement.expressions]
     columns = tuple(table.column(column.name).name for column, _ in assignments)
     for name in columns:
         if name in keys:
@@ -140,6 +149,8 @@ def _update(statement: exp.Update, table: Table, run_query: RunQuery) -> WriteRo
 
 
 def _delete(statement: exp.Delete, table: Table, run_query: RunQuery) -> WriteRows:
+    if not isinstance(statement.this, exp.Table):  # `DELETE t` (sqlglot reads it as MySQL's multi-table form)
+        raise WriteError(f"DELETE names its table after FROM: DELETE FROM {table.name} WHERE ...")
     keys = identity_columns(table)
     alias = statement.this.alias_or_name
     select = exp.select(*[exp.column(k, table=alias, quoted=True) for k in keys]).from_(statement.this.copy())
