@@ -716,10 +716,15 @@ class ClickSendClient:
                 sent = True
                 self._sending.add(send)
                 send.add_done_callback(self._sent)
-                return await asyncio.shield(send)
+                response = await asyncio.shield(send)
         finally:
             if not sent:
                 self._slots.release()
+        # counted here, not in _send: what an abandoned send got belongs to no later statement's stats
+        self.stats.bytes_received += response.num_bytes_downloaded
+        if response.status_code == 429:
+            self.stats.rate_limited += 1
+        return response
 
     async def _send(
         self, method: str, path: str, params: Mapping[str, Any] | None, content: bytes | None, auth: bool
@@ -737,9 +742,7 @@ class ClickSendClient:
             )
         finally:
             self._slots.release()
-        self.stats.bytes_received += response.num_bytes_downloaded
         if response.status_code == 429:
-            self.stats.rate_limited += 1
             # The limit is per account, so every request of this client would be refused too.
             asked = retry_after_seconds(response.headers)
             if asked:
