@@ -280,7 +280,10 @@ def _answer(run: Any) -> tuple[str, Any]:
 def _plain(sql: Sql, params: list[Any] | None, *references: duckdb.DuckDBPyConnection) -> list[tuple[str, Any]]:
     """Plain DuckDB's answers over native tables and over streams: equal, unless one raises where
     the other's plan never evaluated the failing expression (then either answer is DuckDB's)."""
-    return [_answer(lambda: reference.execute(sql.text, params).fetchall()) for reference in references]
+    answers = [_answer(lambda r=reference: r.execute(sql.text, params).fetchall()) for reference in references]
+    rows = [answer for answer in answers if answer[0] == "rows"]
+    assert all(answer == rows[0] for answer in rows), (sql, "plain DuckDB gave different rows")
+    return answers
 
 
 def _one_of(got: tuple[str, Any], plain: list[tuple[str, Any]]) -> bool:
