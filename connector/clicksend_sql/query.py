@@ -61,10 +61,11 @@ def _run(engine: Engine, the_plan: Plan, parameters: Parameters, executor: Execu
 
 @contextmanager
 def _one_thread(duckdb: DuckDBPyConnection) -> Iterator[None]:
-    """DuckDB runs a statement over streamed scans in the calling thread alone. Its worker threads
-    would call the Python readers, and a worker needing the GIL while the thread that runs the
-    statement holds it hung test runs (intermittently, like duckdb/duckdb#16501 and
-    xarray-sql#241); the scans wait on the network anyway."""
+    """DuckDB runs a statement over streamed scans in the calling thread alone: its Parquet writer
+    then buffers one row group, not one per thread (a 1,000,000-row COPY: 142 MB of growth, not
+    493), and the scans wait on the network anyway. Test runs that read the Python readers from
+    DuckDB's worker threads also hung intermittently, before the HTTP pool leak (see
+    ``ClickSendClient._attempt``) was found; which of the two it was is not proven."""
     (threads,) = duckdb.execute("SELECT current_setting('threads')").fetchall()[0]
     duckdb.execute("SET threads = 1")
     try:
