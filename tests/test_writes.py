@@ -370,7 +370,9 @@ def test_repeating_a_partly_failed_send_sends_every_message_exactly_once() -> No
     """Issue 6 §4: at 20% injected faults (half before processing, half processed with the answer
     lost), repeating one 2,000-message INSERT until no row is error/unknown leaves exactly 2,000
     messages sent, none twice."""
-    with Emulator(seed=21, sizes={"sms-history": 50}, fault_rate=0.2, lost_share=0.5) as emu:  # seed 21: a batch fails
+    with Emulator(seed=21, sizes={"sms-history": 50}, fault_rate=0.2, lost_share=0.5) as emu:
+        emu.fault("POST /v3/sms/send", "fail")  # for certain: one batch is refused unprocessed...
+        emu.fault("POST /v3/sms/send", "lose")  # ...and one is sent with its answer lost
         with clicksend_sql.connect(emu.username, emu.api_key, base_url=emu.base_url, rate_limit=None) as con:
             statement = (
                 "INSERT INTO SMSHistory (\"To\", Body, CustomString) "

@@ -84,6 +84,7 @@ class Column:
     max_length: int | None = None  # writes: the longest text the API accepts
     match_as: Literal["email", "phone", "text"] | None = None  # upserts compare this column (normalized)
     max_list_contacts: int | None = None  # sends: a ListId naming a larger list is refused
+    recipient: Literal["phone", "list"] | None = None  # sends: a number messaged, or a list whose contacts each are
     write_field: str | None = None  # writes: the API field when it differs from the one read
 
 
@@ -100,6 +101,7 @@ class Endpoint:
     batch_size: int = 1  # writes: rows per request when ``batch`` is set
     price: str | None = None  # writes: the path that quotes the same body without sending it
     shared: tuple[str, ...] = ()  # writes: fields a batch carries once, beside its list (MMS media_file)
+    charges: bool = False  # writes: the request sends or charges (counted by max_messages, max_cost, dry_run)
 
     @property
     def path_vars(self) -> tuple[str, ...]:
@@ -215,7 +217,10 @@ class Procedure:
 
     ``body`` and ``query`` are templates: a string ``":name"`` is replaced by that parameter's
     value (omitted when the parameter is NULL and optional); path variables are filled by name.
-    ``charges`` marks calls that send or spend money: they are never retried automatically.
+    ``charges`` marks calls that send or spend money: they are never retried automatically, and
+    the caps count them (``messages``: how many they send, a number or the parameter naming the
+    contact list sent to; ``quoted_by``: the procedure that prices the same arguments).
+    ``changes`` is False for calls that only compute (prices), which ``dry_run`` lets through.
     """
 
     name: str
@@ -225,6 +230,9 @@ class Procedure:
     body: Any = None
     query: dict[str, Any] = field(default_factory=dict)
     charges: bool = False
+    changes: bool = True  # False: only computes (a price), so dry_run makes it; GET never changes
+    messages: int | str = 0  # messages sent: a count, or the parameter naming the list sent to
+    quoted_by: str | None = None  # the procedure that prices the same arguments without sending
     auth: bool = True
     returns: str | None = None  # the table whose columns type the result rows
     source_file: str = ""
@@ -345,6 +353,7 @@ def _endpoint(raw: Any, method: str, where: str) -> Endpoint:
         batch_size=int(raw.get("batch_size", 1)),
         price=raw.get("price"),
         shared=tuple(raw.get("shared") or ()),
+        charges=bool(raw.get("charges", False)),
     )
 
 
@@ -406,6 +415,7 @@ def _column(raw: dict[str, Any], where: str) -> Column:
         max_length=int(raw["max_length"]) if raw.get("max_length") is not None else None,
         match_as=raw.get("match_as"),
         max_list_contacts=int(raw["max_list_contacts"]) if raw.get("max_list_contacts") is not None else None,
+        recipient=raw.get("recipient"),
         write_field=raw.get("write_field"),
     )
 
@@ -432,12 +442,12 @@ def _filter(raw: dict[str, Any], columns: tuple[Column, ...], where: str) -> Fil
 
 def _load_procedure(doc: dict[str, Any], where: str) -> Procedure:
     try:
+        raw = doc["endpoint"]
+        endpoint = _endpoint(raw if isinstance(raw, dict) else {"path": raw}, "POST", where)
         return Procedure(
             name=doc["name"],
             description=doc.get("description", ""),
-            endpoint=_endpoint(doc["endpoint"], "POST", where)
-            if isinstance(doc["endpoint"], dict)
-            else _endpoint({"path": doc["endpoint"]}, "POST", where),
+            endpoint=endpoint,
             parameters=tuple(
                 Parameter(
                     name=p["name"],
@@ -450,6 +460,9 @@ def _load_procedure(doc: dict[str, Any], where: str) -> Procedure:
             body=doc.get("body"),
             query=dict(doc.get("query") or {}),
             charges=bool(doc.get("charges", False)),
+            changes=bool(doc.get("changes", True)) and endpoint.method != "GET",
+            messages=doc.get("messages", 0),
+            quoted_by=doc.get("quoted_by"),
             auth=bool(doc.get("auth", True)),
             returns=doc.get("returns"),
             source_file=where,
@@ -462,6 +475,16 @@ def _check_references(catalog: Catalog) -> None:
     for procedure in catalog.procedures.values():
         if procedure.returns and not catalog.has_table(procedure.returns):
             raise CatalogError(f"{procedure.source_file}: returns table {procedure.returns!r} is not declared")
+        names = {p.name for p in procedure.parameters}
+        if isinstance(procedure.messages, str) and procedure.messages not in names:
+            raise CatalogError(f"{procedure.source_file}: messages names {procedure.messages!r}, not one of its parameters")
+        if procedure.quoted_by:
+            if not catalog.has_procedure(procedure.quoted_by):
+                raise CatalogError(f"{procedure.source_file}: quoted_by {procedure.quoted_by!r} is not a declared procedure")
+            missing = {p.name for p in catalog.procedure(procedure.quoted_by).parameters if p.required} - names
+            if missing:
+                raise CatalogError(f"{procedure.source_file}: quoted_by {procedure.quoted_by} needs {', '.join(sorted(missing))}, "
+                                   "which this procedure does not take")
     for table in catalog.tables.values():
         if table.parent and not catalog.has_table(table.parent.table):
             raise CatalogError(f"{table.source_file}: parent table {table.parent.table!r} is not declared")

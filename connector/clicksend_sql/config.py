@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
+from typing import Literal
 from urllib.parse import urlsplit
 
 import platformdirs
@@ -178,7 +179,18 @@ def resolve_settings(
 
 @dataclass(frozen=True)
 class Limits:
-    """Per-connection money checks for writes: refuse before sending, with the figure that was over."""
+    """Per-connection checks of what sends and changes: the money caps (refuse before sending,
+    with the figure that was over) and what happens to input rows that fail validation."""
 
     max_messages: int | None = None
     max_cost: Decimal | None = None
+    invalid_rows: Literal["error", "skip"] = "error"  # skip: send the valid rows, report the others skipped
+    default_country: str | None = None  # the region phone numbers without + are read in
+
+    def __post_init__(self) -> None:
+        if self.invalid_rows not in ("error", "skip"):
+            raise ConfigurationError(f"invalid_rows={self.invalid_rows!r}: use 'error' (nothing is sent) or 'skip'.")
+        for name in ("max_messages", "max_cost"):
+            value = getattr(self, name)
+            if value is not None and value < 0:
+                raise ConfigurationError(f"{name}={value} must be zero or more.")

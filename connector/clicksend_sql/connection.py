@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import Any, Literal
 
 import duckdb
 from sqlglot import exp
@@ -71,7 +71,9 @@ class Connection:
         max_messages: int | None = None,
         max_cost: Decimal | float | None = None,
         default_country: str | None = None,
+        invalid_rows: Literal["error", "skip"] = "error",
     ) -> None:
+        limits = Limits(max_messages, Decimal(str(max_cost)) if max_cost is not None else None, invalid_rows, default_country)
         io = EventLoopThread()
         # The HTTP client (httpcore's import and a TLS context: 30-100 ms) is made on the I/O thread while this
         # one loads the catalog and opens DuckDB.
@@ -91,7 +93,6 @@ class Connection:
             if database_connection is not None:
                 database_connection.close()
             raise
-        limits = Limits(max_messages, Decimal(str(max_cost)) if max_cost is not None else None)
         self._engine = Engine(settings, catalog, database_connection, io, client, progress, pushdown, dry_run, limits)
         self._emulator: Any = None
 
@@ -318,6 +319,7 @@ def connect(
     max_messages: int | None = None,
     max_cost: Decimal | float | None = None,
     default_country: str | None = None,
+    invalid_rows: Literal["error", "skip"] = "error",
 ) -> Connection:
     """Open a connection.
 
@@ -325,10 +327,14 @@ def connect(
     profile in the config file. ``demo=True`` starts an in-process ClickSend emulator with demo
     data instead, so no account is needed. ``pushdown=False`` fetches whole tables and lets
     DuckDB apply every filter: slower, and the reference that pushdown is checked against.
-    ``dry_run=True`` makes every INSERT/UPDATE/DELETE show its requests (and the quoted price of
-    sends) instead of making them; ``max_messages`` and ``max_cost`` refuse, before sending, a
-    statement that would send more messages or cost more than that. ``default_country`` is the
-    region ``e164(phone)`` and upserts read numbers without a ``+`` in (e.g. ``"AU"``).
+    ``dry_run=True`` makes every INSERT/UPDATE/DELETE and every changing CALL show its requests
+    (and the messages and quoted price of sends) instead of making them; ``max_messages`` and
+    ``max_cost`` refuse, before sending, a statement or call that would send more messages or
+    cost more than that (list sends and campaigns count each contact). ``default_country`` is the
+    region ``e164(phone)``, upserts and recipient checks read numbers without a ``+`` in (e.g.
+    ``"AU"``). ``invalid_rows="skip"`` sends a write's valid rows and reports the rows that fail
+    a per-row check (NULL where required, too long, an impossible number) ``skipped``, instead of
+    sending nothing.
     ``retries`` (failed attempts repeated after the first) and ``deadline`` (seconds per request,
     retries and waits included) bound how long one request may keep trying.
     """
@@ -346,6 +352,7 @@ def connect(
             settings, database=database, rate_limit=rate_limit, concurrency=concurrency, retries=retries,
             deadline=deadline, progress=progress, pushdown=pushdown, dry_run=dry_run, max_messages=max_messages,
             max_cost=Decimal(str(max_cost)) if max_cost is not None else None, default_country=default_country,
+            invalid_rows=invalid_rows,
         )
     except BaseException:
         if emulator is not None:

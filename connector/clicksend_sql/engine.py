@@ -23,7 +23,7 @@ from sqlglot import exp
 from .catalog import Catalog
 from .config import Limits, Settings
 from .duckdb_errors import translate
-from .errors import SQLError
+from .errors import SQLError, UnsupportedStatementError
 from .evaluation import DuckDBSession
 from .execution import ProgressCallback
 from .http import ClickSendClient
@@ -70,7 +70,7 @@ class Engine:
     progress: ProgressCallback | None = None
     pushdown: bool = True  # False: fetch whole tables and let DuckDB do everything
     dry_run: bool = False  # True: writes show their requests and price instead of sending
-    limits: Limits = field(default_factory=Limits)  # writes over these are refused before sending
+    limits: Limits = field(default_factory=Limits)  # sends over these caps are refused before sending
     last_stats: StatementStats = field(default_factory=StatementStats)
 
     def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
@@ -90,6 +90,18 @@ class Engine:
                 setattr(stats, counter.name, getattr(spent, counter.name))
             stats.elapsed_seconds = time.perf_counter() - started
             self.last_stats = stats
+
+    def refuse_in_transaction(self, what: str) -> None:
+        """ClickSend changes cannot be rolled back, so none is made inside an open DuckDB
+        transaction (``BEGIN ... ROLLBACK`` would suggest otherwise); checked before any request."""
+        try:
+            self.duckdb.execute("BEGIN TRANSACTION")
+        except duckdb.TransactionException:
+            raise UnsupportedStatementError(
+                f"{what} inside a transaction is refused: ClickSend changes are not transactional, so a ROLLBACK "
+                "could not undo it. COMMIT or ROLLBACK first, then run it on its own. Nothing was sent."
+            ) from None
+        self.duckdb.execute("ROLLBACK")
 
     def plan(self, statement: exp.Expression, parameters: Parameters) -> Plan:
         return plan(statement, self.catalog, DuckDBSession(self.duckdb, parameters, pushdown=self.pushdown))

@@ -124,6 +124,14 @@ class UnsupportedStatementError(SQLError):
     """The statement kind is not supported on that table (e.g. DELETE on SMSHistory)."""
 
 
+class LimitError(SQLError):
+    """A statement or call over the connection's ``max_messages`` or ``max_cost``; nothing was sent."""
+
+
+class LockTimeoutError(ClickSendSQLError):
+    """Another statement on this machine held the account's write lock too long; nothing was sent."""
+
+
 class MissingFilterError(SQLError):
     """A table needs a value for a column in WHERE (e.g. AccountUsage needs Year and Month)."""
 

@@ -45,6 +45,36 @@ def parse(phone: str | None, country: str | None) -> tuple[str | None, str | Non
     return None, f"not a valid number for {where}: {reason}"
 
 
+def impossible(phone: str, country: str | None) -> str | None:
+    """Why ``phone`` cannot be a number (phonenumbers: it cannot parse it, or no number of its
+    region has its length), or None. Without ``+`` and without ``country`` ClickSend reads it in
+    the account's country, which only the server knows, so only its digit count is checked.
+
+    >>> impossible("12", "AU"), impossible("0411 111 111", "AU"), impossible("+61 411 111 111", None)
+    ('it is too short for AU', None, None)
+    >>> impossible("12", None), impossible("0411111111", None), impossible("call me", None)
+    ('it has 2 digits; a phone number has 3 to 17', None, 'it has 0 digits; a phone number has 3 to 17')
+    """
+    import phonenumbers
+    from phonenumbers import NumberParseException, ValidationResult
+
+    region = (country or "").upper() or None
+    text = phone.strip()
+    if region is None and not text.startswith(("+", "00")):
+        digits = sum(ch.isdigit() for ch in text)
+        return None if 3 <= digits <= 17 else f"it has {digits} digits; a phone number has 3 to 17"
+    try:
+        number = phonenumbers.parse(text, region)
+    except NumberParseException as exc:
+        return f"it is not a phone number ({exc.args[0] if exc.args else exc})"
+    reason = phonenumbers.is_possible_number_with_reason(number)
+    if reason in (ValidationResult.IS_POSSIBLE, ValidationResult.IS_POSSIBLE_LOCAL_ONLY):
+        return None
+    where = region or phonenumbers.region_code_for_number(number) or "its country code"
+    why = {getattr(ValidationResult, name): text for name, text in _WHY.items()}
+    return f"{why.get(reason, 'it is not a possible number')} for {where}"
+
+
 def _batch(index: int) -> object:
     def apply(phones: pa.Array, countries: pa.Array) -> pa.Array:
         pairs = zip(phones.to_pylist(), countries.to_pylist(), strict=True)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from decimal import Decimal
 from typing import Any
 
@@ -11,7 +12,9 @@ import pyarrow as pa
 from sqlglot import exp
 
 from . import writes
+from .account_lock import account_lock
 from .catalog import Table
+from .charges import quoted_price
 from .engine import Engine
 from .parameters import Parameters
 from .query import rows
@@ -20,13 +23,15 @@ from .result import Result
 
 def run_write(engine: Engine, statement: exp.Expression, table: Table, parameters: Parameters, *, send: bool) -> Result:
     """The outcome rows of a write (``send=False``, for EXPLAIN and dry_run: its requests)."""
+    if send:
+        engine.refuse_in_transaction(f"{statement.key.upper()} on ClickSend table {table.name}")
     with engine.accounting() as stats:
-        outcome = writes.execute_write(statement, table, _Services(engine, parameters), engine.limits, send=send)
+        outcome = writes.execute_write(statement, table, Services(engine, parameters), engine.limits, send=send)
     return Result(outcome, stats, kind="write" if send else "explain")
 
 
-class _Services:
-    """What the write pipeline needs from the engine, for one statement (``writes.Services``)."""
+class Services:
+    """What the write pipeline (and a charging CALL) needs from the engine, for one statement."""
 
     def __init__(self, engine: Engine, parameters: Parameters) -> None:
         self._engine, self._parameters = engine, parameters
@@ -36,11 +41,18 @@ class _Services:
 
     def quote(self, path: str, body: Any) -> Decimal:
         response = self._engine.run(self._engine.client.request("POST", path, json=body, retry=True))
-        data = response.data if isinstance(response.data, dict) else {}
-        return Decimal(str(data.get("total_price") or 0))
+        return quoted_price(response.data)
+
+    def list_sizes(self, ids: list[int]) -> dict[int, int]:
+        """Contacts per list, from one read of ContactLists (a list that does not exist has none)."""
+        select = exp.select("ListId", "ContactsCount").from_("ContactLists").where(exp.column("ListId").isin(*ids))
+        return {r["ListId"]: r["ContactsCount"] or 0 for r in self.query(select).to_pylist()}
 
     def send(self, requests: list[writes.WriteRequest]) -> list[writes.RequestOutcome]:
         return self._engine.run(writes.send_requests(self._engine.client, requests))
 
     def scratch(self) -> duckdb.DuckDBPyConnection:
         return self._engine.duckdb
+
+    def exclusive(self) -> AbstractContextManager[None]:
+        return account_lock(self._engine.settings)

@@ -134,8 +134,16 @@ class Emulator:
         """The request lines served since the last reset, as sent (``GET /v3/lists/5?page=1``)."""
         return list(httpx.get(self._admin_url("requests"), timeout=10).json()["requests"])
 
+    def fault(self, match: str, kind: str, count: int = 1) -> None:
+        """Script a fault for the next ``count`` requests whose line starts with ``match``
+        (``"POST /v3/sms/send"``): ``lose`` (processed, answer lost), ``fail`` (500, not
+        processed: a failing proxy) or ``drop`` (connection dropped, not processed)."""
+        response = httpx.post(self._admin_url("faults"), json={"match": match, "kind": kind, "count": count}, timeout=10)
+        if response.status_code != 200:
+            raise ConfigurationError(f"The emulator refused the fault: {response.json()['error']}.")
+
     def reset_stats(self) -> None:
-        """Zero the counters and the request log."""
+        """Zero the counters, the request log and any scripted faults."""
         httpx.post(self._admin_url("reset-stats"), timeout=10).raise_for_status()
 
     def _admin_url(self, name: str) -> str:

@@ -15,7 +15,7 @@ import time
 from collections import Counter, deque
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import parse_qsl
 
 import orjson
@@ -86,6 +86,18 @@ class _TokenBucket:
         return allowed, headers
 
 
+@dataclass
+class ScriptedFault:
+    """A fault for the next ``count`` requests whose request line starts with ``match``
+    (``"POST /v3/sms/send"``): ``lose`` processes the request and loses the answer, ``fail``
+    answers 500 without processing it (a proxy in front of ClickSend failing), ``drop`` drops the
+    connection without processing it. Tests script them to make one outcome happen for certain."""
+
+    match: str
+    kind: Literal["lose", "fail", "drop"]
+    count: int = 1
+
+
 class _Dropped(Exception):
     """Marks an injected dropped connection (the response was started and will never finish)."""
 
@@ -124,6 +136,7 @@ class EmulatorApp:
         self.requests: deque[str] = deque(maxlen=REQUEST_LOG_SIZE)  # raw request lines, newest last
         self._bucket = _TokenBucket(knobs.rate_limit) if knobs.rate_limit else None
         self._fault_rng = random.Random(f"faults:{seed}")
+        self.scripted: list[ScriptedFault] = []
         self._latency_rng = random.Random(f"latency:{seed}")
         self._synth_rng = random.Random(f"synth:{seed}")
 
@@ -135,7 +148,7 @@ class EmulatorApp:
             return
         path: str = scope["path"]
         if path.startswith("/_emulator/"):
-            await self._introspect(scope, send)
+            await self._introspect(scope, receive, send)
             return
         extra: dict[str, str] = {}
         try:
@@ -162,7 +175,8 @@ class EmulatorApp:
             allowed, headers = self._bucket.take()
             if not allowed:
                 raise ApiError(429, TOO_MANY, headers=headers)
-        lose = await self._maybe_fault(send, headers)
+        lose = await self._scripted_fault(f"{method} {raw.decode('latin-1')}", send, headers) or await self._maybe_fault(
+            send, headers)
         if found is None:
             raise ApiError(INVALID_ENDPOINT.status, INVALID_ENDPOINT.message, headers=headers)
         bound, params = found
@@ -225,6 +239,20 @@ class EmulatorApp:
             ms = k.latency_ms + self._latency_rng.uniform(-k.jitter_ms, k.jitter_ms)
             await asyncio.sleep(max(0.0, ms) / 1000)
 
+    async def _scripted_fault(self, line: str, send: Send, headers: dict[str, str]) -> bool:
+        """The first scripted fault matching ``line``, used up once (True: lose the answer)."""
+        fault = next((f for f in self.scripted if line.startswith(f.match)), None)
+        if fault is None:
+            return False
+        fault.count -= 1
+        if fault.count <= 0:
+            self.scripted.remove(fault)
+        if fault.kind == "fail":
+            raise ApiError(500, "Internal server error. Please try again.", headers=headers)
+        if fault.kind == "drop":
+            await _hang_up(send)
+        return True
+
     async def _maybe_fault(self, send: Send, headers: dict[str, str]) -> bool:
         """Seeded faults: a ``lost_share`` of them let the request be processed and lose the
         response (True); the others fail before processing, as a 500 or a dropped connection."""
@@ -237,7 +265,7 @@ class EmulatorApp:
         await _hang_up(send)
         return False
 
-    async def _introspect(self, scope: Scope, send: Send) -> None:
+    async def _introspect(self, scope: Scope, receive: Receive, send: Send) -> None:
         route = (scope["method"], scope["path"].rstrip("/"))
         if route == ("GET", "/_emulator/stats"):
             stats = dict(self.stats)
@@ -245,9 +273,17 @@ class EmulatorApp:
             await _respond(send, 200, {"total": total, "by_operation": stats})
         elif route == ("GET", "/_emulator/requests"):
             await _respond(send, 200, {"requests": list(self.requests)})
+        elif route == ("POST", "/_emulator/faults"):
+            wanted = orjson.loads(await _read_body(receive) or b"{}")
+            if wanted.get("kind") not in ("lose", "fail", "drop") or not isinstance(wanted.get("match"), str):
+                await _respond(send, 400, {"error": "give match (a request line prefix) and kind (lose, fail or drop)"})
+                return
+            self.scripted.append(ScriptedFault(wanted["match"], wanted["kind"], int(wanted.get("count", 1))))
+            await _respond(send, 200, {"scripted": len(self.scripted)})
         elif route == ("POST", "/_emulator/reset-stats"):
             self.stats.clear()
             self.requests.clear()
+            self.scripted.clear()
             await _respond(send, 200, {"total": 0, "by_operation": {}})
         else:
             await _respond(send, 404, INVALID_ENDPOINT.body())

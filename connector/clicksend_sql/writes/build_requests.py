@@ -52,7 +52,7 @@ def build_requests(write: WriteRows) -> tuple[list[WriteRequest], pa.Table]:
         rows = _with_custom_strings(rows)
     body_columns = [table.column(n) for n in rows.column_names if n in write.columns or n == CUSTOM_STRING]
     records = rows.to_pylist()
-    bodies = [_body(record, body_columns, endpoint) for record in records]
+    bodies = [_body(record, body_columns, endpoint, clear=write.kind == "UPDATE") for record in records]
     if endpoint.batch:
         return _batches(endpoint, bodies), rows
     path_values = {c.path_param: c.name for c in table.columns if c.path_param}
@@ -104,14 +104,22 @@ def _with_custom_strings(rows: pa.Table) -> pa.Table:
     return rows.append_column(CUSTOM_STRING, pa.array(generated, pa.string()))
 
 
-def _body(record: dict[str, Any], columns: list[Column], endpoint: Endpoint) -> dict[str, Any]:
-    """A row as the API's JSON: API field names, path variables left to the path, NULLs left out."""
+def _body(record: dict[str, Any], columns: list[Column], endpoint: Endpoint, *, clear: bool) -> dict[str, Any]:
+    """A row as the API's JSON: API field names, path variables left to the path. A NULL is left
+    out, except that an UPDATE (``clear``) clears a text field with ClickSend's empty value ``""``
+    (``validate_rows`` refused NULL for the other types).
+
+    >>> from clicksend_sql.catalog import load_catalog
+    >>> t = load_catalog().table("Contacts")
+    >>> _body({"Email": None, "FirstName": "Ann"}, [t.column("Email"), t.column("FirstName")], t.update, clear=True)
+    {'email': '', 'first_name': 'Ann'}
+    """
     body = {}
     for column in columns:
         value = record.get(column.name)
-        if value is None or column.path_param in endpoint.path_vars:
+        if column.path_param in endpoint.path_vars or (value is None and not clear):
             continue
-        body[column.write_field or column.field] = _json_value(value, column)
+        body[column.write_field or column.field] = "" if value is None else _json_value(value, column)
     return body
 
 

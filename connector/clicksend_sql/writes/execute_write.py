@@ -6,6 +6,9 @@ the order of the steps and the money checks, and ``connection.py`` only dispatch
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import replace
 from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any, Protocol
@@ -16,19 +19,20 @@ import pyarrow as pa
 from sqlglot import exp
 
 from ..catalog import Table
+from ..charges import Charge, Send, charge_of, check_caps
 from ..config import Limits
 from .build_requests import WriteRequest, build_requests
 from .match_rows import match_rows
-from .outcomes import answered_rows, merge, outcomes
+from .outcomes import merge, outcomes
 from .plan_rows import WriteError, WriteRows, plan_rows
-from .reconcile import reconcile
-from .returning import returning
+from .reconcile import messages_before, reconcile
+from .returning import Written, returning
 from .send_requests import RequestOutcome
 from .validate_rows import validate_rows
 
 PLAN_SCHEMA = pa.schema(
     [("request", pa.int64()), ("endpoint", pa.string()), ("rows", pa.int64()), ("first_row", pa.int64()),
-     ("body", pa.string()), ("retried_on_failure", pa.bool_()), ("quoted_price", pa.string())]
+     ("body", pa.string()), ("retried_on_failure", pa.bool_()), ("messages", pa.int64()), ("quoted_price", pa.string())]
 )
 
 
@@ -37,37 +41,85 @@ class Services(Protocol):
 
     def query(self, query: exp.Expression) -> pa.Table: ...
     def quote(self, path: str, body: Any) -> Decimal: ...
+    def list_sizes(self, ids: list[int]) -> dict[int, int]: ...
     def send(self, requests: list[WriteRequest]) -> list[RequestOutcome]: ...
     def scratch(self) -> duckdb.DuckDBPyConnection: ...
+    def exclusive(self) -> AbstractContextManager[None]: ...
 
 
 def execute_write(statement: exp.Expression, table: Table, services: Services, limits: Limits, *, send: bool) -> pa.Table:
-    """The outcome table of a write (``send=False``: the plan of its requests, nothing sent)."""
-    planned = validate_rows(plan_rows(statement, table, services.query))
+    """The outcome table of a write (``send=False``: the plan of its requests, nothing sent).
+
+    An upsert or a de-duplicated send (``ON CONFLICT``) holds the account's write lock from its
+    read of the existing rows to its last request, so two at once on this machine cannot both
+    find a row missing and both create it.
+    """
+    planned = plan_rows(statement, table, services.query)
+    lock = services.exclusive() if planned.conflict is not None and send else nullcontext()
+    with lock:
+        return _execute(statement, planned, services, limits, send=send)
+
+
+def _execute(statement: exp.Expression, planned: WriteRows, services: Services, limits: Limits, *, send: bool) -> pa.Table:
+    table = planned.table
+    planned, invalid = validate_rows(planned, limits)
     _check_list_sizes(planned, services)
     parts, skipped = match_rows(planned, services.query, services.scratch) if planned.conflict else ([planned], {})
-    built = [(part, *build_requests(validate_rows(part) if part is not planned else part)) for part in parts]
-    requests = [r for _, part_requests, _ in built for r in part_requests]
-    messages = sum(len(r.rows) for r in requests if r.batch)
-    if limits.max_messages is not None and messages > limits.max_messages:
-        raise WriteError(
-            f"This statement would send {messages} messages; the connection allows {limits.max_messages} "
-            "(max_messages). Nothing was sent."
-        )
-    price = _quote(table, requests, services) if messages and (not send or limits.max_cost is not None) else None
-    if send and limits.max_cost is not None and price is not None and price > limits.max_cost:
-        raise WriteError(
-            f"This statement would cost {price} (quoted by ClickSend); the connection allows {limits.max_cost} "
-            "(max_cost). Nothing was sent."
-        )
+    parts = [_checked(part, planned, limits) for part in parts]
+    skipped = {**invalid, **{_origin(planned, row): why for row, why in skipped.items()}}
+    built = [(part, *build_requests(part)) for part in parts]
+    requests = [(r, rows) for _, part_requests, rows in built for r in part_requests]
+    sends = [_send(table, r, rows, services) for r, rows in requests if _charges(table, r)]
+    what = f"{statement.key.upper()} INTO {table.name}" if isinstance(statement, exp.Insert) else f"{statement.key.upper()} {table.name}"
     if not send:
-        return _plan(requests, price)
+        return _plan([r for r, _ in requests], table, charge_of(sends, services.list_sizes, price=True))
+    check_caps(what, sends, services.list_sizes, limits)
     started = datetime.now(timezone.utc)
-    sent = [(part, rows, services.send(part_requests)) for part, part_requests, rows in built]
+    before = frozenset().union(*(messages_before(part, services.query, started) for part in parts if _charges(table)))
+    written = []
+    for part, part_requests, rows in built:
+        outcome, answered = outcomes(part, rows, services.send(part_requests))
+        outcome, settled = reconcile(part, rows, outcome, services.query, started, before)
+        written.append(Written(part, outcome, answered, settled))
     if statement.args.get("returning"):
-        return returning(statement, planned, [(part, results) for part, _, results in sent], answered_rows, services.scratch)
-    done = [reconcile(part, outcomes(part, rows, results), services.query, started) for part, rows, results in sent]
-    return merge(done, skipped)
+        return returning(statement, written, services.scratch)
+    return merge([w.outcome for w in written], skipped)
+
+
+def _checked(part: WriteRows, planned: WriteRows, limits: Limits) -> WriteRows:
+    """An upsert's part checked as the write it became (its UPDATE rows were not checked yet),
+    its origins pointing at the statement's input rows."""
+    if part is planned:
+        return part
+    checked, _ = validate_rows(part, replace(limits, invalid_rows="error"))
+    origins = tuple(_origin(planned, i) for i in (part.origins or range(part.rows.num_rows)))
+    return replace(checked, origins=origins)
+
+
+def _origin(planned: WriteRows, row: int) -> int:
+    """The statement's input row (0-based) of row ``row`` of the validated rows."""
+    return planned.origins[row] if planned.origins else row
+
+
+def _charges(table: Table, request: WriteRequest | None = None) -> bool:
+    """Whether the table's inserts (this request, when given) send or charge."""
+    endpoint = table.insert
+    return endpoint is not None and endpoint.charges and (request is None or request.method == endpoint.method)
+
+
+def _send(table: Table, request: WriteRequest, rows: pa.Table, services: Services) -> Send:
+    """A sending request as the caps see it: its direct messages and the lists it sends to."""
+    lists = [c.name for c in table.columns if c.recipient == "list" and c.name in rows.column_names]
+    direct, to_lists = 0, []
+    for index in request.rows:
+        list_id = next((rows.column(n)[index].as_py() for n in lists if rows.column(n)[index].is_valid), None)
+        if list_id is None:
+            direct += 1
+        else:
+            to_lists.append(int(list_id))
+    price = table.insert.price if table.insert else None
+    quote: Callable[[], Decimal] | None = (lambda: services.quote(price, request.body)) if price else None
+    return Send(quote, direct, tuple(to_lists))
 
 
 def _check_list_sizes(write: WriteRows, services: Services) -> None:
@@ -78,26 +130,19 @@ def _check_list_sizes(write: WriteRows, services: Services) -> None:
         ids = [v for v in dict.fromkeys(write.rows.column(name).to_pylist()) if v is not None] if limit else []
         if not ids:
             continue
-        lists = exp.select("ListId", "ContactsCount").from_("ContactLists").where(exp.column("ListId").isin(*ids))
-        sizes = {r["ListId"]: r["ContactsCount"] for r in services.query(lists).to_pylist()}
+        sizes = services.list_sizes(ids)
         for row, list_id in enumerate(write.rows.column(name).to_pylist()):
-            if list_id is not None and (sizes.get(list_id) or 0) > limit:
+            if list_id is not None and sizes.get(list_id, 0) > limit:
                 raise WriteError(
-                    f"INSERT INTO {write.table.name} row {row + 1}: list {list_id} has {sizes[list_id]:,} contacts; "
-                    f"a send to a list may reach at most {limit:,}. Nothing was sent."
+                    f"INSERT INTO {write.table.name} row {_origin(write, row) + 1}: list {list_id} has {sizes[list_id]:,} "
+                    f"contacts; a send to a list may reach at most {limit:,}. Nothing was sent."
                 )
 
 
-def _quote(table: Table, requests: list[WriteRequest], services: Services) -> Decimal | None:
-    """What the sends would cost, from the table's price endpoint (nothing is sent)."""
-    endpoint = table.insert
-    if endpoint is None or endpoint.price is None:
-        return None
-    return sum((services.quote(endpoint.price, r.body) for r in requests if r.batch), Decimal(0))
-
-
-def _plan(requests: list[WriteRequest], price: Decimal | None) -> pa.Table:
-    """EXPLAIN of a write: one row per request, with the rows it carries and the quoted price."""
+def _plan(requests: list[WriteRequest], table: Table, charge: Charge) -> pa.Table:
+    """EXPLAIN of a write: one row per request, with the rows it carries; the first row of a
+    send also says how many messages the statement sends and ClickSend's quoted price."""
+    sending = _charges(table)
     return pa.Table.from_pylist(
         [
             {
@@ -107,10 +152,10 @@ def _plan(requests: list[WriteRequest], price: Decimal | None) -> pa.Table:
                 "first_row": r.rows[0] + 1 if r.rows else None,
                 "body": orjson.dumps(r.body).decode()[:500] if r.body is not None else "",
                 "retried_on_failure": r.retry,
-                "quoted_price": str(price) if price is not None and index == 0 else None,
+                "messages": charge.messages if sending and index == 0 else None,
+                "quoted_price": str(charge.cost) if sending and charge.cost is not None and index == 0 else None,
             }
             for index, r in enumerate(requests)
         ],
         schema=PLAN_SCHEMA,
     )
-

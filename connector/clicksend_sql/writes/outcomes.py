@@ -1,12 +1,16 @@
 """Step: one outcome row per input row, in input order.
 
-``status`` is ``ok``, ``error`` or ``unknown``; for sends, each message's own status in the
-answer decides (a batch can be accepted with some messages refused), with its message id,
-price and the API's status text.
+``status`` is ``ok``, ``error``, ``unknown`` or ``skipped``. For sends, the messages of an answer
+are matched to rows by identity, never by position: by the CustomString every message carries,
+then (when rows share one) by recipient: the list a ``ListId`` row names, the number a ``To``
+row names. A list row becomes one message per contact; its outcome counts them (``messages``),
+sums their price, and is ``ok`` once any was accepted (re-sending it would duplicate those),
+with the refused ones named in ``error``.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from decimal import Decimal
 from typing import Any
 
@@ -26,36 +30,45 @@ OUTCOME_SCHEMA = pa.schema(
         ("custom_string", pa.string()),
         ("price", pa.decimal128(18, 6)),
         ("api_status", pa.string()),
+        ("messages", pa.int64()),
     ]
 )
-_SENT = ("SUCCESS", "QUEUED", "SCHEDULED")
+SENT = ("SUCCESS", "QUEUED", "SCHEDULED")
+CUSTOM_STRING = "CustomString"
 
 
-def outcomes(write: WriteRows, sent_rows: pa.Table, results: list[RequestOutcome]) -> pa.Table:
-    """The outcome table of a write statement."""
+def outcomes(write: WriteRows, sent_rows: pa.Table, results: list[RequestOutcome]) -> tuple[pa.Table, list[list[dict[str, Any]]]]:
+    """The outcome table of a write, and per row the answer objects of what it wrote (a send's
+    accepted messages, an update's answered row)."""
     records = sent_rows.to_pylist()
     rows: list[dict[str, Any]] = [{} for _ in records]
+    items: list[list[dict[str, Any]]] = [[] for _ in records]
     origins = write.origins or tuple(range(len(records)))
     key_field = write.table.column(identity_columns(write.table)[0]).field
     for result in results:
         answered = answered_rows(result, key_field)
-        for position, index in enumerate(result.request.rows):
-            item = answered[position] if position < len(answered) else None
-            rows[index] = _outcome(write.table, write, records[index], origins[index], result, item)
-    return pa.Table.from_pylist(rows, schema=OUTCOME_SCHEMA)
+        if result.request.batch:
+            matched = match_messages(write.table, [records[i] for i in result.request.rows], answered)
+        else:
+            matched = [answered[:1] for _ in result.request.rows]
+        for index, mine in zip(result.request.rows, matched, strict=True):
+            accepted = [m for m in mine if not result.request.batch or str(m.get("status") or "").upper() in SENT]
+            items[index] = accepted if result.status == "ok" else []
+            rows[index] = _outcome(write.table, records[index], origins[index], result, mine)
+    return pa.Table.from_pylist(rows, schema=OUTCOME_SCHEMA), items
 
 
 def merge(parts: list[pa.Table], skipped: dict[int, str]) -> pa.Table:
     """One outcome per input row, in input order: the parts' outcomes, and ``skipped`` with its
-    reason for each row no request carried (an upsert's DO NOTHING match, a repeated row).
+    reason for each row no request carried (an invalid row, an upsert's DO NOTHING match, a repeat).
 
     >>> part = pa.Table.from_pylist([{"row": 2, "status": "ok"}], schema=OUTCOME_SCHEMA)
     >>> merge([part], {0: "it exists"}).select(["row", "status", "error"]).to_pylist()
     [{'row': 1, 'status': 'skipped', 'error': 'it exists'}, {'row': 2, 'status': 'ok', 'error': None}]
     """
     done = pa.concat_tables(parts) if parts else OUTCOME_SCHEMA.empty_table()
-    skipped = [{"row": n + 1, "status": "skipped", "error": why} for n, why in sorted(skipped.items())]
-    merged = pa.concat_tables([done, pa.Table.from_pylist(skipped, schema=OUTCOME_SCHEMA)])
+    skipped_rows = [{"row": n + 1, "status": "skipped", "error": why} for n, why in sorted(skipped.items())]
+    merged = pa.concat_tables([done, pa.Table.from_pylist(skipped_rows, schema=OUTCOME_SCHEMA)])
     return merged.sort_by("row")
 
 
@@ -74,27 +87,93 @@ def answered_rows(result: RequestOutcome, key_field: str) -> list[dict[str, Any]
     return [data] if isinstance(data, dict) else []
 
 
-def _outcome(
-    table: Table, write: WriteRows, record: dict[str, Any], index: int, result: RequestOutcome, item: dict[str, Any] | None
-) -> dict[str, Any]:
-    item = item or {}
+def match_messages(table: Table, records: list[dict[str, Any]], answered: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """The answer's messages of each row of one batched request, matched by identity.
+
+    >>> from clicksend_sql.catalog import load_catalog
+    >>> t = load_catalog().table("SMSHistory")
+    >>> rows = [{"CustomString": "a", "To": "0411 111 111", "ListId": None}, {"CustomString": "a", "ListId": 7, "To": None},
+    ...         {"CustomString": "b", "To": "12", "ListId": None}]
+    >>> answer = [{"custom_string": "a", "list_id": "7", "to": "+61400000001"}, {"custom_string": "b", "to": "12"},
+    ...           {"custom_string": "a", "list_id": "7", "to": "+61400000002"}, {"custom_string": "a", "to": "+61411111111"}]
+    >>> [[m["to"] for m in ms] for ms in match_messages(t, rows, answer)]
+    [['+61411111111'], ['+61400000001', '+61400000002'], ['12']]
+    """
+    lists = [c.name for c in table.columns if c.recipient == "list"]
+    phones = [c.name for c in table.columns if c.recipient == "phone"]
+    if answered and not any("custom_string" in m for m in answered):
+        return [[m] for m in answered[: len(records)]] + [[] for _ in records[len(answered):]]  # no identity to go by
+    by_string: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for message in answered:
+        by_string[str(message.get("custom_string") or "")].append(message)
+    sharing: dict[str, list[int]] = defaultdict(list)
+    for index, record in enumerate(records):
+        sharing[str(record.get(CUSTOM_STRING) or "")].append(index)
+    matched: list[list[dict[str, Any]]] = [[] for _ in records]
+    for string, members in sharing.items():
+        pool = by_string.pop(string, [])
+        if len(members) == 1:
+            matched[members[0]] = pool
+            continue
+        for index in members:  # rows sharing a CustomString: a list row takes its list's messages...
+            list_id = next((records[index][n] for n in lists if records[index].get(n) is not None), None)
+            if list_id is not None:
+                matched[index] = [m for m in pool if str(m.get("list_id") or "") == str(list_id)]
+                pool = [m for m in pool if all(m is not t for t in matched[index])]
+        for index in members:  # ...a direct row its recipient's message (identical rows are interchangeable)
+            if matched[index] or any(records[index].get(n) is not None for n in lists):
+                continue
+            number = next((str(records[index][n]) for n in phones if records[index].get(n) is not None), None)
+            found = next((m for m in pool if number is not None and _same_number(number, str(m.get("to") or ""))),
+                         pool[0] if pool else None)
+            if found is not None:
+                matched[index] = [found]
+                pool = [m for m in pool if m is not found]
+    return matched
+
+
+def _same_number(given: str, answered: str) -> bool:
+    """Whether the number a row gave (any format) is the one the answer echoes (E.164).
+
+    >>> _same_number("0411 111 111", "+61411111111"), _same_number("+61411111112", "+61411111111")
+    (True, False)
+    """
+    mine = "".join(ch for ch in given if ch.isdigit()).lstrip("0")
+    theirs = "".join(ch for ch in answered if ch.isdigit()).lstrip("0")
+    return bool(mine) and bool(theirs) and (mine.endswith(theirs) or theirs.endswith(mine))
+
+
+def _outcome(table: Table, record: dict[str, Any], index: int, result: RequestOutcome, items: list[dict[str, Any]]) -> dict[str, Any]:
     status, error = result.status, result.error
-    api_status = item.get("status") if result.request.batch else None
-    if result.request.batch and status == "ok":
-        if not item:
+    batch = result.request.batch is not None
+    sent = [m for m in items if str(m.get("status") or "").upper() in SENT] if batch else items
+    refused = [m for m in items if m not in sent] if batch else []
+    if batch and status == "ok":
+        if not items:
             status, error = "unknown", "the answer did not list this message"
-        elif str(api_status or "").upper() not in _SENT:
-            status, error = "error", f"ClickSend refused this message: {api_status}"
-    key_fields = {c.name: c.field for c in table.columns}
-    key = [record.get(k) if record.get(k) is not None else item.get(key_fields[k]) for k in identity_columns(table)[:1]]
-    price = item.get("message_price", item.get("post_price"))  # letters and postcards say post_price
+        elif not sent:
+            status, error = "error", f"ClickSend refused this message: {_statuses(refused)}"
+        elif refused:
+            error = f"{len(refused)} of {len(items)} messages refused: {_statuses(refused)}"
+    names = {c.name: c.field for c in table.columns}
+    first = sent[0] if sent else (items[0] if items else {})
+    key_name = identity_columns(table)[0]
+    key = record.get(key_name) if record.get(key_name) is not None else first.get(names[key_name])
+    prices = [m.get("message_price", m.get("post_price")) for m in sent]  # letters and postcards say post_price
+    known = [Decimal(str(p)) for p in prices if p not in (None, "")]
     return {
         "row": index + 1,
-        "key": None if key[0] is None else str(key[0]),
+        "key": None if key is None or (batch and len(sent) > 1) else str(key),
         "status": status,
         "error": error,
-        "message_id": item.get("message_id") if result.request.batch else None,
-        "custom_string": record.get("CustomString") if result.request.batch else None,
-        "price": None if price in (None, "") else Decimal(str(price)),
-        "api_status": api_status,
+        "message_id": first.get("message_id") if batch and len(sent) <= 1 and first else None,
+        "custom_string": record.get(CUSTOM_STRING) if batch else None,
+        "price": sum(known, Decimal(0)) if known else None,
+        "api_status": (_statuses(items) if items else None) if batch else ("already deleted (404)" if result.gone else None),
+        "messages": (len(sent) if status == "ok" else 0 if status == "error" else None) if batch else None,
     }
+
+
+def _statuses(messages: list[dict[str, Any]]) -> str:
+    """The API statuses of some messages, each once, in order (``SUCCESS``, ``INVALID_RECIPIENT``)."""
+    return ", ".join(dict.fromkeys(str(m.get("status") or "no status") for m in messages))

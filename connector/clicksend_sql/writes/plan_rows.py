@@ -144,7 +144,7 @@ def _update(statement: exp.Update, table: Table, run_query: RunQuery) -> WriteRo
         select = select.join(source.this.copy(), join_type="cross")
     if statement.args.get("where"):
         select = select.where(statement.args["where"].this.copy())
-    rows = run_query(select)
+    rows = once_per_target(run_query(select), keys)
     return WriteRows("UPDATE", table, columns, rows.rename_columns([*keys, *columns]))
 
 
@@ -158,4 +158,18 @@ def _delete(statement: exp.Delete, table: Table, run_query: RunQuery) -> WriteRo
         select = select.join(using.copy(), join_type="cross")
     if statement.args.get("where"):
         select = select.where(statement.args["where"].this.copy())
-    return WriteRows("DELETE", table, (), run_query(select))
+    return WriteRows("DELETE", table, (), once_per_target(run_query(select), keys))
+
+
+def once_per_target(rows: pa.Table, keys: list[str]) -> pa.Table:
+    """One row per target (a join in FROM or USING can repeat one), as DuckDB changes a row once
+    however many rows match it: the last match's values, like DuckDB's own UPDATE ... FROM.
+
+    >>> once_per_target(pa.table({"k": [1, 2, 1], "v": ["a", "b", "c"]}), ["k"]).to_pylist()
+    [{'k': 2, 'v': 'b'}, {'k': 1, 'v': 'c'}]
+    """
+    if rows.num_rows < 2:
+        return rows
+    numbered = rows.select(keys).append_column("__i", pa.array(range(rows.num_rows), pa.int64()))
+    last = numbered.group_by(keys, use_threads=False).aggregate([("__i", "max")]).column("__i_max")
+    return rows.take(pa.array(sorted(last.to_pylist()), pa.int64()))

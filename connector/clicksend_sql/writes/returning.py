@@ -1,13 +1,17 @@
 """Step (``RETURNING`` only): the written rows as the table shows them, instead of outcomes.
 
-INSERT and UPDATE return what ClickSend answered for each row that succeeded (ids, dates,
-prices and other server-filled columns, typed like SELECT types them); DELETE returns the
-identity columns of the rows it deleted. DuckDB evaluates the ``RETURNING`` list over them.
+Exactly the rows the outcomes say were written: INSERT and UPDATE return what ClickSend answered
+for each (ids, dates, prices and other server-filled columns, typed like SELECT types them), or
+for a send whose answer was lost and that the history settled, the history's row; DELETE
+returns the identity columns of the rows it deleted. A refused message returns nothing. A row
+whose outcome stays ``unknown`` makes the statement fail, naming it, since its silence would
+read as "not written". DuckDB evaluates the ``RETURNING`` list over the rows.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import duckdb
@@ -15,28 +19,42 @@ import orjson
 import pyarrow as pa
 from sqlglot import exp
 
-from ..conversion import bodies_to_arrow
-from .plan_rows import WriteRows, identity_columns
-from .send_requests import RequestOutcome
+from ..conversion import arrow_schema, bodies_to_arrow
+from .plan_rows import WriteError, WriteRows, identity_columns
 
 
-def returning(
-    statement: exp.Expression,
-    write: WriteRows,
-    results: Sequence[tuple[WriteRows, list[RequestOutcome]]],
-    answered: Callable[[RequestOutcome, str], list[dict[str, Any]]],
-    scratch: Callable[[], duckdb.DuckDBPyConnection],
-) -> pa.Table:
+@dataclass(frozen=True)
+class Written:
+    """One part of a write once sent: its outcomes, and per row the answer or history objects."""
+
+    part: WriteRows
+    outcome: pa.Table
+    answered: list[list[dict[str, Any]]]  # per row: the answer's objects for it
+    settled: dict[int, list[dict[str, Any]]]  # per row settled from the history: its history rows
+
+
+def returning(statement: exp.Expression, written: Sequence[Written], scratch: Callable[[], duckdb.DuckDBPyConnection]) -> pa.Table:
     """The ``RETURNING`` list evaluated over the rows that were written."""
     clause = statement.args["returning"]
-    table = write.table
-    if write.kind == "DELETE":
-        deleted = [i for part, outcomes in results for o in outcomes if o.status == "ok" for i in o.request.rows]
-        rows = write.rows.select(identity_columns(table)).take(pa.array(sorted(deleted), pa.int64()))
+    first = written[0].part
+    table = first.table
+    unknown = [r["row"] for w in written for r in w.outcome.to_pylist() if r["status"] == "unknown"]
+    if unknown:
+        sent = sum(1 for w in written for r in w.outcome.to_pylist() if r["status"] == "ok")
+        raise WriteError(
+            f"{first.kind} {table.name} RETURNING: the answer for row(s) {', '.join(map(str, unknown[:20]))} was lost and "
+            f"the history does not settle whether they were written; {sent} other row(s) were. Check {table.name} "
+            "before running the statement again."
+        )
+    ok = [(w, i) for w in written for i, r in enumerate(w.outcome.to_pylist()) if r["status"] == "ok"]
+    if first.kind == "DELETE":
+        rows = pa.concat_tables([w.part.rows.select(identity_columns(table)).take(pa.array([i for v, i in ok if v is w], pa.int64()))
+                                 for w in written])
     else:
-        key = table.column(identity_columns(table)[0]).field
-        items = [item for _, outcomes in results for o in outcomes if o.status == "ok" for item in answered(o, key)]
-        rows = bodies_to_arrow(table, [orjson.dumps({"data": items})], "array")
+        items = [item for w, i in ok if i not in w.settled for item in w.answered[i]]
+        answered = bodies_to_arrow(table, [orjson.dumps({"data": items})], "array")
+        history = [h for w, i in ok for h in w.settled.get(i, [])]
+        rows = pa.concat_tables([answered, pa.Table.from_pylist(history, schema=arrow_schema(table)).select(answered.column_names)])
     con = scratch()
     con.register("__clicksend_returned", rows)
     try:
