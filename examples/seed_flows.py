@@ -69,11 +69,14 @@ def main() -> None:
         con.sql(IDENTIFIED, {"events": args.events})
         dropped = con.sql("SELECT count(*) FROM identified WHERE email IS NULL AND phone IS NULL").fetchone()[0]
         enrolled = con.sql(ENROLL, {"list": list_id})
-        print(f"identify: {len(enrolled)} contact(s) upserted into list {list_id}, {dropped} event(s) dropped "
-              "(no email or phone)")
+        statuses = enrolled.arrow().column("status").to_pylist()
+        print(f"identify: {statuses.count('ok')} contact(s) upserted into list {list_id}, {dropped} event(s) dropped "
+              f"(no email or phone), {statuses.count('skipped')} skipped, "
+              f"{len(statuses) - statuses.count('ok') - statuses.count('skipped')} failed (see status)")
         print(enrolled.arrow().select(["row", "key", "status", "error"]).to_pandas().to_string(index=False))
         sent = con.sql(NOTIFY, {"events": args.events})
-        print(f"track: {len(sent)} SMS")
+        sent_statuses = sent.arrow().column("status").to_pylist()
+        print(f"track: {sent_statuses.count('ok')} SMS sent, {len(sent_statuses) - sent_statuses.count('ok')} failed (see status)")
         print(sent.arrow().select(["row", "status", "message_id", "custom_string", "price"]).to_pandas().to_string(index=False))
 
 

@@ -97,7 +97,8 @@ def test_select_examples_make_the_listed_request(con: clicksend_sql.Connection) 
 def sample_arguments(proc: Procedure) -> list[Any]:
     """A value of the right type for each parameter, as CALL arguments."""
     samples = {"BIGINT": 1, "INTEGER": 1, "BOOLEAN": True, "DOUBLE": 1.5, "DECIMAL": 1.5}
-    args = [samples.get(p.type.split("(")[0], f"v{i}") for i, p in enumerate(proc.parameters)]
+    args = [samples.get(p.type.split("(")[0], "+61411111111" if p.name == "to" else f"v{i}")  # a recipient must be a number
+            for i, p in enumerate(proc.parameters)]
     return [[a] if p.type.endswith("[]") else a for a, p in zip(args, proc.parameters)]
 
 

@@ -45,7 +45,7 @@ def run_call(engine: Engine, function: exp.Func, parameters: Parameters, *, send
     sends = [_send(engine, procedure, arguments)] if procedure.charges else []
     if not send or (engine.dry_run and procedure.changes):
         described = procedures.describe(procedure, arguments)
-        if sends:
+        if sends and send:  # a dry run reads list sizes and asks for the price; EXPLAIN makes no request at all
             charge = charge_of(sends, lambda ids: _list_sizes(engine, ids, parameters), price=True)
             described.update(messages=charge.messages, quoted_price=None if charge.cost is None else str(charge.cost))
         return Result(pa.Table.from_pylist([described]), kind="explain")

@@ -27,6 +27,7 @@ from .output import (
     OutputError,
     ProgressDisplay,
     check_output,
+    failed_rows,
     print_error,
     print_stats,
     resolve_format,
@@ -53,7 +54,14 @@ _CONNECTION_OPTIONS = (
     click.option("--format", "fmt", type=click.Choice(FORMATS),
                  help="Output format [default: the --output file's extension, else table]."),
     click.option("--stats", is_flag=True, help="Print requests, bytes and time spent to stderr."),
+    click.option("--dry-run", is_flag=True, help="Show the requests (and price) of writes and changing CALLs; send nothing."),
+    click.option("--max-messages", type=click.IntRange(0), help="Refuse a statement or CALL that would send more messages."),
+    click.option("--max-cost", type=click.FloatRange(0), help="Refuse a statement or CALL ClickSend quotes at more than this."),
+    click.option("--invalid-rows", type=click.Choice(["error", "skip"]), default="error", show_default=True,
+                 help="A write's invalid rows: fail the statement, or send the others and report them skipped."),
+    click.option("--default-country", help="Country (e.g. AU) phone numbers without + are read in."),
 )
+WRITE_FAILED = 3  # exit status: a write ran, but some row's outcome is error or unknown
 
 
 def sql_options(command: F) -> F:
@@ -101,7 +109,8 @@ class _Commands(click.Group):
 
 @contextmanager
 def _reported(err: Console) -> Iterator[None]:
-    """Failures as one line on stderr: exit 2 for an unusable output, 130 after Ctrl-C, 1 otherwise."""
+    """Failures as one line on stderr: exit 2 for an unusable output, 130 after Ctrl-C, 1 otherwise
+    (3, :data:`WRITE_FAILED`, is a write that ran with rows not written)."""
     try:
         yield
     except OutputError as exc:
@@ -182,6 +191,11 @@ def query(sql: str, output: str | None, params: tuple[str, ...], fmt: str | None
             write_results(results, fmt, sys.stdout.buffer)
         if stats:
             print_stats(err, results)
+        failed = failed_rows(results)
+        if failed:
+            print_error(err, f"{failed} row(s) of a write were not written or may not have been (status error or unknown); "
+                             "see the status and error columns.")
+            sys.exit(WRITE_FAILED)
 
 
 @main.command()

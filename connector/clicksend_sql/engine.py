@@ -94,14 +94,12 @@ class Engine:
     def refuse_in_transaction(self, what: str) -> None:
         """ClickSend changes cannot be rolled back, so none is made inside an open DuckDB
         transaction (``BEGIN ... ROLLBACK`` would suggest otherwise); checked before any request."""
-        try:
-            self.duckdb.execute("BEGIN TRANSACTION")
-        except duckdb.TransactionException:
+        probe = "SELECT txid_current()"  # the same id twice only inside an explicit transaction
+        if self.duckdb.execute(probe).fetchall() == self.duckdb.execute(probe).fetchall():
             raise UnsupportedStatementError(
                 f"{what} inside a transaction is refused: ClickSend changes are not transactional, so a ROLLBACK "
                 "could not undo it. COMMIT or ROLLBACK first, then run it on its own. Nothing was sent."
-            ) from None
-        self.duckdb.execute("ROLLBACK")
+            )
 
     def plan(self, statement: exp.Expression, parameters: Parameters) -> Plan:
         return plan(statement, self.catalog, DuckDBSession(self.duckdb, parameters, pushdown=self.pushdown))

@@ -7,6 +7,7 @@ the same whichever way it was asked for.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
@@ -32,6 +33,19 @@ _EXPLAIN_HIDDEN = ("table", "duckdb_sql")  # the block's title, and SQL with int
 
 class OutputError(ClickSendSQLError):
     """An output file or format that cannot be used; reported before any request is made."""
+
+
+def failed_rows(results: Sequence[Result]) -> int:
+    """Rows of the writes among ``results`` whose outcome is ``error`` or ``unknown``."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    failed = 0
+    for result in results:
+        table = result.arrow() if result.kind == "write" else None
+        if table is not None and "status" in table.column_names:
+            failed += pc.sum(pc.is_in(table.column("status"), value_set=pa.array(["error", "unknown"]))).as_py() or 0
+    return failed
 
 
 def resolve_format(fmt: str | None, output: str | None) -> str:

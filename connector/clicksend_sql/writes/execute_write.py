@@ -127,8 +127,8 @@ def _check_list_sizes(write: WriteRows, services: Services) -> None:
     20,000 contacts), before anything is sent; the list sizes come from one read of ContactLists."""
     for name in write.columns:
         limit = write.table.column(name).max_list_contacts
-        ids = [v for v in dict.fromkeys(write.rows.column(name).to_pylist()) if v is not None] if limit else []
-        if not ids:
+        ids = [v for v in dict.fromkeys(write.rows.column(name).to_pylist()) if v is not None]
+        if limit is None or not ids:
             continue
         sizes = services.list_sizes(ids)
         for row, list_id in enumerate(write.rows.column(name).to_pylist()):

@@ -156,7 +156,7 @@ def _outcome(table: Table, record: dict[str, Any], index: int, result: RequestOu
         elif refused:
             error = f"{len(refused)} of {len(items)} messages refused: {_statuses(refused)}"
     names = {c.name: c.field for c in table.columns}
-    first = sent[0] if sent else (items[0] if items else {})
+    first = sent[0] if sent else {}  # a refused message's id names nothing in the history
     key_name = identity_columns(table)[0]
     key = record.get(key_name) if record.get(key_name) is not None else first.get(names[key_name])
     prices = [m.get("message_price", m.get("post_price")) for m in sent]  # letters and postcards say post_price
