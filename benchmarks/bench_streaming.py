@@ -14,7 +14,8 @@ own process with latency L and rate limit R.
    client fetching the same pages from the same emulator (same concurrency, paced at R), which
    is the real bound when the emulator's own CPU caps the throughput.
 2. distinct: ``SELECT count(DISTINCT MessageId) FROM SMSHistory``, the same figures
-   (informational).
+   (informational). A statement given as ``STREAM <query>`` is read through ``con.stream``
+   batch by batch instead (``bench_stream_read.py``).
 3. old (``--old PATH``): both statements with the connector found on PATH, e.g. a worktree of
    525881c (collect every page, then run) made with ``git worktree add /tmp/old 525881c`` and
    passed as ``--old /tmp/old/connector``.
@@ -97,8 +98,15 @@ sampler = threading.Thread(target=sample, daemon=True)
 sampler.start()
 cpu = time.process_time()
 started = time.perf_counter()
-result = con.sql(sql.format(out=f"{tmp}/out.parquet"))
-answer = result.fetchall()
+if sql.startswith("STREAM "):  # con.stream: read batch by batch, keep none
+    streamed = 0
+    with con.stream(sql[len("STREAM "):]) as reader:
+        for batch in reader:
+            streamed += batch.num_rows
+    answer = [(streamed,)]
+else:
+    result = con.sql(sql.format(out=f"{tmp}/out.parquet"))
+    answer = result.fetchall()
 seconds = time.perf_counter() - started
 cpu = time.process_time() - cpu
 done.set()
@@ -111,7 +119,7 @@ if os.path.exists(f"{tmp}/out.parquet"):
     rows = pq.ParquetFile(f"{tmp}/out.parquet").metadata.num_rows
     parquet_mb = os.path.getsize(f"{tmp}/out.parquet") / 1e6
 else:
-    rows, parquet_mb = answer[0][0], None
+    rows, parquet_mb = (answer[0][0] if len(answer) == 1 and len(answer[0]) == 1 else len(answer)), None
 con.close()
 print(json.dumps({"seconds": seconds, "cpu_seconds": cpu, "baseline_mb": baseline / 1024, "peak_mb": peak / 1024,
                   "growth_mb": (peak - baseline) / 1024, "peak_from": "VmHWM+sampler" if hwm_reset else "sampler",

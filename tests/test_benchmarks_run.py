@@ -44,3 +44,9 @@ def test_bench_streaming_quick_runs_and_writes_its_json() -> None:
     assert runs["copy"]["rows"] == runs["distinct"]["rows"] == figures["rows"] == 20_000
     assert runs["copy"]["requests"] == figures["pages"]  # one GET per page, nothing fetched twice
     assert all(run["growth_mb"] > 0 and run["ratio"] > 0 for run in runs.values())  # figures, not targets: CI is noisy
+
+
+def test_bench_stream_read_quick_runs_and_writes_its_json() -> None:
+    figures = _quick_run("bench_stream_read.py", "stream-read-quick.json", timeout=180)
+    assert [run["rows"] for run in figures["runs"]] == [2_000, 20_000, 2_000]
+    assert figures["difference_mb"] < 200  # a smoke test; the 50 MB target is the full run's

@@ -10,9 +10,11 @@ session over local tables, files and DataFrames.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import inspect
 import re
 import sys
+import threading
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import Future
 from contextlib import contextmanager
@@ -22,6 +24,7 @@ from types import FrameType
 from typing import Any, Literal
 
 import duckdb
+import pyarrow as pa
 from sqlglot import exp
 
 from . import phones
@@ -29,7 +32,7 @@ from .call import run_call
 from .catalog import Catalog, load_catalog
 from .config import Limits, Settings, resolve_settings
 from .engine import Engine, EventLoopThread, make_client
-from .errors import SQLError, UnsupportedStatementError
+from .errors import ConnectionClosedError, SQLError, UnsupportedStatementError
 from .execution import ProgressCallback
 from .explain import run_explain
 from .http import DEFAULT_DEADLINE, DEFAULT_RETRIES
@@ -37,8 +40,8 @@ from .parameters import Parameters
 from .parsing import Statement, deep_recursion, parse
 from .planner import view_name
 from .planner.find_tables import find_tables
-from .query import run_query
-from .result import Result
+from .query import run_query, stream_query
+from .result import Result, StatementStats
 from .system_tables import SEARCH_PATH, declare
 
 Params = Sequence[Any] | Mapping[str, Any] | None
@@ -83,10 +86,7 @@ class Connection:
         try:
             catalog = catalog or load_catalog()
             database_connection = duckdb.connect(database)
-            declare(database_connection, catalog)
-            phones.register(database_connection, default_country)
-            current = database_connection.execute("SELECT current_setting('search_path')").fetchall()[0][0] or "main"
-            database_connection.execute("SET search_path = $path", {"path": f"{current},{SEARCH_PATH}"})
+            _prepare_session(database_connection, catalog, default_country)
             client = pending.result()
         except BaseException:  # a refused setting or a DuckDB failure leaves neither the I/O thread nor DuckDB open
             _abandon(pending, io)
@@ -95,6 +95,14 @@ class Connection:
             raise
         self._engine = Engine(settings, catalog, database_connection, io, client, progress, pushdown, dry_run, limits)
         self._emulator: Any = None
+        self._lock = threading.RLock()
+
+    @classmethod
+    def _over(cls, engine: Engine) -> Connection:
+        """A connection object over an engine that exists already (a cursor's)."""
+        cursor = cls.__new__(cls)
+        cursor._engine, cursor._emulator, cursor._lock = engine, None, threading.RLock()
+        return cursor
 
     # The engine's state, as users and tools see it.
     settings = property(lambda self: self._engine.settings)
@@ -114,11 +122,28 @@ class Connection:
         self.close()
 
     def close(self) -> None:
-        """Close HTTP connections, DuckDB and (for ``demo=True``) the emulator."""
-        self._engine.close()
-        if self._emulator is not None:
-            self._emulator.stop()
-            self._emulator = None
+        """Close DuckDB, and (not for a cursor) the HTTP connections and, for ``demo=True``, the
+        emulator. Closing twice is harmless; using a closed connection raises ConnectionClosedError."""
+        with self._lock:
+            self._engine.close()
+            if self._emulator is not None:
+                self._emulator.stop()
+                self._emulator = None
+
+    def cursor(self) -> Connection:
+        """A new session over the same account and DuckDB database, for another thread (DuckDB's
+        own rule: one cursor per thread). It has the ClickSend tables, ``e164()``, the search
+        path and this connection's settings, and shares its HTTP client; closing it leaves this
+        connection open, and closing this connection closes its cursors' requests too."""
+        with self._session():
+            duck = self._engine.duckdb.cursor()
+            try:
+                _prepare_session(duck, self.catalog, self._engine.limits.default_country)
+            except BaseException:
+                duck.close()
+                raise
+            return Connection._over(dataclasses.replace(self._engine, duckdb=duck, owns_client=False, duckdb_closed=False,
+                                                        streaming=False, last_stats=StatementStats()))
 
     # --- public API ----------------------------------------------------------------------------
 
@@ -130,20 +155,77 @@ class Connection:
 
     def sql_each(self, text: str, params: Params = None) -> list[Result]:
         """Run one or more statements in order and return every statement's result."""
-        statements = parse(text)
-        if not statements:
-            raise SQLError("The statement is empty.")
-        parameters = Parameters(params)
-        with deep_recursion(), self._python_objects(statements, _caller_frame()):
-            return [self._run(statement, parameters) for statement in statements]
+        with self._session():
+            statements = parse(text)
+            if not statements:
+                raise SQLError("The statement is empty.")
+            parameters = Parameters(params)
+            with deep_recursion(), self._python_objects(statements, _caller_frame()):
+                return [self._run(statement, parameters) for statement in statements]
+
+    def stream(self, text: str, params: Params = None, *, rows_per_batch: int = 100_000) -> pa.RecordBatchReader:
+        """Run one query and stream its rows: a RecordBatchReader that DuckDB fills as the pages
+        arrive, holding no more than a few pages at once, where ``sql()`` would hold every row.
+
+        The requests and DuckDB's statement stay open until the reader is read to the end or
+        closed (``with con.stream(...) as reader``); closing it early cancels what has not been
+        fetched. Until then this connection runs no other statement: use :meth:`cursor` for that.
+        A statement that is not a query over ClickSend tables (a write, a CALL) runs as with
+        ``sql()`` and its result is handed out as a reader.
+        """
+        if not isinstance(rows_per_batch, int) or rows_per_batch < 1:
+            raise SQLError(f"rows_per_batch={rows_per_batch!r}: give a positive number of rows.")
+        with self._session():
+            statements = parse(text)
+            if len(statements) != 1:
+                raise SQLError(f"stream() takes exactly one statement; it got {len(statements)}. Run the others with sql().")
+            statement, parameters = statements[0], Parameters(params)
+            expression = statement.expression
+            if not isinstance(expression, exp.Query) or not find_tables(expression, self.catalog):
+                return self.sql_each(text, params)[-1].fetch_record_batch(rows_per_batch)
+            batches = self._streamed(statement, parameters, _caller_frame(), rows_per_batch)
+            schema = next(batches)  # plans, binds and starts the scans: a mistake fails here, not at the first read
+        return pa.RecordBatchReader.from_stream(pa.RecordBatchReader.from_batches(schema, batches))
+
+    def _streamed(self, statement: Statement, parameters: Parameters, frame: FrameType | None,
+                  rows_per_batch: int) -> Iterator[Any]:
+        """The generator behind :meth:`stream`: the session is marked busy until it ends."""
+        self._engine.streaming = True
+        try:
+            with deep_recursion(), self._python_objects([statement], frame), self._translated():
+                yield from stream_query(self._engine, statement.expression, parameters, rows_per_batch)
+        finally:
+            self._engine.streaming = False
 
     def explain(self, text: str, params: Params = None) -> Result:
         """The plan of a statement: per table the endpoint, parameters, pushed and local predicates."""
-        statements = parse(text)
-        if len(statements) != 1:
-            raise SQLError("EXPLAIN takes exactly one statement.")
-        with deep_recursion():
-            return run_explain(self._engine, statements[0].expression, Parameters(params))
+        with self._session():
+            statements = parse(text)
+            if len(statements) != 1:
+                raise SQLError("EXPLAIN takes exactly one statement.")
+            with deep_recursion():
+                return run_explain(self._engine, statements[0].expression, Parameters(params))
+
+    @contextmanager
+    def _session(self) -> Iterator[None]:
+        """One statement at a time per connection (threads queue on the lock), never after
+        ``close()`` or while a stream holds DuckDB, and DuckDB's errors as the package's own."""
+        with self._lock:
+            if self._engine.closed:
+                raise ConnectionClosedError(f"{self!r} is closed; open a new one with clicksend_sql.connect().")
+            if self._engine.streaming:
+                raise SQLError("A stream of this connection is still open: read it to the end or close it first, "
+                               "or run this statement on con.cursor().")
+            with self._translated():
+                yield
+
+    @contextmanager
+    def _translated(self) -> Iterator[None]:
+        """The one boundary where any DuckDB error left becomes the package's."""
+        try:
+            yield
+        except duckdb.Error as exc:
+            raise self._engine.translated(exc, generated=False) from exc
 
     # --- dispatch ------------------------------------------------------------------------------
 
@@ -249,6 +331,14 @@ class Connection:
         finally:
             for name in found:
                 self.duckdb.unregister(name)
+
+
+def _prepare_session(con: duckdb.DuckDBPyConnection, catalog: Catalog, default_country: str | None) -> None:
+    """What every session of a connection has: the ClickSend tables, ``e164()``, the search path."""
+    declare(con, catalog)
+    phones.register(con, default_country)
+    current = con.execute("SELECT current_setting('search_path')").fetchall()[0][0] or "main"
+    con.execute("SET search_path = $path", {"path": f"{current},{SEARCH_PATH}"})
 
 
 def _abandon(pending: Future[Any], io: EventLoopThread) -> None:

@@ -23,7 +23,7 @@ from sqlglot import exp
 from .catalog import Catalog
 from .config import Limits, Settings
 from .duckdb_errors import translate
-from .errors import SQLError, UnsupportedStatementError
+from .errors import ClickSendSQLError, SQLError, UnsupportedStatementError
 from .evaluation import DuckDBSession
 from .execution import ProgressCallback
 from .http import ClickSendClient
@@ -72,6 +72,14 @@ class Engine:
     dry_run: bool = False  # True: writes show their requests and price instead of sending
     limits: Limits = field(default_factory=Limits)  # sends over these caps are refused before sending
     last_stats: StatementStats = field(default_factory=StatementStats)
+    owns_client: bool = True  # False for a cursor: it shares its connection's client and I/O thread
+    duckdb_closed: bool = False
+    streaming: bool = False  # a stream of this session is open: DuckDB holds its pending result
+
+    @property
+    def closed(self) -> bool:
+        """Closed itself, or (a cursor) its connection's client and I/O thread are."""
+        return self.duckdb_closed or self.io.loop.is_closed()
 
     def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
         """Run a coroutine on the I/O loop and wait for it."""
@@ -119,18 +127,31 @@ class Engine:
                 "Decimal, str, bytes, date/time/datetime/timedelta, UUID, lists, dicts and numpy scalars."
             ) from exc
 
+    def reader(self, expression: exp.Expression, parameters: Parameters, rows_per_batch: int) -> pa.RecordBatchReader:
+        """A generated query's rows as DuckDB streams them (errors while reading: :meth:`translated`)."""
+        bound_expression, bound = parameters.evaluation(expression)
+        try:
+            return self.duckdb.sql(bound_expression.sql("duckdb"), params=bound).arrow(rows_per_batch)
+        except duckdb.Error as exc:
+            raise self.translated(exc) from exc
+
+    def translated(self, exc: duckdb.Error, *, generated: bool = True) -> SQLError | ClickSendSQLError:
+        """A DuckDB error as the package's own."""
+        return translate(exc, self.catalog, generated=generated)
+
     def evaluated(self, expression: exp.Expression, parameters: Parameters, *, generated: bool = True) -> pa.Table:
         """A generated expression's rows, its placeholders bound by name (a subset of the params)."""
         bound_expression, bound = parameters.evaluation(expression)
         return self.table(bound_expression.sql("duckdb"), bound, generated=generated)
 
     def close(self) -> None:
-        """Close HTTP connections, the I/O thread and DuckDB."""
-        if self.io.loop.is_closed():
-            return
-        self.io.run(self.client.aclose())
-        self.io.close()
-        self.duckdb.close()
+        """Close DuckDB and, unless a cursor's, the HTTP connections and the I/O thread."""
+        if not self.duckdb_closed:
+            self.duckdb_closed = True
+            self.duckdb.close()
+        if self.owns_client and not self.io.loop.is_closed():
+            self.io.run(self.client.aclose())
+            self.io.close()
 
 
 async def _settle() -> None:

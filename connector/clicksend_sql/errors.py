@@ -128,6 +128,10 @@ class LimitError(SQLError):
     """A statement or call over the connection's ``max_messages`` or ``max_cost``; nothing was sent."""
 
 
+class ConnectionClosedError(ClickSendSQLError):
+    """A connection (or cursor) used after ``close()``."""
+
+
 class LockTimeoutError(ClickSendSQLError):
     """Another statement on this machine held the account's write lock too long; nothing was sent."""
 

@@ -83,12 +83,17 @@ def _batch(index: int) -> object:
 
 
 def register(connection: duckdb.DuckDBPyConnection, default_country: str | None) -> None:
-    """Create ``e164`` and ``e164_error`` (one or two arguments) in ``connection``."""
+    """Create ``e164`` and ``e164_error`` (one or two arguments) in ``connection``. The Python
+    functions belong to the database, so a cursor finds them there; the macros, which carry the
+    default country, are each session's own."""
+    known = {row[0] for row in connection.execute(
+        "SELECT function_name FROM duckdb_functions() WHERE starts_with(function_name, '__clicksend_')").fetchall()}
     for name, index in (("e164", 0), ("e164_error", 1)):
-        connection.create_function(
-            f"__clicksend_{name}", _batch(index), ["VARCHAR", "VARCHAR"], "VARCHAR",
-            type="arrow", null_handling="special", side_effects=False,
-        )
+        if f"__clicksend_{name}" not in known:
+            connection.create_function(
+                f"__clicksend_{name}", _batch(index), ["VARCHAR", "VARCHAR"], "VARCHAR",
+                type="arrow", null_handling="special", side_effects=False,
+            )
         connection.execute(
             f"CREATE OR REPLACE TEMP MACRO {name}(phone, country := NULL) AS "
             f"__clicksend_{name}(phone::VARCHAR, coalesce(country, $default)::VARCHAR)".replace(

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import duckdb
 import pyarrow as pa
 from duckdb import DuckDBPyConnection
 from sqlglot import exp
@@ -21,11 +22,55 @@ from .execution import Executor
 from .parameters import Parameters
 from .planner import Plan
 from .planner.find_tables import find_tables
-from .result import Result
+from .result import Result, StatementStats
+
+
+STREAM_BUFFER = "1MiB"  # DuckDB fills this much of a streamed result before its first batch (its default: 10 MiB)
 
 
 def run_query(engine: Engine, statement: exp.Expression, parameters: Parameters) -> Result:
     """Answer a statement that reads ClickSend tables (SELECT, COPY, CTAS, INSERT into a local table)."""
+    with _running(engine, statement, parameters) as (the_plan, executor, stats):
+        if the_plan.count_alias is not None:
+            return Result(_count(engine, the_plan, executor), stats)
+        _start_scans(engine, the_plan, executor)
+        with _failures(executor), _one_thread(engine.duckdb):
+            table = engine.evaluated(the_plan.statement, parameters)
+    return Result(table, stats)
+
+
+def stream_query(engine: Engine, statement: exp.Expression, parameters: Parameters, rows_per_batch: int
+                 ) -> Iterator[pa.Schema | pa.RecordBatch]:
+    """A query's rows as DuckDB produces them: first the schema, then batches of at most
+    ``rows_per_batch`` rows. The scans, the executor and DuckDB's single thread stay open until
+    the generator is exhausted or closed; closing it early cancels the requests still to come,
+    and the statement's stats are the connection's ``last_stats`` from then on."""
+    with _running(engine, statement, parameters) as (the_plan, executor, _):
+        if the_plan.count_alias is not None:
+            table = _count(engine, the_plan, executor)
+            yield table.schema
+            yield from table.to_batches()
+            return
+        _start_scans(engine, the_plan, executor)
+        with _failures(executor), _one_thread(engine.duckdb), _setting(engine.duckdb, "streaming_buffer_size", STREAM_BUFFER):
+            reader = engine.reader(the_plan.statement, parameters, rows_per_batch)
+            try:
+                yield reader.schema
+                while True:
+                    try:
+                        batch = reader.read_next_batch()
+                    except StopIteration:
+                        return
+                    except duckdb.Error as exc:
+                        raise engine.translated(exc) from exc
+                    yield batch
+            finally:
+                reader.close()
+
+
+@contextmanager
+def _running(engine: Engine, statement: exp.Expression, parameters: Parameters) -> Iterator[tuple[Plan, Executor, StatementStats]]:
+    """A planned statement with its stand-in views bound and its executor open, closed afterwards."""
     the_plan = engine.plan(statement, parameters)
     with engine.accounting() as stats, _views(engine, the_plan):
         query = query_part(the_plan.statement)
@@ -33,30 +78,47 @@ def run_query(engine: Engine, statement: exp.Expression, parameters: Parameters)
             engine.evaluated(exp.select("*").from_(query.copy().subquery("q")).limit(0), parameters)
         executor = Executor(engine.client, engine.catalog, engine.io.loop, engine.progress)
         try:
-            table = _run(engine, the_plan, parameters, executor)
+            yield the_plan, executor, stats
         finally:
             engine.run(executor.aclose())
             stats.rows_fetched.update(executor.rows_fetched())
-    return Result(table, stats)
 
 
-def _run(engine: Engine, the_plan: Plan, parameters: Parameters, executor: Executor) -> pa.Table:
-    """count(*) from the API's counts, or DuckDB running the statement over the streamed scans."""
-    if the_plan.count_alias is not None:
-        total = engine.run(executor.count(next(iter(the_plan.scans.values()))))
-        return pa.table({the_plan.count_alias: pa.array([total], pa.int64())})
+def _count(engine: Engine, the_plan: Plan, executor: Executor) -> pa.Table:
+    """count(*) from the API's counts."""
+    total = engine.run(executor.count(next(iter(the_plan.scans.values()))))
+    return pa.table({the_plan.count_alias: pa.array([total], pa.int64())})
+
+
+def _start_scans(engine: Engine, the_plan: Plan, executor: Executor) -> None:
+    """Start every scan's requests and point its view at the stream they fill."""
     sources = engine.run(executor.start(the_plan.scans, readers(the_plan)))
     for name, source in sources.items():
         engine.duckdb.register(the_plan.scans[name].view, source)
+
+
+@contextmanager
+def _failures(executor: Executor) -> Iterator[None]:
+    """A request that failed while DuckDB read its rows is the statement's error (and Ctrl-C its interrupt)."""
     try:
-        with _one_thread(engine.duckdb):
-            return engine.evaluated(the_plan.statement, parameters)
+        yield
     except ClickSendSQLError:
         if executor.interrupted:
             raise KeyboardInterrupt from None
-        if executor.error is not None:  # a request failed while DuckDB read its rows: that is the error
+        if executor.error is not None:
             raise executor.error from executor.error.__cause__
         raise
+
+
+@contextmanager
+def _setting(duckdb: DuckDBPyConnection, name: str, value: str) -> Iterator[None]:
+    """DuckDB's setting ``name`` at ``value`` for the block, the session's own value afterwards."""
+    (before,) = duckdb.execute(f"SELECT current_setting('{name}')").fetchall()[0]
+    duckdb.execute(f"SET {name} = $value", {"value": value})
+    try:
+        yield
+    finally:
+        duckdb.execute(f"SET {name} = $value", {"value": before})
 
 
 @contextmanager

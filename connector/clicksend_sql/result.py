@@ -87,6 +87,16 @@ class Result:
         rest = self._take(None)
         return duckdb.from_arrow(rest).fetchnumpy() if rest.num_columns else {}
 
+    def fetch_record_batch(self, rows_per_batch: int = 1_000_000) -> pa.RecordBatchReader:
+        """The rows not fetched yet as a RecordBatchReader, as DuckDB's ``fetch_record_batch``
+        gives them (this result is held in memory; ``Connection.stream`` streams instead).
+
+        >>> reader = Result(pa.table({"n": [1, 2, 3]})).fetch_record_batch(2)
+        >>> [b.num_rows for b in reader]
+        [2, 1]
+        """
+        return self._take(None).to_reader(max_chunksize=rows_per_batch)
+
     def _take(self, size: int | None) -> pa.Table:
         start = min(self._fetched, self._table.num_rows)
         taken = self._table.slice(start, size)

@@ -326,16 +326,20 @@ def declare(con: duckdb.DuckDBPyConnection, catalog: Catalog) -> None:
     connection. Both come from a cache entry when one can be kept: attaching a prepared database
     read-only takes a few milliseconds where running the DDL takes ~140, and reading the metadata
     tables back skips building them (and the pandas import ``pyarrow.array`` makes)."""
+    declared = con.execute("SELECT count(*) FROM duckdb_databases() WHERE database_name = $name",
+                           {"name": DATABASE_NAME}).fetchall()[0][0]  # a cursor's database has them already
     entry = cached_entry("duckdb", _declarations_key(catalog), lambda directory: _build(directory, catalog))
     tables = None
     if entry is not None:
         try:  # the tables first: a failure then leaves nothing attached
             tables = {name: pa.ipc.open_file(pa.memory_map(str(entry / f"{name}.arrow"))).read_all() for name in _SCHEMAS}
-            _attach_copy(con, entry / "catalog.duckdb")
+            if not declared:
+                _attach_copy(con, entry / "catalog.duckdb")
         except OSError:  # another process pruned the entry since it was looked up: declare without it
             tables = None
     if tables is None:
-        con.execute(catalog_ddl(catalog))
+        if not declared:
+            con.execute(catalog_ddl(catalog))
         tables = system_tables(catalog)
     for name, table in tables.items():
         con.register(name, table)

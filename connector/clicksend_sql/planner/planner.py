@@ -31,7 +31,11 @@ def view_name(table: str) -> str:
 
 
 def plan(statement: exp.Expression, catalog: Catalog, session: Session) -> Plan:
-    """Plan a statement: find tables, extract conditions, push filters, LIMIT and count(*)."""
+    """Plan a statement: find tables, extract conditions, push filters, LIMIT and count(*).
+
+    Like sqlglot's ``optimize``, it works on a copy: the caller's tree is left as it was.
+    """
+    statement = statement.copy()
     references = find_tables(statement, catalog)
     conditions = extract_conditions(statement, references, catalog, session)
     scans = {

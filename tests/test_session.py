@@ -1,0 +1,159 @@
+"""A connection is a safe session (issue 19 §1, §2, §4): statements one at a time across threads,
+cursors for concurrency, a clear error after close, DuckDB's errors as the package's own, the
+caller's parse tree untouched by planning, and a streaming read that holds few rows at a time."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+
+import pyarrow as pa
+import pytest
+import sqlglot
+
+import clicksend_sql
+from clicksend_sql import Connection, execution
+from clicksend_sql.catalog import load_catalog
+from clicksend_sql.emulator import Emulator
+from clicksend_sql.errors import ClickSendSQLError, ConnectionClosedError, UnknownColumnError
+from clicksend_sql.evaluation import DuckDBSession
+from clicksend_sql.parameters import Parameters
+from clicksend_sql.planner import plan
+
+from conftest import open_connection
+
+
+def _threads(target: object, count: int) -> list[BaseException]:
+    """Run ``target(i)`` in ``count`` threads at once; the exceptions they raised."""
+    errors: list[BaseException] = []
+    start = threading.Barrier(count)
+
+    def run(i: int) -> None:
+        start.wait()
+        try:
+            target(i)  # type: ignore[operator]
+        except BaseException as exc:  # noqa: BLE001  (collected for the assertion)
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    return errors
+
+
+def test_threads_sharing_a_connection_take_turns(local_con: Connection) -> None:
+    expected = local_con.sql("SELECT count(*) FROM ContactLists").fetchone()
+    answers: list[object] = []
+    errors = _threads(lambda i: answers.extend(local_con.sql("SELECT count(*) FROM ContactLists").fetchone()
+                                               for _ in range(5)), 4)
+    assert errors == [] and answers == [expected] * 20
+
+
+def test_cursors_are_sessions_of_their_own(local_con: Connection) -> None:
+    local_con.sql("CREATE TABLE mine AS SELECT 42 AS answer")
+    cursors = [local_con.cursor() for _ in range(3)]
+    answers: list[object] = []
+
+    def read(i: int) -> None:
+        cursor = cursors[i]
+        answers.append((cursor.sql("SELECT e164('0411 111 111', 'AU')").fetchone(),
+                        cursor.sql("SELECT count(*) FROM sys_tables WHERE TableName = 'Contacts'").fetchone(),
+                        cursor.sql("SELECT answer FROM mine").fetchone(),
+                        cursor.sql("SELECT count(*) FROM ContactLists").fetchone()))
+
+    assert _threads(read, 3) == []
+    lists = local_con.sql("SELECT count(*) FROM ContactLists").fetchone()
+    assert answers == [(("+61411111111",), (1,), (42,), lists)] * 3
+    cursors[0].close()
+    assert local_con.sql("SELECT answer FROM mine").fetchone() == (42,)  # closing a cursor leaves its connection open
+    with pytest.raises(ConnectionClosedError):
+        cursors[0].sql("SELECT 1")
+
+
+def test_a_cursor_keeps_the_connection_settings(emulator: Emulator) -> None:
+    with clicksend_sql.connect(emulator.username, emulator.api_key, base_url=emulator.base_url, dry_run=True,
+                               max_messages=1) as con:
+        cursor = con.cursor()
+        plan_rows = cursor.sql("INSERT INTO SMSHistory (\"To\", Body) VALUES ('+61411111111', 'x')").arrow()
+        assert cursor.dry_run and plan_rows.column("endpoint").to_pylist() == ["POST /v3/sms/send"]
+    with pytest.raises(ConnectionClosedError):  # the connection closed its cursors' client with it
+        cursor.sql("SELECT count(*) FROM ContactLists")
+
+
+def test_use_after_close_is_a_clear_error(emulator: Emulator) -> None:
+    con = open_connection(emulator)
+    con.close()
+    con.close()  # harmless
+    for use in (lambda: con.sql("SELECT 1"), lambda: con.stream("SELECT * FROM Contacts"), con.cursor,
+                lambda: con.explain("SELECT * FROM Contacts")):
+        with pytest.raises(ConnectionClosedError, match=r"is closed; open a new one"):
+            use()
+
+
+def test_every_duckdb_error_is_the_package_s(con: Connection) -> None:
+    with pytest.raises(ClickSendSQLError) as info:
+        con.sql("SELECT * FROM range(3) WHERE nonexistent = 1")
+    assert isinstance(info.value, UnknownColumnError) and type(info.value).__module__ == "clicksend_sql.errors"
+
+
+def test_plan_leaves_the_callers_tree_as_it_was(con: Connection) -> None:
+    tree = sqlglot.parse_one("SELECT c.FirstName FROM Contacts c WHERE ListId = 1401 LIMIT 5", read="duckdb")
+    before = tree.sql("duckdb")
+    plan(tree, load_catalog(), DuckDBSession(con.duckdb, Parameters(None), pushdown=True))
+    assert tree.sql("duckdb") == before
+
+
+# --- streaming -----------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def big() -> Iterator[Emulator]:
+    with Emulator(seed=4, sizes={"sms-history": 6000}) as emu:
+        yield emu
+
+
+def test_a_stream_gives_the_rows_sql_gives(big: Emulator) -> None:
+    with open_connection(big) as con:
+        query = "SELECT MessageId, Status, Date FROM SMSHistory WHERE Direction = 'out' ORDER BY MessageId"
+        with con.stream(query, rows_per_batch=1000) as reader:
+            assert isinstance(reader, pa.RecordBatchReader)
+            batches = list(reader)
+        streamed = pa.Table.from_batches(batches)
+        assert max(b.num_rows for b in batches) <= 1000
+        assert streamed.equals(con.sql(query).arrow().cast(streamed.schema))
+        counted = pa.Table.from_batches(list(con.stream("SELECT count(*) AS n FROM SMSHistory")))
+        assert counted.to_pylist() == [{"n": 6000}] and con.last_stats.requests == 1
+
+
+def test_a_stream_closed_early_cancels_what_was_not_fetched(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only what DuckDB's stream buffer (1 MiB) and the scan's unread pages hold is fetched before
+    the first batch; closing then stops the requests. The scan's unread allowance (16 MB) is made
+    small here, so that a 200-page history shows it."""
+    monkeypatch.setattr(execution, "FEED_BYTES", 256_000)
+    with Emulator(seed=4, sizes={"sms-history": 20_000}, latency_ms=30) as slow, open_connection(slow) as con:
+        slow.reset_stats()
+        with con.stream("SELECT * FROM SMSHistory", rows_per_batch=100) as reader:
+            first = reader.read_next_batch()
+            with pytest.raises(ClickSendSQLError, match=r"A stream of this connection is still open"):
+                con.sql("SELECT 1")
+        assert first.num_rows == 100
+        pages = slow.stats()["by_operation"].get("GET /v3/sms/history", 0)
+        assert pages < 200 // 2  # 200 pages of 30 ms, 8 at a time: closing at the first cancels most of them
+        time.sleep(0.3)
+        assert slow.stats()["by_operation"].get("GET /v3/sms/history", 0) == pages  # and none is asked for after
+        assert con.last_stats.requests == pages  # the stream's cost, recorded when it closed
+        assert con.sql("SELECT 1 AS one").fetchone() == (1,)  # the session is free again
+
+
+def test_stream_mistakes_fail_at_once_and_writes_stream_their_outcome(big: Emulator) -> None:
+    with open_connection(big) as con:
+        big.reset_stats()
+        with pytest.raises(UnknownColumnError):
+            con.stream("SELECT Nope FROM SMSHistory")
+        assert big.stats()["total"] == 0
+        with pytest.raises(ClickSendSQLError, match=r"stream\(\) takes exactly one statement"):
+            con.stream("SELECT 1; SELECT 2")
+        local = con.stream("SELECT range AS i FROM range(5)", rows_per_batch=2)
+        assert [b.num_rows for b in local] == [2, 2, 1]
