@@ -29,9 +29,10 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
 
 
-def write_config(path: Path, text: str) -> Path:
+def write_config(path: Path, text: str, mode: int = 0o600) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
+    path.chmod(mode)
     return path
 
 
@@ -183,3 +184,41 @@ def test_base_url_normal_form(host: str, path: str, scheme: str) -> None:
     assert normal.endswith("/v3") and not normal.endswith("//v3")
     assert normal.startswith(f"{scheme}://{host}")
     assert normalize_base_url(normal) == normal
+
+
+@pytest.mark.parametrize("mode", [0o644, 0o640, 0o604])
+def test_a_key_file_others_can_read_is_refused_with_the_chmod(tmp_path: Path, mode: int) -> None:
+    path = write_config(tmp_path / "config.toml", '[profiles.default]\nusername = "u"\napi_key = "secret-key"\n', mode)
+    with pytest.raises(ConfigurationError, match=rf"others can read it \(permissions {mode:o}\); run: chmod 600 ") as info:
+        resolve_settings(config_file=path)
+    assert "secret-key" not in str(info.value)
+    path.chmod(0o600)
+    assert resolve_settings(config_file=path).api_key == "secret-key"
+
+
+def test_a_profile_without_a_key_may_be_readable(tmp_path: Path) -> None:
+    path = write_config(tmp_path / "config.toml", '[profiles.default]\nusername = "u"\nbase_url = "https://x.example/v3"\n', 0o644)
+    assert resolve_settings(api_key="k", config_file=path).username == "u"
+
+
+def test_api_key_command_prints_the_key(tmp_path: Path) -> None:
+    helper = tmp_path / "pass.sh"
+    helper.write_text("#!/bin/sh\necho 'from-the-vault'\necho 'second line ignored'\n", encoding="utf-8")
+    helper.chmod(0o700)
+    path = write_config(tmp_path / "config.toml", f'[profiles.default]\nusername = "u"\napi_key_command = "{helper}"\n', 0o644)
+    settings = resolve_settings(config_file=path)
+    assert settings.api_key == "from-the-vault" and "from-the-vault" not in repr(settings)
+
+
+@pytest.mark.parametrize(("command", "match"), [("exit 3", "exited 3"), ("true", "printed no key")])
+def test_a_failing_api_key_command_is_named_without_its_output(tmp_path: Path, command: str, match: str) -> None:
+    path = write_config(tmp_path / "config.toml", f'[profiles.default]\nusername = "u"\napi_key_command = "echo leaked >&2; {command}"\n')
+    with pytest.raises(ConfigurationError, match=match) as info:
+        resolve_settings(config_file=path)
+    assert "leaked" not in str(info.value) and "api_key_command of [profiles.default]" in str(info.value)
+
+
+def test_api_key_and_api_key_command_together_are_refused(tmp_path: Path) -> None:
+    path = write_config(tmp_path / "config.toml", '[profiles.default]\nusername = "u"\napi_key = "k"\napi_key_command = "echo k"\n')
+    with pytest.raises(ConfigurationError, match="both api_key and api_key_command"):
+        resolve_settings(config_file=path)

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import shlex
+import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -28,7 +30,8 @@ ENV_USERNAME = "CLICKSEND_USERNAME"
 ENV_API_KEY = "CLICKSEND_API_KEY"
 ENV_BASE_URL = "CLICKSEND_BASE_URL"
 ENV_PROFILE = "CLICKSEND_PROFILE"
-PROFILE_KEYS = ("username", "api_key", "base_url")
+PROFILE_KEYS = ("username", "api_key", "api_key_command", "base_url")
+KEY_COMMAND_TIMEOUT = 60.0  # seconds a password manager may take (it may ask to be unlocked)
 
 
 @dataclass(frozen=True)
@@ -129,6 +132,10 @@ def _read_profile(config_file: Path, profile: str, *, required: bool) -> Mapping
         return {}
     if not isinstance(table, dict):
         raise ConfigurationError(f"In {str(config_file)!r}, [profiles.{profile}] must be a table.")
+    if "api_key" in table:
+        _check_private(config_file)
+    if "api_key" in table and "api_key_command" in table:
+        raise ConfigurationError(f"In {str(config_file)!r}, [profiles.{profile}] has both api_key and api_key_command; keep one.")
     unknown = sorted(set(table) - set(PROFILE_KEYS))
     wrong_type = sorted(k for k in PROFILE_KEYS if k in table and not isinstance(table[k], str))
     if unknown or wrong_type:
@@ -138,6 +145,40 @@ def _read_profile(config_file: Path, profile: str, *, required: bool) -> Mapping
             + f"; accepted keys are {list(PROFILE_KEYS)}, all strings."
         )
     return table
+
+
+def _check_private(config_file: Path) -> None:
+    """A file holding an API key that its group or others can read is refused, as ssh and
+    ``.pgpass`` refuse theirs, with the command that makes it private."""
+    if os.name != "posix":
+        return
+    mode = config_file.stat().st_mode
+    if mode & 0o077:
+        raise ConfigurationError(
+            f"{str(config_file)!r} holds an API key and others can read it (permissions {mode & 0o777:o}); "
+            f"run: chmod 600 {shlex.quote(str(config_file))}  (or keep the key in a password manager with api_key_command)."
+        )
+
+
+def key_from_command(command: str, where: str) -> str:
+    """The API key a profile's ``api_key_command`` prints (its first line), as git's credential
+    helpers and AWS's ``credential_process`` do; its output and errors are never shown, since
+    they may hold the key.
+
+    >>> key_from_command("echo s3cret", "test")
+    's3cret'
+    """
+    try:
+        done = subprocess.run(command, shell=True, capture_output=True, text=True, timeout=KEY_COMMAND_TIMEOUT, check=False)
+    except subprocess.TimeoutExpired:
+        raise ConfigurationError(f"api_key_command of {where} did not finish within {KEY_COMMAND_TIMEOUT:.0f} s.") from None
+    key = done.stdout.strip().splitlines()[0].strip() if done.stdout.strip() else ""
+    if done.returncode != 0 or not key:
+        raise ConfigurationError(
+            f"api_key_command of {where} " + (f"exited {done.returncode}" if done.returncode else "printed no key")
+            + "; run it yourself to see why (its output is not shown here, as it may hold the key)."
+        )
+    return key
 
 
 def _first(*values: str | None) -> str | None:
@@ -164,6 +205,8 @@ def resolve_settings(
     stored = _read_profile(path, profile_name or DEFAULT_PROFILE, required=profile_name is not None)
     user = _first(username, env.get(ENV_USERNAME), stored.get("username"))
     key = _first(api_key, env.get(ENV_API_KEY), stored.get("api_key"))
+    if key is None and stored.get("api_key_command"):
+        key = key_from_command(stored["api_key_command"], f"[profiles.{profile_name or DEFAULT_PROFILE}] in {str(path)!r}")
     url = _first(base_url, env.get(ENV_BASE_URL), stored.get("base_url")) or DEFAULT_BASE_URL
     if user is None or key is None:
         missing = [name for name, value in (("username", user), ("API key", key)) if value is None]
