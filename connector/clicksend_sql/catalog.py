@@ -305,7 +305,7 @@ Docs = list[tuple[str, dict[str, Any]]]  # (file name, its YAML) per file
 def _parsed(files: list[list[Path]], key: str | None) -> tuple[Docs, Docs]:
     """Every file's YAML: from the cache entry ``key`` if there is one, else parsed (and kept there)."""
     def build(directory: Path) -> None:
-        docs = [[(p.name, _read(p)) for p in group] for group in files]
+        docs = [[(p.name, _read(p, kind)) for p in group] for group, kind in zip(files, KINDS, strict=True)]
         try:  # YAML that JSON cannot say as it is (dates, non-text keys) stays uncached
             text = orjson.dumps(docs, option=orjson.OPT_PASSTHROUGH_DATETIME)
         except TypeError:
@@ -319,20 +319,55 @@ def _parsed(files: list[list[Path]], key: str | None) -> tuple[Docs, Docs]:
             return [tuple(d) for d in tables], [tuple(d) for d in procedures]  # type: ignore[misc]
         except (OSError, ValueError):  # damaged: parse the files instead
             pass
-    return [(p.name, _read(p)) for p in files[0]], [(p.name, _read(p)) for p in files[1]]
+    return [(p.name, _read(p, "table")) for p in files[0]], [(p.name, _read(p, "procedure")) for p in files[1]]
 
 
-def _read(path: Path) -> dict[str, Any]:
-    import yaml  # only when the cache has no copy: importing it costs ~10 ms
+KINDS = ("table", "procedure")  # the two kinds of declaration, as ``declarations.schema.json`` names them
+
+
+def _read(path: Path, kind: str) -> dict[str, Any]:
+    """A declaration file's YAML, checked against its JSON Schema (only when the cache has no copy:
+    a cached copy was checked when it was made)."""
+    import yaml  # importing it costs ~10 ms
 
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml parses the catalog ~10x faster
     try:
         doc = yaml.load(path.read_text(encoding="utf-8"), Loader=loader)
     except yaml.YAMLError as exc:
         raise CatalogError(f"{path.name}: not valid YAML: {exc}") from None
-    if not isinstance(doc, dict):
-        raise CatalogError(f"{path.name}: expected a mapping at the top level")
+    problem = declaration_problem(doc, kind)
+    if problem is not None:
+        raise CatalogError(f"{path.name}: {problem}")
     return doc
+
+
+def declaration_problem(doc: Any, kind: str) -> str | None:
+    """What is wrong with a declaration, by ``declarations.schema.json``: the key path and what is
+    accepted there; None when nothing is.
+
+    >>> columns = [{"field": "id", "type": "BIGINT"}]
+    >>> declaration_problem({"name": "T", "endpoints": {"list": {"path": "/t", "shape": "pages"}}, "columns": columns}, "table")
+    "at endpoints.list.shape: 'pages' is not one of ['paginator', 'cursor', 'cursor_no_envelope', 'array', 'object', 'object_no_envelope']"
+    >>> declaration_problem({"name": "P", "endpoint": "/p", "retry": True}, "procedure")
+    "at the top level: 'retry' is not accepted; accepted keys: name, description, endpoint, parameters, body, query, charges, changes, messages, quoted_by, auth, returns"
+    """
+    import jsonschema  # only when a declaration is parsed (start-up)
+
+    validator = jsonschema.Draft202012Validator(_schemas()[kind])
+    error = jsonschema.exceptions.best_match(validator.iter_errors(doc))
+    if error is None:
+        return None
+    where = ".".join(str(p) for p in error.absolute_path)
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
+        return (f"at {where or 'the top level'}: {', '.join(map(repr, extra))} is not accepted; "
+                f"accepted keys: {', '.join(error.schema.get('properties', {}))}")
+    return f"at {where or 'the top level'}: {error.message}"
+
+
+@cache
+def _schemas() -> dict[str, Any]:
+    return dict(orjson.loads((Path(__file__).parent / "declarations.schema.json").read_bytes()))
 
 
 def _endpoint(raw: Any, method: str, where: str) -> Endpoint:
