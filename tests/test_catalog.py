@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -38,17 +39,22 @@ def write_catalog(tmp_path: Path, table: str, procedure: str | None = None) -> t
     ("text", "complaint"),
     [
         ("name: [unclosed\n", "not valid YAML"),
-        ("- just a list\n", "mapping at the top level"),
-        (GOOD_TABLE.replace("columns:\n  - {field: thing_id, type: BIGINT}\n", ""), "missing or malformed"),
-        (GOOD_TABLE.replace("type: BIGINT", "type: NUMBERISH"), "unsupported type"),
-        (GOOD_TABLE.replace("{field: thing_id, type: BIGINT}", "{type: BIGINT}"), "needs 'field' and 'type'"),
-        (GOOD_TABLE.replace("shape: paginator", "shape: pages"), "shape 'pages'"),
+        ("- just a list\n", "at the top level: ['just a list'] is not of type 'object'"),
+        (GOOD_TABLE.replace("columns:\n  - {field: thing_id, type: BIGINT}\n", ""), "'columns' is a required property"),
+        (GOOD_TABLE.replace("type: BIGINT", "type: NUMBERISH"), "at columns.0.type: 'NUMBERISH' does not match"),
+        (GOOD_TABLE.replace("{field: thing_id, type: BIGINT}", "{type: BIGINT}"), "at columns.0: 'field' is a required property"),
+        (GOOD_TABLE.replace("shape: paginator", "shape: pages"), "at endpoints.list.shape: 'pages' is not one of"),
         (GOOD_TABLE.replace("[ThingId]", "[Nope]"), "'Nope' is not a declared column"),
-        (GOOD_TABLE + "dml: [UPSERT]\n", "unknown DML kinds"),
+        (GOOD_TABLE + "dml: [UPSERT]\n", "at dml.0: 'UPSERT' is not one of ['INSERT', 'UPDATE', 'DELETE']"),
         (GOOD_TABLE + "filters:\n  - {column: Ghost, param: ghost}\n", "undeclared column 'Ghost'"),
-        (GOOD_TABLE + "filters:\n  - {column: ThingId, ops: ['!='], param: id}\n", "unknown operators"),
-        (GOOD_TABLE + "filters:\n  - {column: ThingId, via: header, param: id}\n", "via must be path, query or q"),
+        (GOOD_TABLE + "filters:\n  - {column: ThingId, ops: ['!='], param: id}\n", "at filters.0.ops.0: '!=' is not one of"),
+        (GOOD_TABLE + "filters:\n  - {column: ThingId, via: header, param: id}\n", "at filters.0.via: 'header' is not one of ['path', 'query', 'q']"),
         (GOOD_TABLE + "parent: {table: Nowhere, column: ThingId, parent_column: Id}\n", "parent table 'Nowhere'"),
+        (GOOD_TABLE + "retries: 3\n", "at the top level: 'retries' is not accepted; accepted keys: name, description"),
+        (GOOD_TABLE.replace("type: BIGINT}", "type: BIGINT, recipient: email}"), "at columns.0.recipient: 'email' is not one of ['phone', 'list']"),
+        (GOOD_TABLE + "incremental: [ThingId]\n", "incremental column ThingId has no filter that pushes a lower bound"),
+        (GOOD_TABLE + "incremental: [ThingId]\nunbounded_incremental: {ThingId: short}\n", "at unbounded_incremental.ThingId: 'short' is too short"),
+        (GOOD_TABLE + "unbounded_incremental: {ThingId: 'the API has no filter at all'}\n", "names 'ThingId', which is not in incremental"),
     ],
 )
 def test_a_bad_table_file_is_a_catalog_error_naming_the_file(tmp_path: Path, text: str, complaint: str) -> None:
@@ -59,10 +65,28 @@ def test_a_bad_table_file_is_a_catalog_error_naming_the_file(tmp_path: Path, tex
     assert isinstance(info.value, ClickSendSQLError)
 
 
-def test_a_bad_procedure_file_is_a_catalog_error_naming_the_file(tmp_path: Path) -> None:
-    schema, procs = write_catalog(tmp_path, GOOD_TABLE, "name: BrokenProc\nparameters: []\n")
-    with pytest.raises(CatalogError, match=r"BrokenProc\.yaml: missing or malformed entry 'endpoint'"):
+@pytest.mark.parametrize(
+    ("text", "complaint"),
+    [
+        ("name: BrokenProc\nparameters: []\n", "BrokenProc.yaml: at the top level: 'endpoint' is a required property"),
+        ("name: BrokenProc\nendpoint: /x\nmessages: 1\n", "'charges' is a dependency of 'messages'"),
+        ("name: BrokenProc\nendpoint: /x\ncharges: true\nmessages: list_id\n", "messages names 'list_id', not one of its parameters"),
+        ("name: BrokenProc\nendpoint: /x\ncharges: true\nquoted_by: Nowhere\n", "quoted_by 'Nowhere' is not a declared procedure"),
+        ("name: BrokenProc\nendpoint: {path: /x, method: FETCH}\n", "at endpoint.method: 'FETCH' is not one of"),
+    ],
+)
+def test_a_bad_procedure_file_is_a_catalog_error_naming_the_file(tmp_path: Path, text: str, complaint: str) -> None:
+    schema, procs = write_catalog(tmp_path, GOOD_TABLE, text)
+    with pytest.raises(CatalogError) as info:
         load_catalog(schema, procs)
+    assert complaint in str(info.value) and "BrokenProc.yaml" in str(info.value)
+
+
+def test_every_incremental_column_pushes_a_lower_bound_or_says_why_not() -> None:
+    """The rule the loader enforces, over the shipped catalog: replication reads since a bound."""
+    bounded = [(t.name, c) for t in CATALOG.tables.values() for c in t.incremental
+               if any({">", ">="} & set(f.ops) for f in t.filters_for(c))]
+    assert ("Contacts", "CreatedDate") in bounded and ("SMSHistory", "Date") in bounded and len(bounded) >= 6
 
 
 def test_a_good_file_loads(tmp_path: Path) -> None:
@@ -146,3 +170,17 @@ def test_sys_procedures_and_parameters() -> None:
     ]
     (before,) = rows("sys_procedure_parameters", ProcedureName="MarkSMSReceiptAsRead")
     assert before["Required"] is False
+
+BOUNDED = sorted((t.name, c) for t in CATALOG.tables.values() for c in t.incremental
+                 if any({">", ">="} & set(f.ops) for f in t.filters_for(c)))
+
+
+@pytest.mark.parametrize(("table", "column"), BOUNDED)
+def test_an_incremental_read_past_every_row_costs_one_request_per_parent(con: Any, table: str, column: str) -> None:
+    """A read since a bound later than every row is answered by the API's filter: one request
+    (for Contacts, one per list after the read of the lists), not a walk of every page."""
+    rows = con.sql(f'SELECT count(*) FROM {table} WHERE "{column}" > TIMESTAMPTZ \'2100-01-01\'').fetchone()
+    spent = con.last_stats.requests
+    parent = CATALOG.table(table).parent
+    parents = con.sql(f"SELECT count(*) FROM {parent.table}").fetchone()[0] if parent else 0
+    assert rows == (0,) and spent == (1 + parents if parent else 1)
