@@ -177,6 +177,7 @@ def test_toml_example_is_a_profile_the_connector_reads(block: Block, scratch: Pa
         monkeypatch.delenv(name)
     config = scratch / "config.toml"
     config.write_text(block.code, encoding="utf-8")
+    config.chmod(0o600)  # as the README says: a file holding a key that others can read is refused
     profile = tomllib.loads(block.code)["profiles"]["default"]
     settings = resolve_settings(config_file=config)
     assert (settings.username, settings.api_key) == (profile["username"], profile["api_key"])
