@@ -40,6 +40,7 @@ from .planner.find_tables import find_tables
 from .query import run_query
 from .result import Result
 from .system_tables import SEARCH_PATH, declare
+from .unread import check_unread
 
 Params = Sequence[Any] | Mapping[str, Any] | None
 _WRITE_KINDS = (exp.Insert, exp.Update, exp.Delete)
@@ -147,6 +148,7 @@ class Connection:
     # --- dispatch ------------------------------------------------------------------------------
 
     def _run(self, statement: Statement, parameters: Parameters) -> Result:
+        check_unread(statement, self.catalog)
         expression = statement.expression
         if isinstance(expression, exp.Command) and expression.name.upper() in ("EXPLAIN", "CALL"):
             answered = self._command(expression, parameters)
