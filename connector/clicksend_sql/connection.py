@@ -36,7 +36,7 @@ from .http import DEFAULT_DEADLINE, DEFAULT_RETRIES
 from .parameters import Parameters
 from .parsing import Statement, deep_recursion, parse
 from .planner import view_name
-from .planner.find_tables import find_tables
+from .planner.find_tables import QUALIFIERS, find_tables
 from .query import run_query
 from .result import Result
 from .system_tables import SEARCH_PATH, declare
@@ -285,7 +285,7 @@ def _scannable_variables(frame: FrameType | None, names: set[str]) -> dict[str, 
 
 
 def _is_clicksend(table: exp.Table, catalog: Catalog) -> bool:
-    return catalog.has_table(table.name) and table.db.lower() in ("", "clicksend") and not table.catalog
+    return catalog.has_table(table.name) and (table.catalog.lower(), table.db.lower()) in QUALIFIERS
 
 
 def _target_table(statement: exp.Expression) -> exp.Table | None:
