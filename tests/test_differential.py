@@ -14,6 +14,7 @@ same multiset of rows everywhere or fails everywhere.
 from __future__ import annotations
 
 import math
+import os
 from collections import Counter
 from collections.abc import Iterator
 from datetime import datetime
@@ -33,7 +34,7 @@ from clicksend_sql.errors import ClickSendSQLError
 
 from conftest import SQL_SIZES
 
-EXAMPLES = 300
+EXAMPLES = 220
 TABLES: dict[str, dict[str, str]] = {  # table -> column -> SQL type, the columns the generator uses
     "SMSHistory": {"MessageId": "VARCHAR", "Status": "VARCHAR", "To": "VARCHAR", "From": "VARCHAR",
                    "Date": "TIMESTAMPTZ", "StatusCode": "INTEGER", "Direction": "VARCHAR"},
@@ -51,6 +52,9 @@ HOSTILE: dict[str, list[str]] = {
     "TIMESTAMPTZ": ["'2025-01-01'", "now() - INTERVAL 30 DAY", "now()", "DATE '2020-02-29'", "NULL"],
 }
 SETTINGS = [None, "SET default_order = 'DESC'", "SET default_collation = 'nocase'"]
+SCHEMA = "clicksend_sql.clicksend"
+# Random seeds and more examples: pytest --slow (DIFFERENTIAL_EXAMPLES sets how many).
+LONG_EXAMPLES = int(os.environ.get("DIFFERENTIAL_EXAMPLES", "800"))
 RESETS = ["RESET default_order", "RESET default_collation"]
 
 
@@ -83,13 +87,20 @@ def unpushed(account: Emulator) -> Iterator[Connection]:
 @pytest.fixture(scope="module")
 def copy(unpushed: Connection) -> Iterator[duckdb.DuckDBPyConnection]:
     """Plain DuckDB over a full copy of every table the generator reads, plus the local table."""
-    local = duckdb.connect()
+    local = _with_clicksend_schema(duckdb.connect())
     for table in TABLES:
         local.register("rows", unpushed.sql(f"SELECT * FROM {table}").arrow())
-        local.execute(f'CREATE TABLE "{table}" AS SELECT * FROM rows')
+        local.execute(f'CREATE TABLE {SCHEMA}."{table}" AS SELECT * FROM rows')
         local.unregister("rows")
     yield local
     local.close()
+
+
+def _with_clicksend_schema(local: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+    """Plain DuckDB with the tables where the connector declares them (catalog ``clicksend_sql``,
+    schema ``clicksend``, on the search path), so every qualified name resolves as it does there."""
+    local.execute(f"ATTACH ':memory:' AS clicksend_sql; CREATE SCHEMA {SCHEMA}; SET search_path = 'main,{SCHEMA}'")
+    return local
 
 
 class _Stream:
@@ -107,9 +118,10 @@ def streamed(copy: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnect
     """Plain DuckDB over the same rows as Arrow streams. Where an error depends on the order DuckDB
     evaluates in (a cast of one bad value, a subquery of several rows), its plan over native tables
     (``copy``) can skip what its plan over streams runs; the connector's scans are streams."""
-    local = duckdb.connect()
+    local = _with_clicksend_schema(duckdb.connect())
     for table in TABLES:
-        local.register(table, _Stream(copy.sql(f'SELECT * FROM "{table}"').to_arrow_table()))
+        local.register(f"stream_{table}", _Stream(copy.sql(f'SELECT * FROM "{table}"').to_arrow_table()))
+        local.execute(f'CREATE VIEW {SCHEMA}."{table}" AS SELECT * FROM "stream_{table}"')
     yield local
     local.close()
 
@@ -167,16 +179,22 @@ def constant(draw: st.DrawFn, pools: dict[tuple[str, str], list[str]], table: st
 
 @st.composite
 def atom(draw: st.DrawFn, pools: dict[tuple[str, str], list[str]], table: str, alias: str) -> Sql:
+    """One predicate over ``table``'s columns, qualified by ``alias`` (nothing, an alias, or the
+    table's name at any depth); quoted identifiers may differ from the declared case."""
     column = draw(st.sampled_from(sorted(TABLES[table])))
-    ref = f'{alias}."{column}"'
-    kind = draw(st.sampled_from(["cmp", "cmp", "cmp", "in", "null", "between", "like", "const", "sub"]))
+    name = draw(st.sampled_from([column, column, column.upper(), column.lower()]))
+    ref = f'{alias}."{name}"' if alias else f'"{name}"'
+    kind = draw(st.sampled_from(["cmp", "cmp", "cmp", "in", "null", "between", "like", "const", "sub", "distinct",
+                                 "pattern", "any", "quantified", "collate", "cast", "time"]))
     value = constant(pools, table, column)
+    sql_type = TABLES[table][column]
     if kind == "cmp":
         op = draw(st.sampled_from(["=", "=", "<>", "<", "<=", ">", ">="]))
         left, right = (ref + f" {op} ", draw(value))
         return left + right if draw(st.booleans()) else draw(value) + f" {_flip(op)} {ref}"
-    if kind == "in":
-        items = draw(st.lists(value, min_size=1, max_size=3))
+    if kind == "in":  # with NULLs and values of other types mixed in
+        items = draw(st.lists(st.one_of(value, st.sampled_from([Sql("NULL"), Sql("'1401'"), Sql("1.5"), Sql("'x'")])),
+                              min_size=1, max_size=4))
         joined = items[0]
         for item in items[1:]:
             joined = joined + ", " + item
@@ -193,10 +211,40 @@ def atom(draw: st.DrawFn, pools: dict[tuple[str, str], list[str]], table: str, a
         return ref + f" {draw(st.sampled_from(['=', '<', '>=', '>']))} (SELECT {pick} FROM (VALUES " + joined + ") x(v))"
     if kind == "null":
         return Sql(f"{ref} IS {draw(st.sampled_from(['', 'NOT ']))}NULL")
-    if kind == "between":
-        return f"{ref} BETWEEN " + draw(value) + " AND " + draw(value)
-    if kind == "like" and TABLES[table][column] == "VARCHAR":
-        return Sql(f"{ref} LIKE '{draw(st.sampled_from(['F%', '%a%', '+61%', '_%']))}'")
+    if kind == "between":  # SYMMETRIC: sqlglot reads it, DuckDB 2 refuses it
+        form = draw(st.sampled_from(["BETWEEN", "NOT BETWEEN", "BETWEEN SYMMETRIC"]))
+        return f"{ref} {form} " + draw(value) + " AND " + draw(value)
+    if kind == "like" and sql_type == "VARCHAR":
+        return Sql(f"{ref} {draw(st.sampled_from(['LIKE', 'ILIKE', 'NOT LIKE']))} "
+                   f"'{draw(st.sampled_from(['F%', '%a%', '+61%', '_%']))}'")
+    if kind == "distinct":
+        return f"{ref} IS {draw(st.sampled_from(['', 'NOT ']))}DISTINCT FROM " + draw(value)
+    if kind == "pattern" and sql_type == "VARCHAR":
+        form = draw(st.sampled_from(["GLOB 'F*'", "GLOB '*[0-9]'", "SIMILAR TO 'F.*'", "NOT SIMILAR TO '.*a.*'"]))
+        return Sql(f"{ref} {form}")
+    if kind == "any":  # LIKE/ILIKE ANY (...): sqlglot drops ANY, DuckDB 2 refuses it
+        return Sql(f"{ref} {draw(st.sampled_from(['LIKE', 'ILIKE']))} ANY ('F%', '%a%')")
+    if kind == "quantified":
+        rows = draw(st.lists(value, min_size=1, max_size=3))
+        joined = "(" + rows[0] + ")"
+        for row in rows[1:]:
+            joined = joined + ", (" + row + ")"
+        quantifier = draw(st.sampled_from(["ANY", "ALL"]))
+        return ref + f" {draw(st.sampled_from(['=', '<>', '<', '>=']))} {quantifier} (SELECT v FROM (VALUES " + joined + ") x(v))"
+    if kind == "collate" and sql_type == "VARCHAR":
+        return f"{ref} COLLATE {draw(st.sampled_from(['nocase', 'noaccent', 'binary']))} = " + draw(value)
+    if kind == "cast":
+        form = draw(st.sampled_from([f"{ref}::VARCHAR", f"TRY_CAST({ref} AS BIGINT)", f"CAST({ref} AS VARCHAR)"]))
+        right = draw(st.sampled_from(["CAST(", "TRY_CAST("])) + draw(value) + f" AS {sql_type})"
+        return form + f" {draw(st.sampled_from(['=', '<', '>=']))} " + right if draw(st.booleans()) else \
+            Sql(f"{ref} = ") + right
+    if kind == "time" and sql_type == "TIMESTAMPTZ":
+        return Sql(draw(st.sampled_from([
+            f"{ref} > now() - INTERVAL 400 DAY", f"{ref} + INTERVAL 1 MONTH > TIMESTAMPTZ '2026-01-01 00:00:00+10'",
+            f"{ref} BETWEEN TIMESTAMPTZ '2026-01-01' - INTERVAL '3 months' AND TIMESTAMPTZ '2026-01-01'",
+            f"{ref} AT TIME ZONE 'Australia/Sydney' > TIMESTAMP '2025-12-31 23:00'",
+            f"{ref} >= '2025-06-01 10:00:00+10'", f"{ref}::DATE = DATE '2025-06-01' + INTERVAL 1 DAY",
+        ])))
     return Sql(draw(st.sampled_from(["true", "false", "1 = 0", "NULL"])))
 
 
@@ -222,10 +270,15 @@ def statement(draw: st.DrawFn, pools: dict[tuple[str, str], list[str]]) -> Sql:
     column = draw(st.sampled_from(columns))
     where = predicate(pools, table, "t")
     shape = draw(st.integers(0, 11))
-    if shape == 0:
-        return f'SELECT * FROM "{table}" t WHERE ' + draw(where)
-    if shape == 1:
-        return f'SELECT count(*) FROM "{table}" t WHERE ' + draw(where)
+    if shape in (0, 1):  # the table unaliased, under every name DuckDB accepts; its columns at every depth
+        source, qualifier = draw(st.sampled_from([
+            (f'"{table}"', f'"{table}"'), (f"clicksend.{table}", f"clicksend.{table}"),
+            (f"clicksend_sql.clicksend.{table}", f"clicksend_sql.clicksend.{table}"),
+            (f'"{table}"', f"clicksend_sql.{table}"), (f'"CLICKSEND"."{table.upper()}"', f'"clicksend"."{table.lower()}"'),
+            (f'"{table}"', ""), (f'"{table}"', f"clicksend.{table}"),
+        ]))
+        target = "*" if shape == 0 else "count(*)"
+        return f"SELECT {target} FROM {source} WHERE " + draw(predicate(pools, table, qualifier))
     if shape == 2:
         return f'SELECT count(*) FROM (SELECT DISTINCT t."{column}" FROM "{table}" t WHERE ' + draw(where) + ")"
     if shape == 3:
@@ -290,10 +343,39 @@ def _one_of(got: tuple[str, Any], plain: list[tuple[str, Any]]) -> bool:
     return any(got == answer or got[0] == answer[0] == "error" for answer in plain)
 
 
-@settings(max_examples=EXAMPLES, deadline=None, derandomize=True,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large])
+_HEALTH = [HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large]
+
+
+@settings(max_examples=EXAMPLES, deadline=None, derandomize=True, suppress_health_check=_HEALTH)
 @given(data=st.data())
 def test_pushdown_on_off_and_plain_duckdb_agree(
+    data: st.DataObject,
+    pushed: Connection,
+    unpushed: Connection,
+    copy: duckdb.DuckDBPyConnection,
+    streamed: duckdb.DuckDBPyConnection,
+    values: dict[tuple[str, str], list[str]],
+) -> None:
+    """CI: a fixed seed, so every run draws the same statements."""
+    _agree(data, pushed, unpushed, copy, streamed, values)
+
+
+@pytest.mark.slow
+@settings(max_examples=LONG_EXAMPLES, deadline=None, derandomize=False, database=None, suppress_health_check=_HEALTH)
+@given(data=st.data())
+def test_pushdown_on_off_and_plain_duckdb_agree_on_random_seeds(
+    data: st.DataObject,
+    pushed: Connection,
+    unpushed: Connection,
+    copy: duckdb.DuckDBPyConnection,
+    streamed: duckdb.DuckDBPyConnection,
+    values: dict[tuple[str, str], list[str]],
+) -> None:
+    """pytest --slow: a new seed each run (hypothesis prints it with a failure, for @seed)."""
+    _agree(data, pushed, unpushed, copy, streamed, values)
+
+
+def _agree(
     data: st.DataObject,
     pushed: Connection,
     unpushed: Connection,
@@ -320,8 +402,7 @@ def test_pushdown_on_off_and_plain_duckdb_agree(
     assert _one_of(on, plain), (sql.text, sql.params, setting, on, plain)
 
 
-@settings(max_examples=EXAMPLES // 3, deadline=None, derandomize=True,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(max_examples=EXAMPLES // 3, deadline=None, derandomize=True, suppress_health_check=_HEALTH)
 @given(data=st.data())
 def test_a_limit_without_order_gives_that_many_qualifying_rows(
     data: st.DataObject,
@@ -364,3 +445,18 @@ def test_an_error_duckdb_raises_over_streams_but_not_over_native_tables_is_duckd
     assert [answer[0] for answer in plain] == ["rows", "error"]
     for connection in (pushed, unpushed):
         assert _one_of(_answer(lambda c=connection: c.sql(sql.text, list(sql.params)).fetchall()), plain)
+
+
+@pytest.mark.xfail(strict=True, reason="known: the planner refuses a constant its column's type cannot take before "
+                   "any request, even where DuckDB's evaluation never reaches it (found with random seeds, issue 25)")
+def test_a_bad_constant_duckdb_never_evaluates_is_not_an_error(
+    pushed: Connection, copy: duckdb.DuckDBPyConnection, streamed: duckdb.DuckDBPyConnection
+) -> None:
+    """The first two conjuncts contradict each other, so DuckDB answers no rows without casting
+    '1401' to a timestamp; the connector fails fast on the cast instead."""
+    key = copy.sql('SELECT "MessageId" FROM "SMSReceipts" LIMIT 1').fetchone()[0]
+    sql = Sql('SELECT * FROM "SMSReceipts" t WHERE t."MessageId" IS DISTINCT FROM ? AND t."MessageId" IN (?) '
+              "AND t.\"Timestamp\" IN ('1401')", (key, key))
+    plain = _plain(sql, list(sql.params), copy, streamed)
+    assert plain == [("rows", []), ("rows", [])]
+    assert _one_of(_answer(lambda: pushed.sql(sql.text, list(sql.params)).fetchall()), plain)

@@ -39,10 +39,11 @@ from .http import DEFAULT_DEADLINE, DEFAULT_RETRIES
 from .parameters import Parameters
 from .parsing import Statement, deep_recursion, parse
 from .planner import view_name
-from .planner.find_tables import find_tables
+from .planner.find_tables import QUALIFIERS, find_tables
 from .query import run_query, stream_query
 from .result import Result, StatementStats
 from .system_tables import SEARCH_PATH, declare
+from .unread import check_unread
 
 Params = Sequence[Any] | Mapping[str, Any] | None
 _WRITE_KINDS = (exp.Insert, exp.Update, exp.Delete)
@@ -230,6 +231,7 @@ class Connection:
     # --- dispatch ------------------------------------------------------------------------------
 
     def _run(self, statement: Statement, parameters: Parameters) -> Result:
+        check_unread(statement, self.catalog)
         expression = statement.expression
         if isinstance(expression, exp.Command) and expression.name.upper() in ("EXPLAIN", "CALL"):
             answered = self._command(expression, parameters)
@@ -374,7 +376,7 @@ def _scannable_variables(frame: FrameType | None, names: set[str]) -> dict[str, 
 
 
 def _is_clicksend(table: exp.Table, catalog: Catalog) -> bool:
-    return catalog.has_table(table.name) and table.db.lower() in ("", "clicksend") and not table.catalog
+    return catalog.has_table(table.name) and (table.catalog.lower(), table.db.lower()) in QUALIFIERS
 
 
 def _target_table(statement: exp.Expression) -> exp.Table | None:

@@ -11,6 +11,13 @@ params)`` would:
 
 Each statement keeps its own text, so statements that mention no ClickSend table reach DuckDB
 as written rather than as sqlglot re-generates them.
+
+DuckDB's parser reads the text first (:mod:`.duckdb_parser`): what it refuses is refused with its
+message and position, and only what it accepts reaches sqlglot. One exception is kept on
+purpose: ClickSend names columns ``To`` and ``From``, words DuckDB reserves, and users write them
+bare (``INSERT INTO SMSHistory (To, Body) ...``); a text DuckDB accepts once the identifiers
+sqlglot reads there are quoted is accepted. A statement DuckDB parses and sqlglot cannot is kept
+unread (:attr:`Statement.unread`) for DuckDB to run as written.
 """
 
 from __future__ import annotations
@@ -27,6 +34,7 @@ from sqlglot.dialects.duckdb import DuckDB
 from sqlglot.errors import ParseError, TokenError
 from sqlglot.tokens import Token, TokenType
 
+from .duckdb_parser import duckdb_reading, duckdb_refusal, reserved_words
 from .errors import SQLSyntaxError
 
 MAX_NESTING = 1000
@@ -44,35 +52,119 @@ _VALUE_ENDS = frozenset(
 
 @dataclass(frozen=True)
 class Statement:
-    """One parsed statement: its text in DuckDB's placeholder form and its syntax tree."""
+    """One parsed statement: its text in DuckDB's placeholder form and its syntax tree.
+
+    ``unread`` is sqlglot's complaint about a statement DuckDB parses and sqlglot cannot; its
+    ``expression`` is then an empty command, and DuckDB runs the text as written.
+    """
 
     text: str
     expression: exp.Expression
+    unread: str | None = None
 
     @property
     def placeholders(self) -> list[str]:
         """The parameter names the statement uses (``"1"``, ``"2"`` for positional ones).
 
-        >>> parse("SELECT ?, :b, $3")[0].placeholders
-        ['1', 'b', '3']
+        >>> parse("SELECT ?, $3 + ?")[0].placeholders
+        ['1', '3', '2']
+        >>> parse("SELECT list_transform([1], lambda x: x + $a)")[0].placeholders
+        ['a']
         """
+        if self.unread is not None:
+            return duckdb_reading(self.text).placeholders
         return [node.name for node in self.expression.find_all(exp.Placeholder)]
 
 
 def parse(text: str) -> list[Statement]:
-    """Split and parse DuckDB SQL; a syntax error names the line and column.
+    """Split and parse DuckDB SQL; what DuckDB's parser refuses is refused with its message, line
+    and column, before sqlglot reads it.
 
-    >>> [s.text for s in parse("SELECT ? AS a, :from; SELECT ?,?")]
-    ['SELECT $1 AS a, $from', 'SELECT $1 ,$2']
+    >>> [s.text for s in parse("SELECT ? AS a, :to; SELECT ?,?")]
+    Traceback (most recent call last):
+    ...
+    clicksend_sql.errors.SQLError: Mixing named and positional parameters is not supported yet
+    >>> [s.text for s in parse("SELECT :a, :from; SELECT ?,?")]
+    ['SELECT $a , $from', 'SELECT $1 ,$2']
     >>> parse("SELECT count(*) FROM t WHERE a = ? AND b <> ''")[0].text
     "SELECT count(*) FROM t WHERE a = $1 AND b <> ''"
     >>> parse("SELECT x[a:b], {'k': :v}")[0].text
     "SELECT x[a:b], {'k': $v }"
+    >>> parse("SELECT 1 WHERE 2 BETWEEN SYMMETRIC 3 AND 1")
+    Traceback (most recent call last):
+    ...
+    clicksend_sql.errors.SQLSyntaxError: Syntax error at line 1, column 26: syntax error at or near "SYMMETRIC"
+    >>> parse("INSERT INTO SMSHistory (To, Body) VALUES ('+61411111111', 'Hi')")[0].expression.key
+    'insert'
     """
     if not isinstance(text, str):
         raise SQLSyntaxError(f"A statement must be SQL text (str), not {type(text).__name__}.")
     with deep_recursion():
-        return [Statement(piece, _parse_one(piece)) for piece in _normalised_pieces(text)]
+        refusal = duckdb_refusal(_duckdb_form(text))
+        try:
+            pieces = _normalised_pieces(text)
+        except SQLSyntaxError:
+            if refusal is not None:
+                raise refusal from None
+            raise
+        if refusal is None:
+            return [_read(piece) for piece in pieces]
+        statements = []
+        for piece in pieces:  # DuckDB refused the text: accepted only with reserved identifiers quoted
+            try:
+                expression = _parse_one(piece)
+            except SQLSyntaxError:
+                raise refusal from None
+            if duckdb_refusal(_reserved_quoted(piece, expression)) is not None:
+                raise refusal
+            statements.append(Statement(piece, expression))
+        return statements
+
+
+def _read(piece: str) -> Statement:
+    """A statement DuckDB parses: sqlglot's tree, or kept unread when sqlglot cannot read it."""
+    try:
+        return Statement(piece, _parse_one(piece))
+    except SQLSyntaxError as exc:
+        return Statement(piece, exp.Command(this=""), unread=str(exc))
+
+
+def _duckdb_form(text: str) -> str:
+    """``text`` as DuckDB's parser takes it: ``:name`` becomes ``$name``, of the same length, so
+    DuckDB's positions are positions in ``text``; ``?`` is DuckDB's own."""
+    try:
+        return _rewrite(text, None)
+    except SQLSyntaxError:
+        return text
+
+
+def _reserved_quoted(text: str, expression: exp.Expression) -> str:
+    """``text`` with the bare identifiers sqlglot read in it that DuckDB reserves (``To``,
+    ``From``) quoted; an EXPLAIN's statement is read on its own.
+
+    >>> text = "SELECT Body, To FROM SMSHistory"
+    >>> _reserved_quoted(text, _parse_one(text))
+    'SELECT Body, "To" FROM SMSHistory'
+    """
+    if isinstance(expression, exp.Command):
+        rest = expression.expression.name if isinstance(expression.expression, exp.Literal) else ""
+        start = text.rfind(rest) if rest and expression.name.upper() == "EXPLAIN" else -1
+        if start < 0:
+            return text
+        try:
+            inner = _parse_one(rest)
+        except SQLSyntaxError:
+            return text
+        return text[:start] + _reserved_quoted(rest, inner) + text[start + len(rest):]
+    spans = sorted(
+        (node.meta["start"], node.meta["end"] + 1)
+        for node in expression.find_all(exp.Identifier)
+        if not node.quoted and node.name.lower() in reserved_words() and "start" in node.meta
+        and text[node.meta["start"]:node.meta["end"] + 1].lower() == node.name.lower()
+    )
+    for start, end in reversed(spans):
+        text = f'{text[:start]}"{text[start:end]}"{text[end:]}'
+    return text
 
 
 def _normalised_pieces(text: str) -> list[str]:
@@ -84,8 +176,9 @@ def _normalised_pieces(text: str) -> list[str]:
     return [_rewrite(piece, iter(range(1, len(piece) + 1))) for piece in pieces if piece]
 
 
-def _rewrite(text: str, positions: Iterator[int]) -> str:
-    """One statement with ``?`` and ``:name`` in DuckDB's ``$`` form.
+def _rewrite(text: str, positions: Iterator[int] | None) -> str:
+    """One statement with ``?`` and ``:name`` in DuckDB's ``$`` form; with ``positions`` None,
+    ``?`` stays and ``:name`` becomes ``$name`` with no spacer, so every position is kept.
 
     sqlglot keeps the rest of a command (``CALL``, ``EXPLAIN``) as one string token, so that
     rest is rewritten on its own, sharing the count of ``?`` marks.
@@ -97,13 +190,13 @@ def _rewrite(text: str, positions: Iterator[int]) -> str:
         if token.token_type in DuckDB.Tokenizer.COMMANDS and index + 1 < len(tokens):
             return "".join(out) + text[position:token.end + 1] + _rewrite(text[token.end + 1:], positions)
         replacement, end = None, token.end
-        if token.token_type == TokenType.PLACEHOLDER and token.text == "?":
+        if token.token_type == TokenType.PLACEHOLDER and token.text == "?" and positions is not None:
             replacement = f"${next(positions)}"
         elif token.token_type == TokenType.COLON and _is_named_placeholder(tokens, index, previous):
             replacement, end = f"${tokens[index + 1].text}", tokens[index + 1].end
         if replacement is not None:
             # A space keeps sqlglot from reading "$1,$2" as a dollar-quoted string.
-            spacer = " " if end + 1 < len(text) and not text[end + 1].isspace() else ""
+            spacer = " " if positions is not None and end + 1 < len(text) and not text[end + 1].isspace() else ""
             out.append(text[position:token.start] + replacement + spacer)
             position = end + 1
         previous = token

@@ -1,11 +1,13 @@
 """Rule: the WHERE / ON conjuncts that restrict each ClickSend table reference on its own.
 
 It runs sqlglot's optimizer (``qualify``, ``pushdown_predicates``, ``normalize``) on a copy of
-the statement, then walks every scope. For a ClickSend table in a scope, a conjunct is a
-restriction when every column in it belongs to that table and it is null-rejecting
-(``=``, ``IN``, ``<``, ``<=``, ``>``, ``>=``, ``BETWEEN`` against constants). Such conjuncts may be
-applied before the scope's joins without changing the result, whether they come from WHERE, an
-inner join's ON, or the ON of an outer join whose null-supplying side is this table.
+the statement, with what no test proves it rewrites right hidden from it (:mod:`.hide_unproven`),
+then walks every scope. For a ClickSend table in a scope, a conjunct is a restriction when every
+column in it belongs to that table and it is one of the node types :func:`_conditions` knows
+exactly, all null-rejecting: ``=``, ``IN`` (a list), ``<``, ``<=``, ``>``, ``>=``, ``BETWEEN``
+(not SYMMETRIC) between a column and constants DuckDB evaluates. Anything else stays local. Such
+conjuncts may be applied before the scope's joins without changing the result, whether they come
+from WHERE, an inner join's ON, or the ON of an outer join whose null-supplying side is this table.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from sqlglot.optimizer.scope import Scope, build_scope, traverse_scope
 
 from ..catalog import Catalog, Table
 from ..errors import SQLError, UnknownColumnError
+from .hide_unproven import hide_unproven
 from .plan import ANALYSIS_ERRORS, NO_MATCH, Condition, Reference, Session
 
 REF = "clicksend_ref"
@@ -102,7 +105,8 @@ def _modifiers(node: exp.Table) -> list[str]:
 
 def _optimize(expression: exp.Expression, tables: list[Table], session: Session) -> exp.Expression:
     """qualify (with the referenced tables' columns only: a schema of all 50 costs 50 ms, and the
-    local tables' columns, so a subquery over them resolves), then pushdown_predicates, then normalize."""
+    local tables' columns, so a subquery over them resolves), then pushdown_predicates and
+    normalize over what they are proven to rewrite right (:func:`hide_unproven`)."""
     schema: dict[str, dict[str, str]] = {
         t.name: {c.name: c.type.replace("TIMESTAMPTZ", "TIMESTAMP") for c in t.columns} for t in tables
     }
@@ -111,9 +115,12 @@ def _optimize(expression: exp.Expression, tables: list[Table], session: Session)
         expression = qualify(expression, schema=schema, dialect="duckdb", validate_qualify_columns=False)
     except OptimizeError:
         expression = qualify(expression, dialect="duckdb", validate_qualify_columns=False)
+    reveal = hide_unproven(expression)
+    if reveal is None:
+        return expression
     with _row_selecting_clauses_guarded(expression):
         expression = pushdown_predicates(expression, dialect="duckdb")
-    return normalize(expression, dnf=False)
+    return reveal(normalize(expression, dnf=False))
 
 
 def _local_schema(expression: exp.Expression, session: Session, clicksend: set[str]) -> dict[str, dict[str, str]]:

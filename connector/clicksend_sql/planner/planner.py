@@ -13,7 +13,7 @@ from sqlglot import exp
 from ..catalog import Catalog
 from .count_star import count_star
 from .extract_conditions import extract_conditions
-from .find_tables import find_tables
+from .find_tables import QUALIFIERS, find_tables
 from .plan import Plan, Session
 from .pushdown_filters import pushdown_filters
 from .pushdown_limit import pushdown_limit
@@ -52,8 +52,23 @@ def _point_at_views(statement: exp.Expression, references: dict[str, list[exp.Ta
     """Point each reference at its view, keeping the name the query uses for it as alias and every
     modifier (TABLESAMPLE, PIVOT, column aliases, ...) it carries.
 
-    Only FROM and JOIN items take an alias; ``DESCRIBE t`` and ``COPY t TO ...`` do not.
+    Only FROM and JOIN items take an alias; ``DESCRIBE t`` and ``COPY t TO ...`` do not. A column
+    qualified with the table's schema or catalog (``clicksend.SMSHistory.Status``) names the
+    table by its name then, as DuckDB lets it where the table has no alias of its own.
+
+    >>> import sqlglot
+    >>> from clicksend_sql.catalog import load_catalog
+    >>> e = sqlglot.parse_one("SELECT clicksend_sql.clicksend.SMSHistory.Status FROM clicksend.SMSHistory", read="duckdb")
+    >>> _point_at_views(e, find_tables(e, load_catalog())).sql("duckdb")
+    'SELECT SMSHistory.Status FROM __clicksend_smshistory AS SMSHistory'
     """
+    unaliased = {name for name, nodes in references.items() for node in nodes if not node.alias}
+    for column in statement.find_all(exp.Column):
+        parts = (column.args.get("catalog"), column.args.get("db"))
+        qualifier = tuple(p.name.lower() if isinstance(p, exp.Identifier) else "" for p in parts)
+        if column.table.lower() in unaliased and qualifier in QUALIFIERS - {("", "")}:
+            column.set("catalog", None)
+            column.set("db", None)
     for name, nodes in references.items():
         for node in nodes:
             if not node.alias and isinstance(node.parent, (exp.From, exp.Join)):
