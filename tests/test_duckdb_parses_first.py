@@ -9,7 +9,7 @@ import pytest
 
 from clicksend_sql import Connection
 from clicksend_sql.emulator import Emulator
-from clicksend_sql.errors import SQLError, SQLSyntaxError, UnsupportedStatementError
+from clicksend_sql.errors import ClickSendSQLError, SQLError, SQLSyntaxError, UnsupportedStatementError
 
 _STATUS_COUNTS = "SELECT {column}, count(*) FROM {table} GROUP BY 1 ORDER BY 1"
 
@@ -97,3 +97,10 @@ def test_qualified_columns_push_down_and_an_alias_hides_the_table_name(con: Conn
     assert any("status%3AFailed" in line or "status:Failed" in line for line in emu.requests())
     with pytest.raises(SQLError, match="clicksend.SMSHistory"):  # as in DuckDB: the alias is the name then
         con.sql("SELECT clicksend.SMSHistory.Status FROM SMSHistory h")
+
+
+@pytest.mark.parametrize("text", ["--", "-- only a comment", "/* nothing */", " ; -- ;"])
+def test_a_text_of_comments_only_is_an_empty_statement(con: Connection, text: str) -> None:
+    """Found by the statement-text fuzz: DuckDB reads no statement in "--", and sqlglot had kept it as one."""
+    with pytest.raises(ClickSendSQLError, match="The statement is empty"):
+        con.sql(text)

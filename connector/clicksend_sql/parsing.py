@@ -22,6 +22,7 @@ unread (:attr:`Statement.unread`) for DuckDB to run as written.
 
 from __future__ import annotations
 
+import bisect
 import logging
 import sys
 from collections.abc import Iterator
@@ -172,7 +173,10 @@ def _normalised_pieces(text: str) -> list[str]:
     tokens = _tokenize(text)
     _check_nesting(tokens)
     bounds = [-1, *(t.start for t in tokens if t.token_type == TokenType.SEMICOLON), len(text)]
-    pieces = (text[start + 1:end].strip() for start, end in zip(bounds, bounds[1:]))
+    # A piece with no token of its own (blank, or only a comment such as "--") is no statement.
+    filled = {bisect.bisect_left(bounds, t.start) - 1 for t in tokens if t.token_type != TokenType.SEMICOLON}
+    spans = zip(bounds, bounds[1:])
+    pieces = (text[start + 1:end].strip() for index, (start, end) in enumerate(spans) if index in filled)
     return [_rewrite(piece, iter(range(1, len(piece) + 1))) for piece in pieces if piece]
 
 
