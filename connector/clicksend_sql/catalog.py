@@ -312,7 +312,7 @@ def _parsed(files: list[list[Path]], key: str | None) -> tuple[Docs, Docs]:
     if entry is not None:
         try:
             tables, procedures = orjson.loads((entry / "catalog.json").read_bytes())
-            return [tuple(d) for d in tables], [tuple(d) for d in procedures]  # type: ignore[misc]
+            return [(str(n), dict(d)) for n, d in tables], [(str(n), dict(d)) for n, d in procedures]
         except (OSError, ValueError):  # damaged: parse the files instead
             pass
     return [(p.name, _read(p, "table")) for p in files[0]], [(p.name, _read(p, "procedure")) for p in files[1]]

@@ -164,7 +164,7 @@ class Connection:
             with deep_recursion(), self._python_objects(statements, _caller_frame()):
                 return [self._run(statement, parameters) for statement in statements]
 
-    def stream(self, text: str, params: Params = None, *, rows_per_batch: int = 100_000) -> pa.RecordBatchReader:
+    def stream(self, text: str, params: Params = None, *, rows_per_batch: int = 10_000) -> pa.RecordBatchReader:
         """Run one query and stream its rows: a RecordBatchReader that DuckDB fills as the pages
         arrive, holding no more than a few pages at once, where ``sql()`` would hold every row.
 
@@ -252,7 +252,7 @@ class Connection:
 
     def _command(self, command: exp.Command, parameters: Parameters) -> Result | None:
         """EXPLAIN and CALL of ClickSend statements; None leaves the command to DuckDB."""
-        if not isinstance(command.expression, exp.Expression) or not command.expression.name.strip():
+        if not isinstance(command.expression, exp.Expr) or not command.expression.name.strip():
             return None  # a bare EXPLAIN or CALL: DuckDB's own syntax error says so
         rest = command.expression.name
         if command.name.upper() == "CALL":
@@ -289,14 +289,14 @@ class Connection:
             return function
         return None
 
-    def _written_table(self, statement: exp.Expression) -> Any:
+    def _written_table(self, statement: exp.Expr) -> Any:
         """The ClickSend table an INSERT/UPDATE/DELETE changes, or None."""
         target = _target_table(statement)
         if isinstance(statement, _WRITE_KINDS) and target is not None and _is_clicksend(target, self.catalog):
             return self.catalog.table(target.name)
         return None
 
-    def _check_kind(self, statement: exp.Expression) -> None:
+    def _check_kind(self, statement: exp.Expr) -> None:
         if isinstance(statement, exp.Create) and str(statement.args.get("kind") or "").upper() == "VIEW":
             raise UnsupportedStatementError(
                 "CREATE VIEW over ClickSend tables is not supported: their rows exist only while a statement "
@@ -367,8 +367,10 @@ def _scannable_variables(frame: FrameType | None, names: set[str]) -> dict[str, 
     kinds = tuple(
         getattr(sys.modules[module], cls) for module, cls in _SCANNABLE if hasattr(sys.modules.get(module), cls)
     )
-    found = {}
-    for name in names if frame is not None else ():
+    found: dict[str, Any] = {}
+    if frame is None:
+        return found
+    for name in names:
         value = frame.f_locals.get(name, frame.f_globals.get(name))
         if isinstance(value, kinds):
             found[name] = value
@@ -379,7 +381,7 @@ def _is_clicksend(table: exp.Table, catalog: Catalog) -> bool:
     return catalog.has_table(table.name) and (table.catalog.lower(), table.db.lower()) in QUALIFIERS
 
 
-def _target_table(statement: exp.Expression) -> exp.Table | None:
+def _target_table(statement: exp.Expr) -> exp.Table | None:
     """The table a write or DDL statement changes, if any."""
     if not isinstance(statement, (*_WRITE_KINDS, exp.Merge, *_DDL_KINDS)):
         return None

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any, TypeVar
 
 import duckdb
+from duckdb import Error as DuckDBError  # the field ``duckdb`` shadows the module in annotations
 import pyarrow as pa
 from sqlglot import exp
 
@@ -109,7 +110,7 @@ class Engine:
                 "could not undo it. COMMIT or ROLLBACK first, then run it on its own. Nothing was sent."
             )
 
-    def plan(self, statement: exp.Expression, parameters: Parameters) -> Plan:
+    def plan(self, statement: exp.Expr, parameters: Parameters) -> Plan:
         return plan(statement, self.catalog, DuckDBSession(self.duckdb, parameters, pushdown=self.pushdown))
 
     def table(self, sql: str, params: Any, *, generated: bool) -> pa.Table:
@@ -127,7 +128,7 @@ class Engine:
                 "Decimal, str, bytes, date/time/datetime/timedelta, UUID, lists, dicts and numpy scalars."
             ) from exc
 
-    def reader(self, expression: exp.Expression, parameters: Parameters, rows_per_batch: int) -> pa.RecordBatchReader:
+    def reader(self, expression: exp.Expr, parameters: Parameters, rows_per_batch: int) -> pa.RecordBatchReader:
         """A generated query's rows as DuckDB streams them (errors while reading: :meth:`translated`)."""
         bound_expression, bound = parameters.evaluation(expression)
         try:
@@ -135,11 +136,11 @@ class Engine:
         except duckdb.Error as exc:
             raise self.translated(exc) from exc
 
-    def translated(self, exc: duckdb.Error, *, generated: bool = True) -> SQLError | ClickSendSQLError:
+    def translated(self, exc: DuckDBError, *, generated: bool = True) -> SQLError | ClickSendSQLError:
         """A DuckDB error as the package's own."""
         return translate(exc, self.catalog, generated=generated)
 
-    def evaluated(self, expression: exp.Expression, parameters: Parameters, *, generated: bool = True) -> pa.Table:
+    def evaluated(self, expression: exp.Expr, parameters: Parameters, *, generated: bool = True) -> pa.Table:
         """A generated expression's rows, its placeholders bound by name (a subset of the params)."""
         bound_expression, bound = parameters.evaluation(expression)
         return self.table(bound_expression.sql("duckdb"), bound, generated=generated)

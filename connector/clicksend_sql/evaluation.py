@@ -40,6 +40,8 @@ def _family(sql_type: str) -> str:
     return {"VARCHAR": "text", "BOOLEAN": "boolean"}.get(base, "other")
 
 
+_EVALUATION_ERRORS: tuple[type[BaseException], ...] = (duckdb.Error, *BINDING_ERRORS)  # what a refused constant raises
+
 class DuckDBSession:
     """The planner's view of one statement's DuckDB session (see ``planner.plan.Session``)."""
 
@@ -57,10 +59,10 @@ class DuckDBSession:
     def local_columns(self, table: str) -> list[str] | None:
         try:
             return [str(row[0]) for row in self._con.execute(f"DESCRIBE {table}").fetchall()]
-        except (duckdb.Error, *BINDING_ERRORS):
+        except _EVALUATION_ERRORS:
             return None
 
-    def evaluate(self, expression: exp.Expression, sql_type: str) -> Any:
+    def evaluate(self, expression: exp.Expr, sql_type: str) -> Any:
         """The value of a constant for a column of ``sql_type``: None when it must not be pushed,
         NO_MATCH when no value of the column can equal it."""
         target = _family(sql_type)
@@ -97,7 +99,7 @@ class DuckDBSession:
             if target == "time":
                 micros = self._one(f"SELECT epoch_us(TRY_CAST({constant} AS TIMESTAMPTZ))", values)[0]
                 return datetime.fromtimestamp(micros / 1_000_000, tz=timezone.utc)
-        except (duckdb.Error, *BINDING_ERRORS):
+        except _EVALUATION_ERRORS:
             return None  # DuckDB itself will say what is wrong when it runs the statement
         finally:
             if once:

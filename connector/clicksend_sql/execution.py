@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import math
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterable, Iterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Coroutine, Iterable, Iterator, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass, replace
 from functools import partial
@@ -392,7 +392,7 @@ class Executor:
         streams = [{**s, scan.fan_out: k} for s in scan.streams for k in keys]
         return replace(scan, streams=streams, fan_out=None, search_term=None)
 
-    async def _stream_values(self, scan: Scan, parent: Feed | None) -> AsyncIterator[dict[str, Any]]:
+    async def _stream_values(self, scan: Scan, parent: Feed | None) -> AsyncGenerator[dict[str, Any], None]:
         """Path-variable values per request stream; a fan-out reads them from its parent's rows."""
         if parent is None or scan.fan_out is None or scan.table.parent is None:
             for stream in scan.streams:
@@ -422,7 +422,7 @@ class Executor:
 
     async def _stream_tables(
         self, scan: Scan, stream: dict[str, Any], feed: Feed, progress: Progress, wanted: int | None
-    ) -> AsyncIterator[pa.Table]:
+    ) -> AsyncGenerator[pa.Table, None]:
         """The rows of one stream as converted tables; none when it names a missing parent."""
         assert scan.endpoint is not None
         path, shape = fill_path(scan.path, stream), scan.endpoint.shape

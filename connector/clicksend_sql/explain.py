@@ -16,7 +16,7 @@ EXPLAIN_SCHEMA = pa.schema(
 )
 
 
-def run_explain(engine: Engine, statement: exp.Expression, parameters: Parameters) -> Result:
+def run_explain(engine: Engine, statement: exp.Expr, parameters: Parameters) -> Result:
     """The plan of a statement that reads ClickSend tables, one row per table."""
     the_plan = engine.plan(statement, parameters)
     rows = [{**row, "duckdb_sql": the_plan.duckdb_sql} for row in the_plan.explain_rows()]

@@ -252,11 +252,12 @@ class ProgressDisplay:
             self._bar = self._start()
         expected = getattr(progress, "expected_rows", None)  # known once the first page gave a total
         rows = f"{progress.rows:,} of {expected:,} rows" if expected is not None else f"{progress.rows:,} rows"
-        shown = {"completed": progress.rows, "total": expected, "rows": rows, "pages": progress.pages}
         if progress.table in self._tasks:
-            self._bar.update(self._tasks[progress.table], **shown)
+            self._bar.update(self._tasks[progress.table], completed=progress.rows, total=expected, rows=rows,
+                             pages=progress.pages)
         else:
-            self._tasks[progress.table] = self._bar.add_task(progress.table, **shown)
+            self._tasks[progress.table] = self._bar.add_task(progress.table, completed=progress.rows, total=expected,
+                                                             rows=rows, pages=progress.pages)
 
     def _start(self) -> RichProgress:
         from rich.progress import BarColumn, TextColumn, TimeRemainingColumn

@@ -82,7 +82,7 @@ class Parameters:
             return list(self._params)
         return {name: self.value(name) for name in dict.fromkeys(names)}
 
-    def evaluation(self, expression: exp.Expression) -> tuple[exp.Expression, dict[str, Any]]:
+    def evaluation(self, expression: exp.Expr) -> tuple[exp.Expr, dict[str, Any]]:
         """A copy of ``expression`` whose placeholders are renamed ``$p_<name>``, with their values,
         so a constant sub-expression can be evaluated on its own.
 

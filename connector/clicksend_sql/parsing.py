@@ -60,7 +60,7 @@ class Statement:
     """
 
     text: str
-    expression: exp.Expression
+    expression: exp.Expr
     unread: str | None = None
 
     @property
@@ -139,7 +139,7 @@ def _duckdb_form(text: str) -> str:
         return text
 
 
-def _reserved_quoted(text: str, expression: exp.Expression) -> str:
+def _reserved_quoted(text: str, expression: exp.Expr) -> str:
     """``text`` with the bare identifiers sqlglot read in it that DuckDB reserves (``To``,
     ``From``) quoted; an EXPLAIN's statement is read on its own.
 
@@ -236,7 +236,7 @@ def _check_nesting(tokens: list[Token]) -> None:
         raise SQLSyntaxError(f"The statement nests {deepest} levels of brackets; at most {MAX_NESTING} are accepted.")
 
 
-def _parse_one(text: str) -> exp.Expression:
+def _parse_one(text: str) -> exp.Expr:
     sqlglot_logger = logging.getLogger("sqlglot")
     level = sqlglot_logger.level
     sqlglot_logger.setLevel(logging.ERROR)  # statements sqlglot keeps as raw commands (CALL, EXPLAIN) are fine

@@ -8,8 +8,11 @@ whole Arrow batches, so DuckDB calls Python once per batch, not once per row.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import duckdb
 import pyarrow as pa
+from duckdb.func import FunctionNullHandling, PythonUDFType
 
 _WHY = {  # phonenumbers' ValidationResult values (phonenumbers loads at the first number: start-up)
     "INVALID_COUNTRY_CODE": "the country code is not valid",
@@ -75,7 +78,7 @@ def impossible(phone: str, country: str | None) -> str | None:
     return f"{why.get(reason, 'it is not a possible number')} for {where}"
 
 
-def _batch(index: int) -> object:
+def _batch(index: int) -> Callable[[pa.Array, pa.Array], pa.Array]:
     def apply(phones: pa.Array, countries: pa.Array) -> pa.Array:
         pairs = zip(phones.to_pylist(), countries.to_pylist(), strict=True)
         return pa.array([parse(p, c)[index] for p, c in pairs], pa.string())
@@ -92,7 +95,7 @@ def register(connection: duckdb.DuckDBPyConnection, default_country: str | None)
         if f"__clicksend_{name}" not in known:
             connection.create_function(
                 f"__clicksend_{name}", _batch(index), ["VARCHAR", "VARCHAR"], "VARCHAR",
-                type="arrow", null_handling="special", side_effects=False,
+                type=PythonUDFType.ARROW, null_handling=FunctionNullHandling.SPECIAL, side_effects=False,
             )
         connection.execute(
             f"CREATE OR REPLACE TEMP MACRO {name}(phone, country := NULL) AS "

@@ -28,7 +28,7 @@ from .result import Result, StatementStats
 STREAM_BUFFER = "1MiB"  # DuckDB fills this much of a streamed result before its first batch (its default: 10 MiB)
 
 
-def run_query(engine: Engine, statement: exp.Expression, parameters: Parameters) -> Result:
+def run_query(engine: Engine, statement: exp.Expr, parameters: Parameters) -> Result:
     """Answer a statement that reads ClickSend tables (SELECT, COPY, CTAS, INSERT into a local table)."""
     with _running(engine, statement, parameters) as (the_plan, executor, stats):
         if the_plan.count_alias is not None:
@@ -39,7 +39,7 @@ def run_query(engine: Engine, statement: exp.Expression, parameters: Parameters)
     return Result(table, stats)
 
 
-def stream_query(engine: Engine, statement: exp.Expression, parameters: Parameters, rows_per_batch: int
+def stream_query(engine: Engine, statement: exp.Expr, parameters: Parameters, rows_per_batch: int
                  ) -> Iterator[pa.Schema | pa.RecordBatch]:
     """A query's rows as DuckDB produces them: first the schema, then batches of at most
     ``rows_per_batch`` rows. The scans, the executor and DuckDB's single thread stay open until
@@ -69,7 +69,7 @@ def stream_query(engine: Engine, statement: exp.Expression, parameters: Paramete
 
 
 @contextmanager
-def _running(engine: Engine, statement: exp.Expression, parameters: Parameters) -> Iterator[tuple[Plan, Executor, StatementStats]]:
+def _running(engine: Engine, statement: exp.Expr, parameters: Parameters) -> Iterator[tuple[Plan, Executor, StatementStats]]:
     """A planned statement with its stand-in views bound and its executor open, closed afterwards."""
     the_plan = engine.plan(statement, parameters)
     with engine.accounting() as stats, _views(engine, the_plan):
@@ -155,7 +155,7 @@ def readers(the_plan: Plan) -> dict[str, int]:
     return counts
 
 
-def rows(engine: Engine, query: exp.Expression, parameters: Parameters) -> pa.Table:
+def rows(engine: Engine, query: exp.Expr, parameters: Parameters) -> pa.Table:
     """A query's rows: through the planner when it reads ClickSend tables, else DuckDB alone."""
     if find_tables(query, engine.catalog):
         return run_query(engine, query, parameters).arrow()
@@ -174,7 +174,7 @@ def _views(engine: Engine, the_plan: Plan) -> Iterator[None]:
             engine.duckdb.unregister(scan.view)
 
 
-def query_part(statement: exp.Expression) -> exp.Expression | None:
+def query_part(statement: exp.Expr) -> exp.Query | None:
     """The query inside a statement (itself for SELECT; the source of COPY, CTAS, INSERT)."""
     if isinstance(statement, exp.Query):
         return statement

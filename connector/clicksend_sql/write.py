@@ -21,7 +21,7 @@ from .query import rows
 from .result import Result
 
 
-def run_write(engine: Engine, statement: exp.Expression, table: Table, parameters: Parameters, *, send: bool) -> Result:
+def run_write(engine: Engine, statement: exp.Expr, table: Table, parameters: Parameters, *, send: bool) -> Result:
     """The outcome rows of a write (``send=False``, for EXPLAIN and dry_run: its requests)."""
     if send:
         engine.refuse_in_transaction(f"{statement.key.upper()} on ClickSend table {table.name}")
@@ -36,7 +36,7 @@ class Services:
     def __init__(self, engine: Engine, parameters: Parameters) -> None:
         self._engine, self._parameters = engine, parameters
 
-    def query(self, query: exp.Expression) -> pa.Table:
+    def query(self, query: exp.Expr) -> pa.Table:
         return rows(self._engine, query, self._parameters)
 
     def quote(self, path: str, body: Any) -> Decimal:

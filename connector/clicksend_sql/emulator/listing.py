@@ -7,7 +7,7 @@ object. Cursor style: opaque offsets for /own-numbers, /alpha-tags and /senders/
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -103,7 +103,7 @@ def _as_number(value: Any) -> float | None:
         return None
 
 
-def _sort_key(field: str):  # noqa: ANN202 - a key function
+def _sort_key(field: str) -> Callable[[Row], tuple[int, Any]]:
     """Numbers before strings, numbers numerically, strings case-insensitively, None last."""
 
     def key(row: Row) -> tuple[int, Any]:

@@ -8,7 +8,7 @@ from .direct_read import direct_read
 from .plan import Scan
 
 
-def count_star(statement: exp.Expression, scans: dict[str, Scan]) -> str | None:
+def count_star(statement: exp.Expr, scans: dict[str, Scan]) -> str | None:
     """Switch the scan to count mode and return the output column name, or None.
 
     Only when the statement reads the table directly (:func:`direct_read`): a DISTINCT, GROUP BY,

@@ -11,7 +11,7 @@ from .plan import ANALYSIS_ERRORS, Scan
 _ROW_CHANGING = ("joins", "laterals", "group", "having", "qualify", "distinct", "sample", "windows", "connect", "prewhere")
 
 
-def direct_read(statement: exp.Expression, scans: dict[str, Scan], *, exact: bool = True) -> Scan | None:
+def direct_read(statement: exp.Expr, scans: dict[str, Scan], *, exact: bool = True) -> Scan | None:
     """The scan when ``statement`` is one SELECT whose rows are exactly its table's rows, in one
     scope, filtered only by predicates the scan pushed exactly: the only case in which the API may
     answer count(*), LIMIT or ORDER BY on DuckDB's behalf.

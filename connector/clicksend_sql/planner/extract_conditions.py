@@ -29,8 +29,8 @@ from .hide_unproven import hide_unproven
 from .plan import ANALYSIS_ERRORS, NO_MATCH, Condition, Reference, Session
 
 REF = "clicksend_ref"
-_FLIP = {exp.GT: "<", exp.GTE: "<=", exp.LT: ">", exp.LTE: ">=", exp.EQ: "="}
-_OPS = {exp.GT: ">", exp.GTE: ">=", exp.LT: "<", exp.LTE: "<=", exp.EQ: "="}
+_FLIP: dict[type[exp.Expr], str] = {exp.GT: "<", exp.GTE: "<=", exp.LT: ">", exp.LTE: ">=", exp.EQ: "="}
+_OPS: dict[type[exp.Expr], str] = {exp.GT: ">", exp.GTE: ">=", exp.LT: "<", exp.LTE: "<=", exp.EQ: "="}
 # Functions whose value changes from one evaluation to the next: never a pushable constant.
 _VOLATILE = frozenset({"random", "rand", "uuid", "gen_random_uuid", "uuidv4", "uuidv7", "nextval", "setseed"})
 # Functions of the clock: stable in a statement, but evaluated later by DuckDB than by the planner.
@@ -41,7 +41,7 @@ _OPAQUE_JOINS = frozenset({"ASOF", "POSITIONAL"})
 
 
 def extract_conditions(
-    expression: exp.Expression,
+    expression: exp.Expr,
     references: dict[str, list[exp.Table]],
     catalog: Catalog,
     session: Session,
@@ -103,11 +103,11 @@ def _modifiers(node: exp.Table) -> list[str]:
     return held
 
 
-def _optimize(expression: exp.Expression, tables: list[Table], session: Session) -> exp.Expression:
+def _optimize(expression: exp.Expr, tables: list[Table], session: Session) -> exp.Expr:
     """qualify (with the referenced tables' columns only: a schema of all 50 costs 50 ms, and the
     local tables' columns, so a subquery over them resolves), then pushdown_predicates and
     normalize over what they are proven to rewrite right (:func:`hide_unproven`)."""
-    schema: dict[str, dict[str, str]] = {
+    schema: dict[str, object] = {
         t.name: {c.name: c.type.replace("TIMESTAMPTZ", "TIMESTAMP") for c in t.columns} for t in tables
     }
     schema.update(_local_schema(expression, session, {t.name.lower() for t in tables}))
@@ -123,7 +123,7 @@ def _optimize(expression: exp.Expression, tables: list[Table], session: Session)
     return reveal(normalize(expression, dnf=False))
 
 
-def _local_schema(expression: exp.Expression, session: Session, clicksend: set[str]) -> dict[str, dict[str, str]]:
+def _local_schema(expression: exp.Expr, session: Session, clicksend: set[str]) -> dict[str, dict[str, str]]:
     """The columns of the plain-named local tables the statement reads (not ClickSend's, not CTEs)."""
     ctes = clicksend | {cte.alias_or_name.lower() for cte in expression.find_all(exp.CTE)}
     schema: dict[str, dict[str, str]] = {}
@@ -138,7 +138,7 @@ def _local_schema(expression: exp.Expression, session: Session, clicksend: set[s
 
 
 @contextmanager
-def _row_selecting_clauses_guarded(expression: exp.Expression) -> Iterator[None]:
+def _row_selecting_clauses_guarded(expression: exp.Expr) -> Iterator[None]:
     """pushdown_predicates never pushes below QUALIFY, LIMIT or GROUP BY; DISTINCT ON and a
     select-level SAMPLE choose rows the same way, so mark them with a QUALIFY it respects."""
     guarded = [
@@ -157,13 +157,13 @@ def _row_selecting_clauses_guarded(expression: exp.Expression) -> Iterator[None]
             select.set("qualify", None)
 
 
-def _candidate_conjuncts(scope: Scope, source: exp.Table) -> list[exp.Expression]:
+def _candidate_conjuncts(scope: Scope, source: exp.Table) -> list[exp.Expr]:
     """WHERE conjuncts, and ON conjuncts of joins that filter this source's rows on their own:
     any side of an inner join, only the joined side of LEFT/SEMI/ANTI joins."""
     select = scope.expression
     if not isinstance(select, exp.Select):
         return []
-    conjuncts: list[exp.Expression] = []
+    conjuncts: list[exp.Expr] = []
     where = select.args.get("where")
     if where:
         conjuncts.extend(where.this.flatten() if isinstance(where.this, exp.And) else [where.this])
@@ -187,7 +187,10 @@ def _restrict(ref: Reference, table: Table, alias: str, scope: Scope, session: S
     if scope.expression.args.get("sample"):
         ref.held.append("USING SAMPLE draws from the rows before the filters")
         return
-    for conjunct in _candidate_conjuncts(scope, scope.selected_sources[alias][1]):
+    source = scope.selected_sources[alias][1]
+    if not isinstance(source, exp.Table):  # a ClickSend reference is a table, never a derived scope
+        return
+    for conjunct in _candidate_conjuncts(scope, source):
         tables = {c.table for c in conjunct.walk(prune=lambda n: isinstance(n, exp.Subquery)) if isinstance(c, exp.Column)}
         if any(isinstance(n, exp.Subquery) and not _local_scalar(n) for n in conjunct.walk()):
             tables.add("")  # a subquery that reads this scope or ClickSend: never a condition on its own
@@ -204,7 +207,7 @@ def _restrict(ref: Reference, table: Table, alias: str, scope: Scope, session: S
             ref.leftover.append(_unqualified_sql(conjunct))
 
 
-def _conditions(conjunct: exp.Expression, table: Table, session: Session) -> list[Condition] | None:
+def _conditions(conjunct: exp.Expr, table: Table, session: Session) -> list[Condition] | None:
     if isinstance(conjunct, exp.Between) and not conjunct.args.get("symmetric"):
         low = exp.GTE(this=conjunct.this.copy(), expression=conjunct.args["low"].copy())
         high = exp.LTE(this=conjunct.this.copy(), expression=conjunct.args["high"].copy())
@@ -246,7 +249,7 @@ def _conditions(conjunct: exp.Expression, table: Table, session: Session) -> lis
     return [Condition(col, op, evaluated, _condition_sql(col.name, op, values, evaluated), subqueries)]
 
 
-def _is_constant(node: exp.Expression) -> bool:
+def _is_constant(node: exp.Expr) -> bool:
     """Free of columns, aggregates, windows and volatile functions; a subquery only when DuckDB
     can evaluate it before the scan (:func:`_local_scalar`)."""
     for n in node.walk(prune=lambda n: isinstance(n, exp.Subquery)):
@@ -280,13 +283,13 @@ def _local_scalar(subquery: exp.Subquery) -> bool:
     return root is not None and not any(scope.external_columns for scope in root.traverse())
 
 
-def _reads_clock(node: exp.Expression) -> bool:
+def _reads_clock(node: exp.Expr) -> bool:
     return any(
         isinstance(n, _CLOCK) or (isinstance(n, exp.Anonymous) and n.name.lower() in _CLOCK_NAMES) for n in node.walk()
     )
 
 
-def _condition_sql(column: str, op: str, values: list[exp.Expression], evaluated: tuple[Any, ...]) -> str:
+def _condition_sql(column: str, op: str, values: list[exp.Expr], evaluated: tuple[Any, ...]) -> str:
     """The condition as EXPLAIN shows it; a subquery evaluated first shows its value too."""
     if op == "IN":
         return f"{column} IN ({', '.join(_unqualified_sql(v) for v in values)})"
@@ -296,7 +299,7 @@ def _condition_sql(column: str, op: str, values: list[exp.Expression], evaluated
     return f"{text} (evaluated first: {evaluated[0] if evaluated else 'no value of the column, so no row'})"
 
 
-def _unqualified_sql(conjunct: exp.Expression) -> str:
+def _unqualified_sql(conjunct: exp.Expr) -> str:
     copy = conjunct.copy()
     for column in copy.find_all(exp.Column):
         column.set("table", None)

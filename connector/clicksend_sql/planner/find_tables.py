@@ -15,7 +15,7 @@ from .plan import ANALYSIS_ERRORS
 QUALIFIERS = frozenset({("", ""), ("", SCHEMA_NAME), ("", DATABASE_NAME), (DATABASE_NAME, SCHEMA_NAME)})
 
 
-def find_tables(expression: exp.Expression, catalog: Catalog) -> dict[str, list[exp.Table]]:
+def find_tables(expression: exp.Expr, catalog: Catalog) -> dict[str, list[exp.Table]]:
     """Group the statement's ClickSend table references by lower-case table name.
 
     A reference is a name DuckDB resolves to a ClickSend table (bare, or qualified as in
@@ -47,7 +47,7 @@ def find_tables(expression: exp.Expression, catalog: Catalog) -> dict[str, list[
     return found
 
 
-def _cte_references(expression: exp.Expression) -> set[int]:
+def _cte_references(expression: exp.Expr) -> set[int]:
     """Ids of the table nodes that name a CTE in their scope.
 
     Statements scope analysis does not cover (DESCRIBE, COPY t, PIVOT t) contain no CTE scopes;

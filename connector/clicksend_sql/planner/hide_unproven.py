@@ -22,7 +22,7 @@ from collections.abc import Callable
 
 from sqlglot import exp
 
-PROVEN: tuple[type[exp.Expression], ...] = (
+PROVEN: tuple[type[exp.Expr], ...] = (
     exp.And, exp.Or, exp.Not, exp.Paren, exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE, exp.In, exp.Between,
     exp.Column,
 )
@@ -43,7 +43,7 @@ class Hidden(exp.Expression, exp.Func):
 _PLACEMENT = (exp.Window, exp.AggFunc, *exp.SET_RETURNING_FUNCTIONS)
 
 
-def hide_unproven(expression: exp.Expression) -> Callable[[exp.Expression], exp.Expression] | None:
+def hide_unproven(expression: exp.Expr) -> Callable[[exp.Expr], exp.Expr] | None:
     """Hide, in place, what the optimizer must not rewrite; return the function that brings it
     back into the optimized tree, or None (and hide nothing) when the optimizer must not run.
 
@@ -61,12 +61,12 @@ def hide_unproven(expression: exp.Expression) -> Callable[[exp.Expression], exp.
     targets = _unproven_parts(expression)
     if any(part.find(exp.Query) for part in targets):
         return None
-    hidden: dict[str, exp.Expression] = {}
+    hidden: dict[str, exp.Expr] = {}
     for number, part in enumerate(targets):
         hidden[str(number)] = part.copy()
         part.replace(Hidden(this=exp.Literal.number(number), expressions=[c.copy() for c in part.find_all(exp.Column)]))
 
-    def reveal(tree: exp.Expression) -> exp.Expression:
+    def reveal(tree: exp.Expr) -> exp.Expr:
         while True:
             stand_ins = list(tree.find_all(Hidden))
             if not stand_ins:
@@ -83,10 +83,10 @@ def hide_unproven(expression: exp.Expression) -> Callable[[exp.Expression], exp.
     return reveal
 
 
-def _unproven_parts(expression: exp.Expression) -> list[exp.Expression]:
+def _unproven_parts(expression: exp.Expr) -> list[exp.Expr]:
     """The largest parts of conditions (WHERE, ON) not on :data:`PROVEN`, and the projections the
     optimizer may copy into a condition when it moves one into a subquery."""
-    parts: list[exp.Expression] = []
+    parts: list[exp.Expr] = []
     for select in expression.find_all(exp.Select):
         where = select.args.get("where")
         conditions = [where.this] if where else []
@@ -100,7 +100,7 @@ def _unproven_parts(expression: exp.Expression) -> list[exp.Expression]:
     return parts
 
 
-def _outside_proven(node: exp.Expression) -> list[exp.Expression]:
+def _outside_proven(node: exp.Expr) -> list[exp.Expr]:
     if not _proven(node):
         return [node]
     if isinstance(node, exp.Column):
@@ -108,7 +108,7 @@ def _outside_proven(node: exp.Expression) -> list[exp.Expression]:
     return [part for child in node.iter_expressions() for part in _outside_proven(child)]
 
 
-def _proven(node: exp.Expression) -> bool:
+def _proven(node: exp.Expr) -> bool:
     if isinstance(node, exp.Between):
         return not node.args.get("symmetric")
     if isinstance(node, exp.In):

@@ -40,7 +40,7 @@ class Session(Protocol):
 
     pushdown: bool  # False: fetch whole tables and let DuckDB do everything (the differential baseline)
 
-    def evaluate(self, expression: exp.Expression, sql_type: str) -> Any:
+    def evaluate(self, expression: exp.Expr, sql_type: str) -> Any:
         """The value a constant has for a column of ``sql_type`` under DuckDB's comparison rules:
         None when it cannot be pushed, :data:`NO_MATCH` when no value of the column equals it."""
 
@@ -139,7 +139,7 @@ class Scan:
 class Plan:
     """A statement rewritten for DuckDB plus the scans that feed it."""
 
-    statement: exp.Expression
+    statement: exp.Expr
     scans: dict[str, Scan]  # lower-case table name -> scan
     duckdb_sql: str = ""
     count_alias: str | None = None  # set when count(*) is answered from `total`

@@ -30,7 +30,7 @@ def view_name(table: str) -> str:
     return f"{VIEW_PREFIX}{table.lower()}"
 
 
-def plan(statement: exp.Expression, catalog: Catalog, session: Session) -> Plan:
+def plan(statement: exp.Expr, catalog: Catalog, session: Session) -> Plan:
     """Plan a statement: find tables, extract conditions, push filters, LIMIT and count(*).
 
     Like sqlglot's ``optimize``, it works on a copy: the caller's tree is left as it was.
@@ -48,7 +48,7 @@ def plan(statement: exp.Expression, catalog: Catalog, session: Session) -> Plan:
     return result
 
 
-def _point_at_views(statement: exp.Expression, references: dict[str, list[exp.Table]]) -> exp.Expression:
+def _point_at_views(statement: exp.Expr, references: dict[str, list[exp.Table]]) -> exp.Expr:
     """Point each reference at its view, keeping the name the query uses for it as alias and every
     modifier (TABLESAMPLE, PIVOT, column aliases, ...) it carries.
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 from sqlglot import exp
 
 from .direct_read import direct_read
-from .plan import NO_MATCH, Scan, Session
+from .plan import Scan, Session
 
 _SORTABLE = ("BIGINT", "INTEGER", "DOUBLE", "TIMESTAMPTZ", "DATE")
 
 
-def pushdown_limit(statement: exp.Expression, scans: dict[str, Scan], session: Session) -> None:
+def pushdown_limit(statement: exp.Expr, scans: dict[str, Scan], session: Session) -> None:
     """Set ``max_rows`` on the scan of a SELECT that reads its table directly (:func:`direct_read`).
 
     The executor then stops once that many rows passing :attr:`Scan.checks` have arrived, over
@@ -30,7 +30,8 @@ def pushdown_limit(statement: exp.Expression, scans: dict[str, Scan], session: S
     """
     scan = direct_read(statement, scans, exact=False)
     limit_clause = statement.args.get("limit")
-    if scan is None or not isinstance(limit_clause, exp.Limit) or limit_clause.args.get("limit_options"):
+    if scan is None or not isinstance(statement, exp.Select) or not isinstance(limit_clause, exp.Limit) \
+            or limit_clause.args.get("limit_options"):
         return
     if statement.find(exp.AggFunc):
         return
@@ -50,12 +51,12 @@ def pushdown_limit(statement: exp.Expression, scans: dict[str, Scan], session: S
     scan.max_rows = limit + offset
 
 
-def _count(node: exp.Expression | None, session: Session) -> int | None:
+def _count(node: exp.Expr | None, session: Session) -> int | None:
     """A LIMIT/OFFSET value (a literal or a parameter), or None when it is not a plain count."""
     if node is None:
         return None
     value = session.evaluate(node, "BIGINT")
-    return value if isinstance(value, int) and not isinstance(value, bool) and value is not NO_MATCH and value >= 0 else None
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
 
 
 def _api_sort(statement: exp.Select, order: exp.Order, scan: Scan, session: Session) -> str | None:

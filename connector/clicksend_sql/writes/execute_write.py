@@ -39,7 +39,7 @@ PLAN_SCHEMA = pa.schema(
 class Services(Protocol):
     """What a write needs from its connection."""
 
-    def query(self, query: exp.Expression) -> pa.Table: ...
+    def query(self, query: exp.Expr) -> pa.Table: ...
     def quote(self, path: str, body: Any) -> Decimal: ...
     def list_sizes(self, ids: list[int]) -> dict[int, int]: ...
     def send(self, requests: list[WriteRequest]) -> list[RequestOutcome]: ...
@@ -47,7 +47,7 @@ class Services(Protocol):
     def exclusive(self) -> AbstractContextManager[None]: ...
 
 
-def execute_write(statement: exp.Expression, table: Table, services: Services, limits: Limits, *, send: bool) -> pa.Table:
+def execute_write(statement: exp.Expr, table: Table, services: Services, limits: Limits, *, send: bool) -> pa.Table:
     """The outcome table of a write (``send=False``: the plan of its requests, nothing sent).
 
     An upsert or a de-duplicated send (``ON CONFLICT``) holds the account's write lock from its
@@ -60,7 +60,7 @@ def execute_write(statement: exp.Expression, table: Table, services: Services, l
         return _execute(statement, planned, services, limits, send=send)
 
 
-def _execute(statement: exp.Expression, planned: WriteRows, services: Services, limits: Limits, *, send: bool) -> pa.Table:
+def _execute(statement: exp.Expr, planned: WriteRows, services: Services, limits: Limits, *, send: bool) -> pa.Table:
     table = planned.table
     planned, invalid = validate_rows(planned, limits)
     _check_list_sizes(planned, services)

@@ -127,7 +127,7 @@ def _updates(write: WriteRows, found: list[tuple[int, Any]], con: duckdb.DuckDBP
     return WriteRows("UPDATE", table, columns, rows.drop_columns(["__row"]), origins=origins)
 
 
-def _sides(value: exp.Expression) -> exp.Expression:
+def _sides(value: exp.Expr) -> exp.Expr:
     """``excluded.x`` stays the new row; any other column is the existing row's (``e``)."""
     value = value.copy()
     for column in value.find_all(exp.Column):

@@ -19,7 +19,7 @@ from ..catalog import Table
 from ..errors import SQLError, UnsupportedStatementError
 
 Kind = Literal["INSERT", "UPDATE", "DELETE"]
-RunQuery = Callable[[exp.Expression], pa.Table]  # a SELECT through the connection's engine
+RunQuery = Callable[[exp.Expr], pa.Table]  # a SELECT through the connection's engine
 
 
 class WriteError(SQLError):
@@ -32,7 +32,7 @@ class Conflict:
 
     column: str  # matched normalized (catalog ``match_as``) within the row's parent
     update: bool  # False: DO NOTHING
-    assignments: tuple[tuple[str, exp.Expression], ...] = ()  # DO UPDATE SET; empty: every given column
+    assignments: tuple[tuple[str, exp.Expr], ...] = ()  # DO UPDATE SET; empty: every given column
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,7 @@ class WriteRows:
     origins: tuple[int, ...] | None = None  # input row (0-based) of each row, when not 1:1
 
 
-def plan_rows(statement: exp.Expression, table: Table, run_query: RunQuery) -> WriteRows:
+def plan_rows(statement: exp.Expr, table: Table, run_query: RunQuery) -> WriteRows:
     """Turn a parsed INSERT/UPDATE/DELETE into :class:`WriteRows` (reading rows where needed),
     once the table is known to take that kind of write (so a refused write reads nothing)."""
     kind = statement.key.upper()
@@ -139,8 +139,8 @@ def _update(statement: exp.Update, table: Table, run_query: RunQuery) -> WriteRo
         *[exp.column(k, table=alias, quoted=True) for k in keys],
         *[value.copy().as_(f"__set_{i}") for i, (_, value) in enumerate(assignments)],
     ).from_(statement.this.copy())
-    if statement.args.get("from_") or statement.args.get("from"):
-        source = statement.args.get("from_") or statement.args.get("from")
+    source = statement.args.get("from_") or statement.args.get("from")
+    if source is not None:
         select = select.join(source.this.copy(), join_type="cross")
     if statement.args.get("where"):
         select = select.where(statement.args["where"].this.copy())

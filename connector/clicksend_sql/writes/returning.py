@@ -33,7 +33,7 @@ class Written:
     settled: dict[int, list[dict[str, Any]]]  # per row settled from the history: its history rows
 
 
-def returning(statement: exp.Expression, written: Sequence[Written], scratch: Callable[[], duckdb.DuckDBPyConnection]) -> pa.Table:
+def returning(statement: exp.Expr, written: Sequence[Written], scratch: Callable[[], duckdb.DuckDBPyConnection]) -> pa.Table:
     """The ``RETURNING`` list evaluated over the rows that were written."""
     clause = statement.args["returning"]
     first = written[0].part
