@@ -38,7 +38,8 @@ from clicksend_sql.errors import (
     ServerError,
     TransportError,
 )
-from clicksend_sql.http import MAX_RETRY_AFTER, ApiResponse, ClickSendClient, _cursor_of, retry_after_seconds
+from clicksend_sql.http import MAX_RETRY_AFTER, ApiResponse, ClickSendClient, retry_after_seconds
+from clicksend_sql.http.pagination import _cursor_of
 
 T = TypeVar("T")
 TEST_KEY = "D83DED51-9E35-4D42-9BB9-0E34B7CA85AE"  # the documented key of ClickSend's test accounts

@@ -18,9 +18,9 @@ from sqlglot import exp
 from . import procedures
 from .catalog import Procedure, column_name
 from .charges import Send, charge_of, check_caps, quoted_price
-from .conversion import redact
 from .engine import Engine
 from .parameters import Parameters
+from .redaction import redact_rows
 from .result import Result
 
 
@@ -55,7 +55,8 @@ def run_call(engine: Engine, function: exp.Func, parameters: Parameters, *, send
     with engine.accounting() as stats:
         response = engine.run(procedures.call(engine.client, procedure, arguments))
     returns = engine.catalog.table(procedure.returns) if procedure.returns else None
-    return Result(redact(procedures.result_table(response, returns), engine.settings.api_key), stats, kind="call")
+    rows = redact_rows(procedures.result_table(response, returns), (engine.settings.api_key,))
+    return Result(rows, stats, kind="call")
 
 
 def _check_like_an_insert(engine: Engine, procedure: Procedure, arguments: dict[str, Any]) -> None:

@@ -307,17 +307,3 @@ def _parse_iso(text: str | None) -> datetime | None:
         return None
     parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
-
-
-def redact(rows: pa.Table, secret: str) -> pa.Table:
-    """Mask the connection's own API key wherever the API echoes it (``GET /account`` does, in
-    ``_subaccount``), so it never reaches results, files or the CLI.
-
-    >>> redact(pa.table({"s": ['{"api_key":"K-1"}', None], "n": [1, 2]}), "K-1").to_pylist()
-    [{'s': '{"api_key":"****"}', 'n': 1}, {'s': None, 'n': 2}]
-    """
-    for index, field in enumerate(rows.schema):
-        if pa.types.is_string(field.type) and pc.any(pc.match_substring(rows.column(index), secret)).as_py():
-            masked = pc.replace_substring(rows.column(index), secret, "****")
-            rows = rows.set_column(index, field, masked)
-    return rows

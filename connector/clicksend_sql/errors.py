@@ -144,22 +144,6 @@ class CatalogError(ClickSendSQLError):
     """A declaration in schema/ or procedures/ is malformed."""
 
 
-MASK = "****"
-
-
-def redact(text: str, *secrets: str) -> str:
-    """``text`` with every occurrence of each secret masked: servers and proxies echo what they
-    were sent, and their words end up in our messages.
-
-    >>> redact("bad key K-1 for user u (Basic dTpLLTE=)", "K-1", "dTpLLTE=")
-    'bad key **** for user u (Basic ****)'
-    """
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, MASK)
-    return text
-
-
 def closest(name: str, candidates: Iterable[str], n: int = 3) -> list[str]:
     """The candidates most like ``name``, case-insensitively, best first.
 

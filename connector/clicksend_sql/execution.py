@@ -27,12 +27,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .catalog import Catalog, Table
-from .conversion import arrow_schema, bodies_to_arrow, redact
+from .conversion import arrow_schema, bodies_to_arrow
 from .errors import APIError, ForbiddenError, NotFoundError
 from .http import ApiResponse, ClickSendClient
 from .planner import Condition, Reference, Scan
 from .planner.planner import view_name
 from .planner.pushdown_filters import pushdown_filters
+from .redaction import redact_rows
 
 T = TypeVar("T")
 CHUNK_PAGES = 64  # pages converted together at most: large enough for Arrow's reader, small enough to stream
@@ -479,7 +480,7 @@ class Executor:
     ) -> pa.Table:
         rows_key = scan.endpoint.rows_key if scan.endpoint else None
         table = await asyncio.to_thread(bodies_to_arrow, scan.table, bodies, shape, rows_key)
-        table = redact(_fill_path_columns(scan.table, table, stream), self._client.settings.api_key)
+        table = redact_rows(_fill_path_columns(scan.table, table, stream), (self._client.settings.api_key,))
         progress.rows += table.num_rows
         if self._progress:
             self._progress(progress)
