@@ -458,7 +458,7 @@ class Executor:
             if not (stream and _missing_parent(exc)):
                 raise
 
-    def _pages(self, scan: Scan, path: str, shape: str, wanted: int | None) -> AsyncIterator[ApiResponse]:
+    def _pages(self, scan: Scan, path: str, shape: str, wanted: int | None) -> AsyncGenerator[ApiResponse, None]:
         """The stream's pages. With checks to pass, the caller stops once enough rows passed:
         page 1 alone first, then one page at a time in the API's order when the rows must be
         its first ones (a pushed ORDER BY), else the usual concurrent window."""
