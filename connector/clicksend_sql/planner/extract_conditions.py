@@ -237,8 +237,8 @@ def _conditions(conjunct: exp.Expr, table: Table, session: Session) -> list[Cond
         return None
     try:
         evaluated = tuple(session.evaluate(v, col.type) for v in values)
-    except SQLError as exc:  # the constant can never match the column's type: fail before any request
-        raise SQLError(f"WHERE {table.name}.{col.name}: {exc}") from None
+    except SQLError:  # no value of the column's type: DuckDB decides, failing only where it evaluates the conjunct
+        return None
     if any(v is None for v in evaluated):
         return None
     if NO_MATCH in evaluated:
