@@ -91,9 +91,9 @@ def _checked(part: WriteRows, planned: WriteRows, limits: Limits) -> WriteRows:
     its origins pointing at the statement's input rows."""
     if part is planned:
         return part
-    checked, _ = validate_rows(part, replace(limits, invalid_rows="error"))
     origins = tuple(_origin(planned, i) for i in (part.origins or range(part.rows.num_rows)))
-    return replace(checked, origins=origins)
+    checked, _ = validate_rows(replace(part, origins=origins), replace(limits, invalid_rows="error"))
+    return checked
 
 
 def _origin(planned: WriteRows, row: int) -> int:
