@@ -118,7 +118,7 @@ def test_a_stream_gives_the_rows_sql_gives(big: Emulator) -> None:
     with open_connection(big) as con:
         query = "SELECT MessageId, Status, Date FROM SMSHistory WHERE Direction = 'out' ORDER BY MessageId"
         with con.stream(query, rows_per_batch=1000) as reader:
-            assert isinstance(reader, pa.RecordBatchReader)
+            assert reader.schema.names == ["MessageId", "Status", "Date"]
             batches = list(reader)
         streamed = pa.Table.from_batches(batches)
         assert max(b.num_rows for b in batches) <= 1000
@@ -157,3 +157,44 @@ def test_stream_mistakes_fail_at_once_and_writes_stream_their_outcome(big: Emula
             con.stream("SELECT 1; SELECT 2")
         local = con.stream("SELECT range AS i FROM range(5)", rows_per_batch=2)
         assert [b.num_rows for b in local] == [2, 2, 1]
+
+
+def test_a_request_failing_mid_stream_is_the_package_s_error() -> None:
+    """Review finding: a page failing at the stream's start reached the reader as a bare OSError
+    carrying a Python traceback (later pages as pyarrow's ArrowInvalid)."""
+    from clicksend_sql.errors import ServerError
+
+    with Emulator(seed=1, sizes={"sms-history": 1000}) as emu, clicksend_sql.connect(
+            emu.username, emu.api_key, base_url=emu.base_url, rate_limit=None, retries=0, concurrency=1) as con:
+        for page in (2, 5):
+            emu.fault(f"GET /v3/sms/history?limit=100&page={page}", "fail", count=5)
+            with pytest.raises(ServerError, match="HTTP 500") as info, con.stream("SELECT * FROM SMSHistory", rows_per_batch=10) as s:
+                for _ in s:
+                    pass
+            assert "Traceback" not in str(info.value)
+            emu.reset_stats()
+        assert con.sql("SELECT 1").fetchone() == (1,)
+        arrow = pa.RecordBatchReader.from_stream(con.stream("SELECT MessageId FROM SMSHistory"))  # the C stream interface
+        assert arrow.read_all().num_rows == 1000
+
+
+def test_closing_a_connection_closes_its_stream_and_cursors(big: Emulator) -> None:
+    con = open_connection(big)
+    cursor = con.cursor()
+    stream = con.stream("SELECT * FROM SMSHistory", rows_per_batch=100)
+    stream.read_next_batch()
+    con.close()
+    with pytest.raises(StopIteration):  # closed with its connection: nothing more comes
+        stream.read_next_batch()
+    with pytest.raises(ConnectionClosedError):
+        cursor.sql("SELECT 1")
+
+
+def test_a_cursor_follows_its_connection_s_dry_run(emulator: Emulator) -> None:
+    """Review finding: a cursor kept the dry_run of the moment it was made, and sent."""
+    with open_connection(emulator) as con:
+        cursor = con.cursor()
+        con.dry_run = True
+        emulator.reset_stats()
+        cursor.sql("INSERT INTO SMSHistory (\"To\", Body) VALUES ('+61411111111', 'x')")
+        assert cursor.dry_run and "POST /v3/sms/send" not in emulator.requests()  # only the price was asked

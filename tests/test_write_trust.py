@@ -287,3 +287,36 @@ def test_the_cli_exits_3_when_a_write_row_failed(account: Emulator) -> None:
     assert run.returncode == 3, run.stderr
     assert "1 row(s) of a write were not written" in run.stderr and account.api_key not in run.stdout + run.stderr
     assert "COUNTRY_NOT_ENABLED" in run.stdout
+
+
+def test_changing_a_campaign_s_list_is_counted_as_a_send_to_it(account: Emulator) -> None:
+    """Review finding: an UPDATE pointing a campaign at another list was not counted by the caps."""
+    campaign = 801
+    with _connect(account, max_messages=0) as capped:
+        account.reset_stats()
+        with pytest.raises(LimitError, match=r"UPDATE SMSCampaigns would send \d+ messages"):
+            capped.sql("UPDATE SMSCampaigns SET ListId = 1401 WHERE SmsCampaignId = ?", [campaign])
+        capped.sql("UPDATE SMSCampaigns SET Name = 'renamed' WHERE SmsCampaignId = ?", [campaign])  # sends nothing
+        assert [r for r in account.requests() if r.startswith("PUT ")] == [f"PUT /v3/sms-campaigns/{campaign}"]
+
+
+def test_do_update_on_a_table_without_update_is_refused_before_anything(wcon: Connection, account: Emulator) -> None:
+    account.reset_stats()
+    for statement in ("INSERT INTO SMSHistory (\"To\", Body, CustomString) VALUES ('+61411111111', 'hi', 'x') "
+                      "ON CONFLICT (CustomString) DO UPDATE SET Body = excluded.Body",
+                      "INSERT OR REPLACE INTO SMSHistory (\"To\", Body, CustomString) VALUES ('+61411111111', 'hi', 'x')"):
+        with pytest.raises(ClickSendSQLError, match=r"SMSHistory rows cannot be changed once written .* DO NOTHING"):
+            wcon.sql(statement)
+    assert account.requests() == []
+
+
+def test_explain_names_the_statement_s_input_rows_after_skipped_ones(account: Emulator) -> None:
+    with _connect(account, dry_run=True, invalid_rows="skip") as dry:
+        plan = dry.sql("INSERT INTO SMSHistory (\"To\", Body) VALUES ('12', 'a'), ('+61411111111', 'b')").arrow().to_pylist()
+    assert [(p["rows"], p["first_row"]) for p in plan] == [(1, 2)]
+
+
+def test_an_international_00_prefix_is_possible_without_a_default_country() -> None:
+    from clicksend_sql.phones import impossible
+
+    assert impossible("0061411111111", None) is None and impossible("00", None) is not None

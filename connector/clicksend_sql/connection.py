@@ -15,7 +15,8 @@ import inspect
 import re
 import sys
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+import weakref
+from collections.abc import Generator, Iterator, Mapping, Sequence
 from concurrent.futures import Future
 from contextlib import contextmanager
 from decimal import Decimal
@@ -24,7 +25,6 @@ from types import FrameType
 from typing import Any, Literal
 
 import duckdb
-import pyarrow as pa
 from sqlglot import exp
 
 from . import phones
@@ -32,7 +32,7 @@ from .call import run_call
 from .catalog import Catalog, load_catalog
 from .config import Limits, Settings, resolve_settings
 from .engine import Engine, EventLoopThread, make_client
-from .errors import ConnectionClosedError, SQLError, UnsupportedStatementError
+from .errors import ClickSendSQLError, ConnectionClosedError, SQLError, UnsupportedStatementError
 from .execution import ProgressCallback
 from .explain import run_explain
 from .http import DEFAULT_DEADLINE, DEFAULT_RETRIES
@@ -41,7 +41,7 @@ from .parsing import Statement, deep_recursion, parse
 from .planner import view_name
 from .planner.find_tables import QUALIFIERS, find_tables
 from .query import run_query, stream_query
-from .result import Result, StatementStats
+from .result import RecordBatchStream, Result, StatementStats
 from .system_tables import SEARCH_PATH, declare
 from .unread import check_unread
 
@@ -96,13 +96,20 @@ class Connection:
             raise
         self._engine = Engine(settings, catalog, database_connection, io, client, progress, pushdown, dry_run, limits)
         self._emulator: Any = None
+        self._session_state()
+
+    def _session_state(self) -> None:
+        """What each session tracks beside its engine: its lock, its cursors, its open stream."""
         self._lock = threading.RLock()
+        self._cursors: weakref.WeakSet[Connection] = weakref.WeakSet()
+        self._stream: Generator[Any, None, None] | None = None
 
     @classmethod
     def _over(cls, engine: Engine) -> Connection:
         """A connection object over an engine that exists already (a cursor's)."""
         cursor = cls.__new__(cls)
-        cursor._engine, cursor._emulator, cursor._lock = engine, None, threading.RLock()
+        cursor._engine, cursor._emulator = engine, None
+        cursor._session_state()
         return cursor
 
     # The engine's state, as users and tools see it.
@@ -110,8 +117,16 @@ class Connection:
     catalog = property(lambda self: self._engine.catalog)
     duckdb = property(lambda self: self._engine.duckdb, doc="The DuckDB connection statements run in.")
     last_stats = property(lambda self: self._engine.last_stats, doc="What the last statement cost.")
-    pushdown = property(lambda self: self._engine.pushdown, lambda self, on: setattr(self._engine, "pushdown", on))
-    dry_run = property(lambda self: self._engine.dry_run, lambda self, on: setattr(self._engine, "dry_run", on))
+    pushdown = property(lambda self: self._engine.pushdown, lambda self, on: self._set("pushdown", on),
+                        doc="False: fetch whole tables and let DuckDB apply every filter (also on this session's cursors).")
+    dry_run = property(lambda self: self._engine.dry_run, lambda self, on: self._set("dry_run", on),
+                       doc="True: writes and changing CALLs show their requests (also on this session's cursors).")
+
+    def _set(self, name: str, value: bool) -> None:
+        """A setting of this session and of every cursor made from it, so none keeps an older one."""
+        setattr(self._engine, name, value)
+        for cursor in list(self._cursors):
+            cursor._set(name, value)
 
     def __repr__(self) -> str:
         return f"Connection(username={self.settings.username!r}, base_url={self.settings.base_url!r})"
@@ -123,9 +138,22 @@ class Connection:
         self.close()
 
     def close(self) -> None:
-        """Close DuckDB, and (not for a cursor) the HTTP connections and, for ``demo=True``, the
-        emulator. Closing twice is harmless; using a closed connection raises ConnectionClosedError."""
+        """Close this session's cursors and open stream (cancelling its requests), DuckDB, and
+        (not for a cursor) the HTTP connections and, for ``demo=True``, the emulator. A statement
+        running in another thread is waited for. Closing twice is harmless; using a closed
+        connection raises ConnectionClosedError."""
+        for cursor in list(self._cursors):
+            cursor.close()
         with self._lock:
+            stream = self._stream
+            if stream is not None:
+                try:
+                    stream.close()
+                except ValueError:  # "generator already executing": another thread is reading it
+                    raise ClickSendSQLError(
+                        "A stream of this connection is being read in another thread; close it there (or let it end) "
+                        "before closing the connection."
+                    ) from None
             self._engine.close()
             if self._emulator is not None:
                 self._emulator.stop()
@@ -143,8 +171,10 @@ class Connection:
             except BaseException:
                 duck.close()
                 raise
-            return Connection._over(dataclasses.replace(self._engine, duckdb=duck, owns_client=False, duckdb_closed=False,
-                                                        streaming=False, last_stats=StatementStats()))
+            cursor = Connection._over(dataclasses.replace(self._engine, duckdb=duck, owns_client=False, duckdb_closed=False,
+                                                          streaming=False, last_stats=StatementStats()))
+            self._cursors.add(cursor)
+            return cursor
 
     # --- public API ----------------------------------------------------------------------------
 
@@ -164,8 +194,8 @@ class Connection:
             with deep_recursion(), self._python_objects(statements, _caller_frame()):
                 return [self._run(statement, parameters) for statement in statements]
 
-    def stream(self, text: str, params: Params = None, *, rows_per_batch: int = 10_000) -> pa.RecordBatchReader:
-        """Run one query and stream its rows: a RecordBatchReader that DuckDB fills as the pages
+    def stream(self, text: str, params: Params = None, *, rows_per_batch: int = 10_000) -> RecordBatchStream:
+        """Run one query and stream its rows: a RecordBatchStream that DuckDB fills as the pages
         arrive, holding no more than a few pages at once, where ``sql()`` would hold every row.
 
         The requests and DuckDB's statement stay open until the reader is read to the end or
@@ -186,10 +216,11 @@ class Connection:
                 return self.sql_each(text, params)[-1].fetch_record_batch(rows_per_batch)
             batches = self._streamed(statement, parameters, _caller_frame(), rows_per_batch)
             schema = next(batches)  # plans, binds and starts the scans: a mistake fails here, not at the first read
-        return pa.RecordBatchReader.from_stream(pa.RecordBatchReader.from_batches(schema, batches))
+            self._stream = batches
+        return RecordBatchStream(schema, batches)
 
     def _streamed(self, statement: Statement, parameters: Parameters, frame: FrameType | None,
-                  rows_per_batch: int) -> Iterator[Any]:
+                  rows_per_batch: int) -> Generator[Any, None, None]:
         """The generator behind :meth:`stream`: the session is marked busy until it ends."""
         self._engine.streaming = True
         try:
@@ -197,6 +228,7 @@ class Connection:
                 yield from stream_query(self._engine, statement.expression, parameters, rows_per_batch)
         finally:
             self._engine.streaming = False
+            self._stream = None
 
     def explain(self, text: str, params: Params = None) -> Result:
         """The plan of a statement: per table the endpoint, parameters, pushed and local predicates."""

@@ -148,8 +148,11 @@ class Engine:
     def close(self) -> None:
         """Close DuckDB and, unless a cursor's, the HTTP connections and the I/O thread."""
         if not self.duckdb_closed:
+            try:
+                self.duckdb.close()
+            except duckdb.Error as exc:
+                raise self.translated(exc, generated=False) from exc
             self.duckdb_closed = True
-            self.duckdb.close()
         if self.owns_client and not self.io.loop.is_closed():
             self.io.run(self.client.aclose())
             self.io.close()

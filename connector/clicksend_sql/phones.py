@@ -63,7 +63,7 @@ def impossible(phone: str, country: str | None) -> str | None:
 
     region = (country or "").upper() or None
     text = phone.strip()
-    if region is None and not text.startswith(("+", "00")):
+    if region is None and not text.startswith("+"):  # 00... is an international prefix only in some countries
         digits = sum(ch.isdigit() for ch in text)
         return None if 3 <= digits <= 17 else f"it has {digits} digits; a phone number has 3 to 17"
     try:

@@ -7,8 +7,9 @@ executor fills while DuckDB runs the statement: DuckDB pulls, and the requests f
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import TypeVar
 
 import duckdb
 import pyarrow as pa
@@ -17,7 +18,7 @@ from sqlglot import exp
 
 from .conversion import empty_rows
 from .engine import Engine
-from .errors import ClickSendSQLError
+from .errors import ClickSendSQLError, SQLError
 from .execution import Executor
 from .parameters import Parameters
 from .planner import Plan
@@ -25,6 +26,7 @@ from .planner.find_tables import find_tables
 from .result import Result, StatementStats
 
 
+T = TypeVar("T")
 STREAM_BUFFER = "1MiB"  # DuckDB fills this much of a streamed result before its first batch (its default: 10 MiB)
 
 
@@ -53,19 +55,30 @@ def stream_query(engine: Engine, statement: exp.Expr, parameters: Parameters, ro
             return
         _start_scans(engine, the_plan, executor)
         with _failures(executor), _one_thread(engine.duckdb), _setting(engine.duckdb, "streaming_buffer_size", STREAM_BUFFER):
-            reader = engine.reader(the_plan.statement, parameters, rows_per_batch)
+            reader = _arrow_errors(engine, executor, lambda: engine.reader(the_plan.statement, parameters, rows_per_batch))
             try:
                 yield reader.schema
                 while True:
                     try:
-                        batch = reader.read_next_batch()
+                        batch = _arrow_errors(engine, executor, reader.read_next_batch)
                     except StopIteration:
                         return
-                    except duckdb.Error as exc:
-                        raise engine.translated(exc) from exc
                     yield batch
             finally:
                 reader.close()
+
+
+def _arrow_errors(engine: Engine, executor: Executor, read: Callable[[], T]) -> T:
+    """``read()``, with what DuckDB and Arrow raise when a scan's stream fails (an OSError that
+    carries the Python traceback) turned into that request's own error, or the package's."""
+    try:
+        return read()
+    except (duckdb.Error, OSError, pa.ArrowException) as exc:
+        if executor.error is not None:
+            raise executor.error from executor.error.__cause__
+        if isinstance(exc, duckdb.Error):
+            raise engine.translated(exc) from exc
+        raise SQLError(f"Reading the statement's rows failed: {str(exc).splitlines()[0]}") from exc
 
 
 @contextmanager

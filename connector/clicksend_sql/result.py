@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import html
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -87,15 +87,16 @@ class Result:
         rest = self._take(None)
         return duckdb.from_arrow(rest).fetchnumpy() if rest.num_columns else {}
 
-    def fetch_record_batch(self, rows_per_batch: int = 1_000_000) -> pa.RecordBatchReader:
-        """The rows not fetched yet as a RecordBatchReader, as DuckDB's ``fetch_record_batch``
-        gives them (this result is held in memory; ``Connection.stream`` streams instead).
+    def fetch_record_batch(self, rows_per_batch: int = 1_000_000) -> RecordBatchStream:
+        """The rows not fetched yet as batches, as DuckDB's ``fetch_record_batch`` gives them (this
+        result is held in memory; ``Connection.stream`` streams instead).
 
         >>> reader = Result(pa.table({"n": [1, 2, 3]})).fetch_record_batch(2)
         >>> [b.num_rows for b in reader]
         [2, 1]
         """
-        return self._take(None).to_reader(max_chunksize=rows_per_batch)
+        rest = self._take(None)
+        return RecordBatchStream(rest.schema, (batch for batch in rest.to_batches(max_chunksize=rows_per_batch)))
 
     def _take(self, size: int | None) -> pa.Table:
         start = min(self._fetched, self._table.num_rows)
@@ -141,3 +142,50 @@ class Result:
 def _rows(table: pa.Table) -> list[tuple[Any, ...]]:
     columns = [c.to_pylist() for c in table.columns]
     return list(zip(*columns, strict=True)) if columns else []
+
+
+class RecordBatchStream:
+    """A query's rows as they arrive (``Connection.stream``): iterate it, or ``read_next_batch``,
+    for pyarrow RecordBatches; ``close()`` (or leaving ``with``) cancels the requests not made yet.
+
+    It reads like a ``pyarrow.RecordBatchReader`` and hands itself to Arrow consumers through the
+    Arrow C stream interface (``pa.RecordBatchReader.from_stream(s)``, polars, DuckDB). Read here,
+    a failed request or DuckDB error is the package's own exception; a pyarrow reader would wrap it
+    as ``ArrowInvalid`` with a Python traceback in its message.
+
+    >>> def batches():
+    ...     yield pa.record_batch({"n": [1, 2]})
+    ...     yield pa.record_batch({"n": [3]})
+    >>> with RecordBatchStream(pa.schema([("n", pa.int64())]), batches()) as s:
+    ...     [b.num_rows for b in s]
+    [2, 1]
+    >>> RecordBatchStream(pa.schema([("n", pa.int64())]), batches()).read_all().num_rows
+    3
+    """
+
+    def __init__(self, schema: pa.Schema, batches: Generator[pa.RecordBatch, None, None]) -> None:
+        self.schema = schema
+        self._batches = batches
+
+    def read_next_batch(self) -> pa.RecordBatch:
+        """The next batch; StopIteration after the last, as pyarrow's readers raise."""
+        return next(self._batches)
+
+    def __iter__(self) -> Iterator[pa.RecordBatch]:
+        return self._batches
+
+    def read_all(self) -> pa.Table:
+        return pa.Table.from_batches(list(self._batches), schema=self.schema)
+
+    def close(self) -> None:
+        self._batches.close()
+
+    def __enter__(self) -> RecordBatchStream:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __arrow_c_stream__(self, requested_schema: object = None) -> object:
+        """The Arrow C stream of the rows still to come (errors then reach the consumer as Arrow's)."""
+        return pa.RecordBatchReader.from_batches(self.schema, self._batches).__arrow_c_stream__(requested_schema)

@@ -93,11 +93,23 @@ def test_refused_messages_make_an_error_or_a_partial_ok() -> None:
     assert items[0] == [] and [m["to"] for m in items[1]] == ["+61400000001"]
 
 
-def test_an_answer_without_custom_strings_is_matched_by_position() -> None:
-    """No identity to go by (an API that drops custom_string): the only order there is."""
+def test_an_answer_without_custom_strings_is_matched_by_recipient_never_by_position() -> None:
+    """An API that drops custom_string leaves the recipient to go by; a row it names no message
+    for stays unmatched (unknown), whatever the order of the answer."""
     records = [row("+61411111111", "a"), row("+61411111112", "b"), row("+61411111113", "c")]
-    matched = match_messages(SMS, records, [message(None, "x1"), message(None, "x2")])
-    assert [[m["to"] for m in ms] for ms in matched] == [["x1"], ["x2"], []]
+    matched = match_messages(SMS, records, [message(None, "+61411111113"), message(None, "+61411111111")])
+    assert [[m["to"] for m in ms] for ms in matched] == [["+61411111111"], [], ["+61411111113"]]
+
+
+def test_rows_sharing_a_custom_string_never_take_another_number_s_message() -> None:
+    """Review finding: a row took pool[0] when its own message was missing, and a digit suffix
+    matched +12025550123 to +8612025550123."""
+    records = [row("+61411111111", "s"), row("+61411111112", "s")]
+    matched = match_messages(SMS, records, [message("s", "+61411111112")])
+    assert [[m["to"] for m in ms] for ms in matched] == [[], ["+61411111112"]]
+    records = [row("+8612025550123", "t"), row("+12025550123", "t")]
+    matched = match_messages(SMS, records, [message("t", "+12025550123"), message("t", "+8612025550123")])
+    assert [[m["to"] for m in ms] for ms in matched] == [["+8612025550123"], ["+12025550123"]]
 
 
 def test_a_row_the_answer_does_not_list_is_unknown_and_a_lost_answer_leaves_every_row_unsettled() -> None:

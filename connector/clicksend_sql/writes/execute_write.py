@@ -68,11 +68,12 @@ def _execute(statement: exp.Expr, planned: WriteRows, services: Services, limits
     parts = [_checked(part, planned, limits) for part in parts]
     skipped = {**invalid, **{_origin(planned, row): why for row, why in skipped.items()}}
     built = [(part, *build_requests(part)) for part in parts]
-    requests = [(r, rows) for _, part_requests, rows in built for r in part_requests]
-    sends = [_send(table, r, rows, services) for r, rows in requests if _charges(table, r)]
+    requests = [(r, rows, part) for part, part_requests, rows in built for r in part_requests]
+    sends = [_send(table, r, rows, part, services) for r, rows, part in requests if _charges(table, r, part)]
     what = f"{statement.key.upper()} INTO {table.name}" if isinstance(statement, exp.Insert) else f"{statement.key.upper()} {table.name}"
     if not send:
-        return _plan([r for r, _ in requests], table, charge_of(sends, services.list_sizes, price=True))
+        firsts = [_origin(part, r.rows[0]) + 1 if r.rows else None for r, _, part in requests]
+        return _plan([r for r, _, _ in requests], firsts, table, charge_of(sends, services.list_sizes, price=True), bool(sends))
     check_caps(what, sends, services.list_sizes, limits)
     started = datetime.now(timezone.utc)
     before = frozenset().union(*(messages_before(part, services.query, started) for part in parts if _charges(table)))
@@ -101,14 +102,23 @@ def _origin(planned: WriteRows, row: int) -> int:
     return planned.origins[row] if planned.origins else row
 
 
-def _charges(table: Table, request: WriteRequest | None = None) -> bool:
-    """Whether the table's inserts (this request, when given) send or charge."""
+def _charges(table: Table, request: WriteRequest | None = None, write: WriteRows | None = None) -> bool:
+    """Whether the table's inserts send or charge; with a request, whether that one does: an
+    INSERT, or an UPDATE pointing a campaign at a contact list (it sends to that list if it has
+    not gone out yet, so it is counted as a send to it)."""
     endpoint = table.insert
-    return endpoint is not None and endpoint.charges and (request is None or request.method == endpoint.method)
+    if endpoint is None or not endpoint.charges:
+        return False
+    if request is None or write is None:
+        return True
+    if write.kind == "INSERT":
+        return request.method == endpoint.method
+    return write.kind == "UPDATE" and any(table.column(c).recipient == "list" for c in write.columns)
 
 
-def _send(table: Table, request: WriteRequest, rows: pa.Table, services: Services) -> Send:
-    """A sending request as the caps see it: its direct messages and the lists it sends to."""
+def _send(table: Table, request: WriteRequest, rows: pa.Table, write: WriteRows, services: Services) -> Send:
+    """A sending request as the caps see it: its direct messages and the lists it sends to (an
+    UPDATE has no price endpoint: ``max_cost`` refuses it, as any charge it cannot quote)."""
     lists = [c.name for c in table.columns if c.recipient == "list" and c.name in rows.column_names]
     direct, to_lists = 0, []
     for index in request.rows:
@@ -117,7 +127,7 @@ def _send(table: Table, request: WriteRequest, rows: pa.Table, services: Service
             direct += 1
         else:
             to_lists.append(int(list_id))
-    price = table.insert.price if table.insert else None
+    price = table.insert.price if table.insert and write.kind == "INSERT" else None
     quote: Callable[[], Decimal] | None = (lambda: services.quote(price, request.body)) if price else None
     return Send(quote, direct, tuple(to_lists))
 
@@ -139,23 +149,23 @@ def _check_list_sizes(write: WriteRows, services: Services) -> None:
                 )
 
 
-def _plan(requests: list[WriteRequest], table: Table, charge: Charge) -> pa.Table:
-    """EXPLAIN of a write: one row per request, with the rows it carries; the first row of a
-    send also says how many messages the statement sends and ClickSend's quoted price."""
-    sending = _charges(table)
+def _plan(requests: list[WriteRequest], firsts: list[int | None], table: Table, charge: Charge, sending: bool) -> pa.Table:
+    """EXPLAIN of a write: one row per request, with the rows it carries and the statement's
+    input row of its first; the first row of a send also says how many messages the statement
+    sends and ClickSend's quoted price."""
     return pa.Table.from_pylist(
         [
             {
                 "request": index + 1,
                 "endpoint": f"{r.method} /v3{r.path}",
                 "rows": len(r.rows),
-                "first_row": r.rows[0] + 1 if r.rows else None,
+                "first_row": first,
                 "body": orjson.dumps(r.body).decode()[:500] if r.body is not None else "",
                 "retried_on_failure": r.retry,
                 "messages": charge.messages if sending and index == 0 else None,
                 "quoted_price": str(charge.cost) if sending and charge.cost is not None and index == 0 else None,
             }
-            for index, r in enumerate(requests)
+            for index, (r, first) in enumerate(zip(requests, firsts, strict=True))
         ],
         schema=PLAN_SCHEMA,
     )

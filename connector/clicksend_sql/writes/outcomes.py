@@ -101,14 +101,13 @@ def match_messages(table: Table, records: list[dict[str, Any]], answered: list[d
     """
     lists = [c.name for c in table.columns if c.recipient == "list"]
     phones = [c.name for c in table.columns if c.recipient == "phone"]
-    if answered and not any("custom_string" in m for m in answered):
-        return [[m] for m in answered[: len(records)]] + [[] for _ in records[len(answered):]]  # no identity to go by
+    tagged = any("custom_string" in m for m in answered)  # an answer without them is matched by recipient alone
     by_string: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for message in answered:
-        by_string[str(message.get("custom_string") or "")].append(message)
+        by_string[str(message.get("custom_string") or "") if tagged else ""].append(message)
     sharing: dict[str, list[int]] = defaultdict(list)
     for index, record in enumerate(records):
-        sharing[str(record.get(CUSTOM_STRING) or "")].append(index)
+        sharing[str(record.get(CUSTOM_STRING) or "") if tagged else ""].append(index)
     matched: list[list[dict[str, Any]]] = [[] for _ in records]
     for string, members in sharing.items():
         pool = by_string.pop(string, [])
@@ -120,27 +119,36 @@ def match_messages(table: Table, records: list[dict[str, Any]], answered: list[d
             if list_id is not None:
                 matched[index] = [m for m in pool if str(m.get("list_id") or "") == str(list_id)]
                 pool = [m for m in pool if all(m is not t for t in matched[index])]
-        for index in members:  # ...a direct row its recipient's message (identical rows are interchangeable)
-            if matched[index] or any(records[index].get(n) is not None for n in lists):
+        for index in members:  # ...a direct row its recipient's message (identical rows are interchangeable);
+            if matched[index] or any(records[index].get(n) is not None for n in lists):  # none found: unknown
                 continue
             number = next((str(records[index][n]) for n in phones if records[index].get(n) is not None), None)
-            found = next((m for m in pool if number is not None and _same_number(number, str(m.get("to") or ""))),
-                         pool[0] if pool else None)
+            found = _message_to(number, pool) if number is not None else None
             if found is not None:
                 matched[index] = [found]
                 pool = [m for m in pool if m is not found]
     return matched
 
 
-def _same_number(given: str, answered: str) -> bool:
-    """Whether the number a row gave (any format) is the one the answer echoes (E.164).
+def _message_to(number: str, pool: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The message of ``pool`` sent to ``number``: the same digits, else the one message whose
+    number ends with them (a local form such as ``0411 111 111``); None when that is not one.
 
-    >>> _same_number("0411 111 111", "+61411111111"), _same_number("+61411111112", "+61411111111")
-    (True, False)
+    >>> pool = [{"to": "+12025550123"}, {"to": "+8612025550123"}]
+    >>> _message_to("+8612025550123", pool), _message_to("2025550123", pool)
+    ({'to': '+8612025550123'}, None)
     """
-    mine = "".join(ch for ch in given if ch.isdigit()).lstrip("0")
-    theirs = "".join(ch for ch in answered if ch.isdigit()).lstrip("0")
-    return bool(mine) and bool(theirs) and (mine.endswith(theirs) or theirs.endswith(mine))
+    mine = _digits(number)
+    same = [m for m in pool if _digits(str(m.get("to") or "")) == mine]
+    if same:
+        return same[0]
+    ending = [m for m in pool if mine and _digits(str(m.get("to") or "")).endswith(mine)]
+    return ending[0] if len(ending) == 1 else None
+
+
+def _digits(number: str) -> str:
+    """A number's digits without the leading zeros of a trunk or international prefix."""
+    return "".join(ch for ch in number if ch.isdigit()).lstrip("0")
 
 
 def _outcome(table: Table, record: dict[str, Any], index: int, result: RequestOutcome, items: list[dict[str, Any]]) -> dict[str, Any]:

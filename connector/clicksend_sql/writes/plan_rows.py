@@ -114,6 +114,11 @@ def _conflict(statement: exp.Insert, table: Table, columns: tuple[str, ...]) -> 
     if column not in columns:
         raise WriteError(f"INSERT INTO {table.name} ON CONFLICT ({column}): {column} is not among the inserted columns.")
     action = str(clause.args.get("action") or "").upper() if clause else "DO UPDATE"
+    if (replace or "UPDATE" in action) and "UPDATE" not in table.dml:
+        raise WriteError(
+            f"INSERT INTO {table.name} {'OR REPLACE' if replace else 'ON CONFLICT ... DO UPDATE'}: {table.name} rows cannot "
+            f"be changed once written (it takes {', '.join(('SELECT', *table.dml))}); use ON CONFLICT ({column}) DO NOTHING."
+        )
     assignments = tuple(
         (table.column(e.this.name).name, e.expression) for e in (clause.expressions if clause else []) if isinstance(e, exp.EQ)
     )

@@ -143,8 +143,9 @@ def _cast(write: WriteRows) -> pa.Table:
             cast = None
         if cast is None:
             bad = _first_uncastable(values, target)
+            origin = write.origins[bad[0]] if write.origins else bad[0]
             raise WriteError(
-                f"{_what(write)} row {bad[0] + 1}: {name} = {bad[1]!r} is not a {column.type} value."
+                f"{_what(write)} row {origin + 1}: {name} = {bad[1]!r} is not a {column.type} value."
             )
         rows = rows.set_column(index, pa.field(name, target), cast)
     return rows
