@@ -123,7 +123,7 @@ def match_messages(table: Table, records: list[dict[str, Any]], answered: list[d
             if matched[index] or any(records[index].get(n) is not None for n in lists):  # none found: unknown
                 continue
             number = next((str(records[index][n]) for n in phones if records[index].get(n) is not None), None)
-            found = _message_to(number, pool) if number is not None else None
+            found = _message_to(number, pool) if number is not None else _message_echoing(table, records[index], pool)
             if found is not None:
                 matched[index] = [found]
                 pool = [m for m in pool if m is not found]
@@ -144,6 +144,25 @@ def _message_to(number: str, pool: list[dict[str, Any]]) -> dict[str, Any] | Non
         return same[0]
     ending = [m for m in pool if mine and _digits(str(m.get("to") or "")).endswith(mine)]
     return ending[0] if len(ending) == 1 else None
+
+
+def _message_echoing(table: Table, record: dict[str, Any], pool: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The first message of ``pool`` that echoes every value the row sent which the answer repeats
+    (a postcard's address: its answer has neither CustomString nor a number to go by).
+
+    >>> from clicksend_sql.catalog import load_catalog
+    >>> t = load_catalog().table("PostcardsHistory")
+    >>> pool = [{"address_name": "Bo", "address_city": "X"}, {"address_name": "Al", "address_city": "X"}]
+    >>> _message_echoing(t, {"AddressName": "Al", "AddressCity": "X"}, pool)
+    {'address_name': 'Al', 'address_city': 'X'}
+    """
+    sent = {c.write_field or c.field: record[c.name] for c in table.columns
+            if not c.read_only and record.get(c.name) is not None and not isinstance(record[c.name], (dict, list))}
+    for message in pool:
+        shared = [field for field in sent if field in message]
+        if shared and all(str(message[field]) == str(sent[field]) for field in shared):
+            return message
+    return None
 
 
 def _digits(number: str) -> str:
