@@ -320,3 +320,14 @@ def test_an_international_00_prefix_is_possible_without_a_default_country() -> N
     from clicksend_sql.phones import impossible
 
     assert impossible("0061411111111", None) is None and impossible("00", None) is not None
+
+
+def test_the_account_lock_works_without_a_writable_cache_dir(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from clicksend_sql.account_lock import account_lock
+    from clicksend_sql.config import Settings
+
+    blocked = tmp_path / "cache"
+    blocked.write_text("a file where the cache directory would be", encoding="utf-8")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(blocked))
+    with account_lock(Settings("demo", "key", "http://127.0.0.1:1/v3"), wait=5):
+        pass

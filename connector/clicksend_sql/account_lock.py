@@ -11,6 +11,7 @@ not serialized by it: see the README.
 from __future__ import annotations
 
 import hashlib
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -38,7 +39,11 @@ def lock_path(settings: Settings) -> Path:
 def account_lock(settings: Settings, wait: float = WAIT_SECONDS) -> Iterator[None]:
     """Hold the account's write lock for the block (waiting up to ``wait`` seconds for it)."""
     path = lock_path(settings)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError:  # no writable cache directory (a read-only home): the machine's temp directory serves
+        path = Path(tempfile.gettempdir()) / "clicksend-sql-locks" / path.name
+        path.parent.mkdir(parents=True, exist_ok=True)
     lock = FileLock(str(path), is_singleton=False)
     try:
         lock.acquire(timeout=wait)
