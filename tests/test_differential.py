@@ -357,32 +357,6 @@ def test_pushdown_on_off_and_plain_duckdb_agree(
     values: dict[tuple[str, str], list[str]],
 ) -> None:
     """CI: a fixed seed, so every run draws the same statements."""
-    _agree(data, pushed, unpushed, copy, streamed, values)
-
-
-@pytest.mark.slow
-@settings(max_examples=LONG_EXAMPLES, deadline=None, derandomize=False, database=None, suppress_health_check=_HEALTH)
-@given(data=st.data())
-def test_pushdown_on_off_and_plain_duckdb_agree_on_random_seeds(
-    data: st.DataObject,
-    pushed: Connection,
-    unpushed: Connection,
-    copy: duckdb.DuckDBPyConnection,
-    streamed: duckdb.DuckDBPyConnection,
-    values: dict[tuple[str, str], list[str]],
-) -> None:
-    """pytest --slow: a new seed each run (hypothesis prints it with a failure, for @seed)."""
-    _agree(data, pushed, unpushed, copy, streamed, values)
-
-
-def _agree(
-    data: st.DataObject,
-    pushed: Connection,
-    unpushed: Connection,
-    copy: duckdb.DuckDBPyConnection,
-    streamed: duckdb.DuckDBPyConnection,
-    values: dict[tuple[str, str], list[str]],
-) -> None:
     sql = data.draw(statement(values), label="statement")
     setting = data.draw(st.sampled_from(SETTINGS), label="setting")
     for connection in (pushed.duckdb, unpushed.duckdb, copy, streamed):
@@ -400,6 +374,14 @@ def _agree(
         return
     assert _one_of(off, plain), (sql.text, sql.params, setting, off, plain)
     assert _one_of(on, plain), (sql.text, sql.params, setting, on, plain)
+
+
+# pytest --slow: the same test on a new seed each run (hypothesis prints it with a failure, for @seed).
+test_pushdown_on_off_and_plain_duckdb_agree_on_random_seeds = pytest.mark.slow(
+    settings(max_examples=LONG_EXAMPLES, deadline=None, derandomize=False, database=None, suppress_health_check=_HEALTH)(
+        given(data=st.data())(test_pushdown_on_off_and_plain_duckdb_agree.hypothesis.inner_test)
+    )
+)
 
 
 @settings(max_examples=EXAMPLES // 3, deadline=None, derandomize=True, suppress_health_check=_HEALTH)

@@ -331,3 +331,16 @@ def test_the_account_lock_works_without_a_writable_cache_dir(tmp_path: Any, monk
     monkeypatch.setenv("XDG_CACHE_HOME", str(blocked))
     with account_lock(Settings("demo", "key", "http://127.0.0.1:1/v3"), wait=5):
         pass
+
+
+def test_dry_run_sends_nothing_by_any_way_and_counts_every_contact(account: Emulator) -> None:
+    """Under dry_run, a list send, a campaign INSERT and a campaign CALL show their messages (a
+    list's every contact, as the emulator holds them) and the request log shows no sending request."""
+    size = _list_size(account, 1402)
+    with _connect(account, dry_run=True) as dry:
+        account.reset_stats()
+        listed = dry.sql("INSERT INTO SMSHistory (ListId, Body) VALUES (1402, 'x')").arrow().to_pylist()
+        campaign = dry.sql("INSERT INTO SMSCampaigns (Name, ListId, \"From\", Body) VALUES ('c', 1402, 'Acme', 'x')").arrow().to_pylist()
+        called = dry.sql("CALL SendSMSCampaign('x', 'Acme', 'c', 1402)").arrow().to_pylist()
+    assert [listed[0]["messages"], campaign[0]["messages"], called[0]["messages"]] == [size, size, size]
+    assert _sent(account) == [] and not [r for r in account.requests() if r.startswith(("PUT ", "DELETE "))]
