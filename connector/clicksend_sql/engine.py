@@ -119,7 +119,7 @@ class Engine:
             relation = self.duckdb.sql(sql, params=params) if params else self.duckdb.sql(sql)
             return relation.to_arrow_table() if relation is not None else pa.table({})
         except duckdb.Error as exc:
-            raise translate(exc, self.catalog, generated=generated) from exc
+            raise self.translated(exc, generated=generated) from exc
         except RecursionError:
             raise SQLError("The statement nests too deeply for DuckDB; simplify it.") from None
         except BINDING_ERRORS as exc:

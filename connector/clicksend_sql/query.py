@@ -141,12 +141,8 @@ def _one_thread(duckdb: DuckDBPyConnection) -> Iterator[None]:
     493), and the scans wait on the network anyway. Test runs that read the Python readers from
     DuckDB's worker threads also hung intermittently, before the HTTP pool leak (see
     ``ClickSendClient._attempt``) was found; which of the two it was is not proven."""
-    (threads,) = duckdb.execute("SELECT current_setting('threads')").fetchall()[0]
-    duckdb.execute("SET threads = 1")
-    try:
+    with _setting(duckdb, "threads", "1"):
         yield
-    finally:
-        duckdb.execute(f"SET threads = {int(threads)}")
 
 
 def readers(the_plan: Plan) -> dict[str, int]:

@@ -21,6 +21,7 @@ import pyarrow.ipc
 
 from .cache import cached_entry, file_stamps, fingerprint
 from .catalog import Catalog, Endpoint, Procedure, Table
+from .duckdb_parser import reserved_words
 
 _SCHEMAS: dict[str, pa.Schema] = {
     "sys_tables": pa.schema(
@@ -275,16 +276,9 @@ def _path_column(table: Table, var: str) -> str:
     return next((c.name for c in table.columns if c.path_param == var), var)
 
 
-@cache
-def _reserved_words() -> frozenset[str]:
-    with duckdb.connect() as con:
-        rows = con.execute("SELECT keyword_name FROM duckdb_keywords() WHERE keyword_category = 'reserved'").fetchall()
-    return frozenset(word for (word,) in rows)
-
-
 def _ident(name: str) -> str:
     """A column name as SQL: quoted only when DuckDB reserves the word (``From``, ``Order``)."""
-    return f'"{name}"' if name.lower() in _reserved_words() else name
+    return f'"{name}"' if name.lower() in reserved_words() else name
 
 
 DATABASE_NAME = "clicksend_sql"

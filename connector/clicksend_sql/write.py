@@ -35,6 +35,7 @@ class Services:
 
     def __init__(self, engine: Engine, parameters: Parameters) -> None:
         self._engine, self._parameters = engine, parameters
+        self._sizes: dict[int, int] = {}  # list sizes read so far by this statement
 
     def query(self, query: exp.Expr) -> pa.Table:
         return rows(self._engine, query, self._parameters)
@@ -44,9 +45,14 @@ class Services:
         return quoted_price(response.data)
 
     def list_sizes(self, ids: list[int]) -> dict[int, int]:
-        """Contacts per list, from one read of ContactLists (a list that does not exist has none)."""
-        select = exp.select("ListId", "ContactsCount").from_("ContactLists").where(exp.column("ListId").isin(*ids))
-        return {r["ListId"]: r["ContactsCount"] or 0 for r in self.query(select).to_pylist()}
+        """Contacts per list, read once per statement from ContactLists (a list that does not exist
+        has none): the list-size limit, the caps and a dry run's count all ask."""
+        missing = [i for i in ids if i not in self._sizes]
+        if missing:
+            select = exp.select("ListId", "ContactsCount").from_("ContactLists").where(exp.column("ListId").isin(*missing))
+            self._sizes.update(dict.fromkeys(missing, 0))
+            self._sizes.update({r["ListId"]: r["ContactsCount"] or 0 for r in self.query(select).to_pylist()})
+        return {i: self._sizes[i] for i in ids}
 
     def send(self, requests: list[writes.WriteRequest]) -> list[writes.RequestOutcome]:
         return self._engine.run(writes.send_requests(self._engine.client, requests))

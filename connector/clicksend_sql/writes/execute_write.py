@@ -66,14 +66,14 @@ def _execute(statement: exp.Expr, planned: WriteRows, services: Services, limits
     _check_list_sizes(planned, services)
     parts, skipped = match_rows(planned, services.query, services.scratch) if planned.conflict else ([planned], {})
     parts = [_checked(part, planned, limits) for part in parts]
-    skipped = {**invalid, **{_origin(planned, row): why for row, why in skipped.items()}}
+    skipped = {**invalid, **{planned.origin(row): why for row, why in skipped.items()}}
     built = [(part, *build_requests(part)) for part in parts]
     requests = [(r, rows, part) for part, part_requests, rows in built for r in part_requests]
     sends = [_send(table, r, rows, part, services) for r, rows, part in requests if _charges(table, r, part)]
     what = f"{statement.key.upper()} INTO {table.name}" if isinstance(statement, exp.Insert) else f"{statement.key.upper()} {table.name}"
     if not send:
-        firsts = [_origin(part, r.rows[0]) + 1 if r.rows else None for r, _, part in requests]
-        return _plan([r for r, _, _ in requests], firsts, table, charge_of(sends, services.list_sizes, price=True), bool(sends))
+        firsts = [part.origin(r.rows[0]) + 1 if r.rows else None for r, _, part in requests]
+        return _plan([r for r, _, _ in requests], firsts, charge_of(sends, services.list_sizes, price=True), bool(sends))
     check_caps(what, sends, services.list_sizes, limits)
     started = datetime.now(timezone.utc)
     before = frozenset().union(*(messages_before(part, services.query, started) for part in parts if _charges(table)))
@@ -88,18 +88,15 @@ def _execute(statement: exp.Expr, planned: WriteRows, services: Services, limits
 
 
 def _checked(part: WriteRows, planned: WriteRows, limits: Limits) -> WriteRows:
-    """An upsert's part checked as the write it became (its UPDATE rows were not checked yet),
-    its origins pointing at the statement's input rows."""
+    """An upsert's part with its origins pointing at the statement's input rows, its UPDATE rows
+    (the DO UPDATE SET values) checked as the write they became."""
     if part is planned:
         return part
-    origins = tuple(_origin(planned, i) for i in (part.origins or range(part.rows.num_rows)))
+    origins = tuple(planned.origin(i) for i in (part.origins or range(part.rows.num_rows)))
+    if part.kind == "INSERT":  # a subset of the planned rows, which passed every check already
+        return replace(part, origins=origins)
     checked, _ = validate_rows(replace(part, origins=origins), replace(limits, invalid_rows="error"))
     return checked
-
-
-def _origin(planned: WriteRows, row: int) -> int:
-    """The statement's input row (0-based) of row ``row`` of the validated rows."""
-    return planned.origins[row] if planned.origins else row
 
 
 def _charges(table: Table, request: WriteRequest | None = None, write: WriteRows | None = None) -> bool:
@@ -137,19 +134,21 @@ def _check_list_sizes(write: WriteRows, services: Services) -> None:
     20,000 contacts), before anything is sent; the list sizes come from one read of ContactLists."""
     for name in write.columns:
         limit = write.table.column(name).max_list_contacts
+        if limit is None:
+            continue
         ids = [v for v in dict.fromkeys(write.rows.column(name).to_pylist()) if v is not None]
-        if limit is None or not ids:
+        if not ids:
             continue
         sizes = services.list_sizes(ids)
         for row, list_id in enumerate(write.rows.column(name).to_pylist()):
             if list_id is not None and sizes.get(list_id, 0) > limit:
                 raise WriteError(
-                    f"INSERT INTO {write.table.name} row {_origin(write, row) + 1}: list {list_id} has {sizes[list_id]:,} "
+                    f"INSERT INTO {write.table.name} row {write.origin(row) + 1}: list {list_id} has {sizes[list_id]:,} "
                     f"contacts; a send to a list may reach at most {limit:,}. Nothing was sent."
                 )
 
 
-def _plan(requests: list[WriteRequest], firsts: list[int | None], table: Table, charge: Charge, sending: bool) -> pa.Table:
+def _plan(requests: list[WriteRequest], firsts: list[int | None], charge: Charge, sending: bool) -> pa.Table:
     """EXPLAIN of a write: one row per request, with the rows it carries and the statement's
     input row of its first; the first row of a send also says how many messages the statement
     sends and ClickSend's quoted price."""

@@ -43,7 +43,6 @@ def outcomes(write: WriteRows, sent_rows: pa.Table, results: list[RequestOutcome
     records = sent_rows.to_pylist()
     rows: list[dict[str, Any]] = [{} for _ in records]
     items: list[list[dict[str, Any]]] = [[] for _ in records]
-    origins = write.origins or tuple(range(len(records)))
     key_field = write.table.column(identity_columns(write.table)[0]).field
     for result in results:
         answered = answered_rows(result, key_field)
@@ -54,7 +53,7 @@ def outcomes(write: WriteRows, sent_rows: pa.Table, results: list[RequestOutcome
         for index, mine in zip(result.request.rows, matched, strict=True):
             accepted = [m for m in mine if not result.request.batch or str(m.get("status") or "").upper() in SENT]
             items[index] = accepted if result.status == "ok" else []
-            rows[index] = _outcome(write.table, records[index], origins[index], result, mine)
+            rows[index] = _outcome(write.table, records[index], write.origin(index), result, mine, accepted)
     return pa.Table.from_pylist(rows, schema=OUTCOME_SCHEMA), items
 
 
@@ -170,10 +169,11 @@ def _digits(number: str) -> str:
     return "".join(ch for ch in number if ch.isdigit()).lstrip("0")
 
 
-def _outcome(table: Table, record: dict[str, Any], index: int, result: RequestOutcome, items: list[dict[str, Any]]) -> dict[str, Any]:
+def _outcome(table: Table, record: dict[str, Any], index: int, result: RequestOutcome, items: list[dict[str, Any]],
+             sent: list[dict[str, Any]]) -> dict[str, Any]:
+    """One row's outcome from its answer objects (``items``) and those of them ClickSend accepted (``sent``)."""
     status, error = result.status, result.error
     batch = result.request.batch is not None
-    sent = [m for m in items if str(m.get("status") or "").upper() in SENT] if batch else items
     refused = [m for m in items if m not in sent] if batch else []
     if batch and status == "ok":
         if not items:

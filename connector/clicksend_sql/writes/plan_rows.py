@@ -46,6 +46,10 @@ class WriteRows:
     conflict: Conflict | None = None
     origins: tuple[int, ...] | None = None  # input row (0-based) of each row, when not 1:1
 
+    def origin(self, row: int) -> int:
+        """The statement's input row (0-based) of row ``row`` of these rows."""
+        return self.origins[row] if self.origins else row
+
 
 def plan_rows(statement: exp.Expr, table: Table, run_query: RunQuery) -> WriteRows:
     """Turn a parsed INSERT/UPDATE/DELETE into :class:`WriteRows` (reading rows where needed),

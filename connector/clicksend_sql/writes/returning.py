@@ -38,15 +38,15 @@ def returning(statement: exp.Expr, written: Sequence[Written], scratch: Callable
     clause = statement.args["returning"]
     first = written[0].part
     table = first.table
-    unknown = [r["row"] for w in written for r in w.outcome.to_pylist() if r["status"] == "unknown"]
+    outcomes = [(w, i, r) for w in written for i, r in enumerate(w.outcome.select(["row", "status"]).to_pylist())]
+    unknown = [r["row"] for _, _, r in outcomes if r["status"] == "unknown"]
+    ok = [(w, i) for w, i, r in outcomes if r["status"] == "ok"]
     if unknown:
-        sent = sum(1 for w in written for r in w.outcome.to_pylist() if r["status"] == "ok")
         raise WriteError(
             f"{first.kind} {table.name} RETURNING: the answer for row(s) {', '.join(map(str, unknown[:20]))} was lost and "
-            f"the history does not settle whether they were written; {sent} other row(s) were. Check {table.name} "
+            f"the history does not settle whether they were written; {len(ok)} other row(s) were. Check {table.name} "
             "before running the statement again."
         )
-    ok = [(w, i) for w in written for i, r in enumerate(w.outcome.to_pylist()) if r["status"] == "ok"]
     if first.kind == "DELETE":
         rows = pa.concat_tables([w.part.rows.select(identity_columns(table)).take(pa.array([i for v, i in ok if v is w], pa.int64()))
                                  for w in written])

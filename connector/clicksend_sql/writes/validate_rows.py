@@ -53,13 +53,12 @@ def validate_rows(write: WriteRows, limits: Limits = Limits()) -> tuple[WriteRow
     problems = row_problems(replace(write, rows=rows), limits.default_country)
     if problems and limits.invalid_rows == "error":
         row = min(problems)
-        origin = write.origins[row] if write.origins else row
-        raise WriteError(f"{_what(write)} row {origin + 1}: {problems[row]}")
+        raise WriteError(f"{_what(write)} row {write.origin(row) + 1}: {problems[row]}")
     if not problems:
         return replace(write, rows=rows), {}
     kept = [i for i in range(rows.num_rows) if i not in problems]
-    origins = tuple(write.origins[i] if write.origins else i for i in kept)
-    skipped = {(write.origins[i] if write.origins else i): why for i, why in sorted(problems.items())}
+    origins = tuple(write.origin(i) for i in kept)
+    skipped = {write.origin(i): why for i, why in sorted(problems.items())}
     return replace(write, rows=rows.take(pa.array(kept, pa.int64())), origins=origins), skipped
 
 
@@ -121,7 +120,7 @@ def _check_clearable(write: WriteRows) -> None:
         values = write.rows.column(name)
         if column.type != "VARCHAR" and values.null_count:
             row = _first(values.is_null())
-            origin = write.origins[row] if write.origins else row
+            origin = write.origin(row)
             raise WriteError(
                 f"UPDATE {write.table.name} row {origin + 1}: {name} = NULL cannot be written; ClickSend clears only "
                 f"text fields (to ''), and {name} is {column.type}. Set a value, or leave {name} out of SET."
@@ -143,7 +142,7 @@ def _cast(write: WriteRows) -> pa.Table:
             cast = None
         if cast is None:
             bad = _first_uncastable(values, target)
-            origin = write.origins[bad[0]] if write.origins else bad[0]
+            origin = write.origin(bad[0])
             raise WriteError(
                 f"{_what(write)} row {origin + 1}: {name} = {bad[1]!r} is not a {column.type} value."
             )
