@@ -120,9 +120,9 @@ def bench_setup(repeats: int) -> list[dict[str, object]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--quick", action="store_true", help="Two runs of each (a smoke test).")
+    parser.add_argument("--quick", action="store_true", help="One run of each (a smoke test).")
     args = parser.parse_args()
-    repeats = 2 if args.quick else args.repeats
+    repeats = 1 if args.quick else args.repeats
     help_row = bench_help(repeats)
     print_table("clicksend-sql --help vs python -c 'import click'", [help_row])
     query = bench_query(repeats)

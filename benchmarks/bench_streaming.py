@@ -56,16 +56,11 @@ STATEMENTS = {
 
 # The measured process: connect, warm up, reset the peak, run one statement, report as JSON.
 CHILD = r"""
-import json, os, sys, threading, time
-base_url, username, api_key, rate, concurrency, sql, tmp = sys.argv[1:8]
-settings = json.loads(sys.argv[8])
-
-def rss_kb(field="VmRSS"):
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    return 0
+import json, os, sys, time
+base_url, username, api_key, rate, concurrency, sql, tmp, benchmarks = sys.argv[1:9]
+settings = json.loads(sys.argv[9])
+sys.path.insert(0, benchmarks)
+from peak_memory import PeakMemory
 
 import clicksend_sql
 con = clicksend_sql.connect(username, api_key, base_url=base_url, rate_limit=float(rate), concurrency=int(concurrency))
@@ -76,26 +71,8 @@ warm_requests += con.last_stats.requests
 for setting in settings:
     con.sql(setting)
 time.sleep(0.2)
-baseline = rss_kb()
-try:
-    with open("/proc/self/clear_refs", "w") as refs:
-        refs.write("5")  # resets VmHWM to the current RSS (Linux >= 4.0)
-    hwm_reset = rss_kb("VmHWM") <= baseline + 1024
-except OSError:
-    hwm_reset = False
 import pyarrow as pa
-arrow_baseline = pa.total_allocated_bytes()
-sampled = [baseline, 0, arrow_baseline]  # peak RSS (kB), samples, peak bytes in Arrow's pool
-done = threading.Event()
-
-def sample():
-    while not done.wait(0.005):
-        sampled[0] = max(sampled[0], rss_kb())
-        sampled[1] += 1
-        sampled[2] = max(sampled[2], pa.total_allocated_bytes())
-
-sampler = threading.Thread(target=sample, daemon=True)
-sampler.start()
+memory = PeakMemory(counter=pa.total_allocated_bytes)  # Arrow's pool too
 cpu = time.process_time()
 started = time.perf_counter()
 if sql.startswith("STREAM "):  # con.stream: read batch by batch, keep none
@@ -109,9 +86,7 @@ else:
     answer = result.fetchall()
 seconds = time.perf_counter() - started
 cpu = time.process_time() - cpu
-done.set()
-sampler.join()
-peak = max(sampled[0], rss_kb("VmHWM") if hwm_reset else 0)
+figures = memory.stop()
 stats = con.last_stats
 rows = None
 if os.path.exists(f"{tmp}/out.parquet"):
@@ -121,9 +96,9 @@ if os.path.exists(f"{tmp}/out.parquet"):
 else:
     rows, parquet_mb = (answer[0][0] if len(answer) == 1 and len(answer[0]) == 1 else len(answer)), None
 con.close()
-print(json.dumps({"seconds": seconds, "cpu_seconds": cpu, "baseline_mb": baseline / 1024, "peak_mb": peak / 1024,
-                  "growth_mb": (peak - baseline) / 1024, "peak_from": "VmHWM+sampler" if hwm_reset else "sampler",
-                  "samples": sampled[1], "arrow_peak_mb": (sampled[2] - arrow_baseline) / 2**20, "rows": rows,
+print(json.dumps({"seconds": seconds, "cpu_seconds": cpu, "baseline_mb": figures["baseline_mb"],
+                  "peak_mb": figures["peak_mb"], "growth_mb": figures["growth_mb"], "peak_from": figures["peak_from"],
+                  "samples": figures["samples"], "arrow_peak_mb": figures["counter_peak_mb"], "rows": rows,
                   "parquet_mb": parquet_mb, "requests": stats.requests, "retries": stats.retries,
                   "rate_limited": stats.rate_limited, "warm_up_requests": warm_requests}))
 """
@@ -148,7 +123,7 @@ def run_child(emu: Emulator, sql: str, rate: float, concurrency: int, pythonpath
         emu_cpu = _cpu_seconds(emu.pid)
         done = subprocess.run(
             [sys.executable, "-c", CHILD, emu.base_url, emu.username, emu.api_key, str(rate), str(concurrency),
-             sql, tmp, json.dumps(settings)],
+             sql, tmp, str(Path(__file__).resolve().parent), json.dumps(settings)],
             capture_output=True, text=True, env=env, check=False,
         )
         emu_cpu = _cpu_seconds(emu.pid) - emu_cpu

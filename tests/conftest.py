@@ -1,4 +1,5 @@
-"""Shared fixtures: one seeded emulator per test session (per xdist worker) and connections to it.
+"""Shared fixtures: one seeded emulator per test session (per xdist worker) and connections to it,
+and a PostgreSQL server per session (per xdist worker) for tests that load through dlt.
 
 The emulator is modest on purpose (a few thousand rows) so the whole SQL suite runs in seconds,
 yet large enough that SMSHistory and the contact lists span several pages of 100.
@@ -6,7 +7,12 @@ yet large enough that SMSHistory and the contact lists span several pages of 100
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -15,8 +21,13 @@ import pytest
 import clicksend_sql
 from clicksend_sql import Connection
 from clicksend_sql.emulator import Emulator
+from postgres_server import start_postgres
+from replication_scenarios import dlt_sandbox
 
 SQL_SIZES = {"sms-history": 2500, "contacts": 600}
+# Tests count requests and change the emulator behind the connection's back: no result cache unless
+# a test asks for one (cache_ttl=...); subprocesses (the CLI) inherit this too.
+os.environ["CLICKSEND_SQL_CACHE_TTL"] = "0"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -44,6 +55,25 @@ def emulator() -> Iterator[Emulator]:
         yield emu
 
 
+@pytest.fixture(scope="session")
+def postgres_uri() -> Iterator[str]:
+    """A PostgreSQL server of the session's own, started on first use, stopped and removed at the end.
+
+    The URI (postgresql://postgres:any@<percent-encoded socket dir>:5432/postgres) is what
+    dlt.destinations.postgres(credentials=...) and psycopg2.connect take.
+    """
+    with start_postgres() as server:
+        yield server.uri
+
+
+@pytest.fixture()
+def pipelines_dir(tmp_path: Path) -> Iterator[Path]:
+    """dlt's working folder for a test that replicates, with every other file of dlt's (its data dir,
+    no telemetry id) under tmp_path too: nothing of dlt's lands in the user's home."""
+    with dlt_sandbox(tmp_path) as pipelines:
+        yield pipelines
+
+
 def open_connection(emulator: Emulator) -> Connection:
     """No client-side rate limit: tests count requests, they do not time them."""
     return clicksend_sql.connect(
@@ -54,6 +84,19 @@ def open_connection(emulator: Emulator) -> Connection:
 def api_client(emulator: Emulator) -> httpx.Client:
     """A raw httpx client authenticated as the emulator's demo account (for emulator-level tests)."""
     return httpx.Client(base_url=emulator.base_url, auth=(emulator.username, emulator.api_key), timeout=30)
+
+
+@pytest.fixture()
+def client(emu: Emulator) -> Iterator[httpx.Client]:
+    """A raw client of the module's own emulator (the module defines the fixture ``emu``)."""
+    with api_client(emu) as c:
+        yield c
+
+
+def ok(r: httpx.Response) -> Any:
+    """The ``data`` of a 200 answer (anything else fails the test, showing the body)."""
+    assert r.status_code == 200, r.text
+    return r.json()["data"]
 
 
 @pytest.fixture(scope="session")
@@ -112,3 +155,16 @@ class RawApi:
             if not data["last_page"] or data["current_page"] >= data["last_page"]:
                 return rows
             page += 1
+
+
+def interrupt_when_busy(child: subprocess.Popen[str], emulator: Emulator, requests: int,
+                        timeout: float = 60) -> tuple[str, str]:
+    """SIGINT to ``child`` once ``emulator`` has served ``requests`` (its work is under way); its output."""
+    try:
+        while emulator.stats()["total"] < requests:
+            assert child.poll() is None, child.communicate()
+            time.sleep(0.02)
+        child.send_signal(signal.SIGINT)
+        return child.communicate(timeout=timeout)
+    finally:
+        child.kill()

@@ -11,7 +11,6 @@ import re
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -27,6 +26,7 @@ from clicksend_sql.cli import main
 from clicksend_sql.emulator import Emulator
 from clicksend_sql.execution import Progress
 from clicksend_sql.output import ProgressDisplay, write_results
+from conftest import interrupt_when_busy
 
 SCRIPT = Path(sys.executable).with_name("clicksend-sql")
 
@@ -70,6 +70,16 @@ def test_output_files_in_every_format(demo_lists: list[dict[str, object]], tmp_p
         assert result.stdout == "" and target.stat().st_size > 0
     assert pq.read_table(tmp_path / "out.parquet").to_pylist() == demo_lists
     assert json.loads((tmp_path / "out.json").read_text()) == demo_lists
+
+
+def test_several_statements_with_output_print_the_earlier_results(tmp_path: Path) -> None:
+    target = tmp_path / "last.csv"
+    result = CliRunner().invoke(main, ["query", "--demo", "--output", str(target),
+                                       "SELECT 'first' AS a; SELECT 'second' AS b; SELECT 'third' AS c"])
+    assert result.exit_code == 0, result.output
+    assert "first" in result.stdout and "second" in result.stdout and "third" not in result.stdout
+    assert target.read_text().split() == ['"c"', '"third"'] or target.read_text().split() == ["c", "third"]
+    assert f"{target} has the last statement's result; the 2 before it are printed above." in result.stderr
 
 
 def test_parquet_needs_output() -> None:
@@ -261,14 +271,7 @@ def test_ctrl_c_stops_the_requests_and_says_what_was_done() -> None:
                    "--rate-limit", "1000", "--concurrency", "1", "SELECT * FROM SMSHistory"]
         child = subprocess.Popen(command, env={**os.environ, "CLICKSEND_API_KEY": slow.api_key},
                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        try:
-            while slow.stats()["total"] < 3:  # wait for the scan to be under way
-                assert child.poll() is None, child.communicate()
-                time.sleep(0.05)
-            child.send_signal(signal.SIGINT)
-            out, err = child.communicate(timeout=60)
-        finally:
-            child.kill()
+        out, err = interrupt_when_busy(child, slow, 3)
         assert child.returncode == 130 and out == ""
         assert re.fullmatch(r"Interrupted after \d+ requests? \([\d.]+ (bytes|kB|MB), [\d,]+ rows fetched\)\.\n", err), err
         assert slow.stats()["total"] < 30  # the scan needs 30 pages; it stopped well before

@@ -94,12 +94,13 @@ def test_config_file_in_the_platform_user_config_dir(tmp_path: Path) -> None:
     assert resolve_settings().username == "xdg-user"
 
 
-def test_missing_credentials_name_the_three_ways() -> None:
+def test_missing_credentials_name_the_ways_and_the_demo() -> None:
     with pytest.raises(ConfigurationError) as info:
         resolve_settings(username="only-user")
     message = str(info.value)
     assert message.startswith("No ClickSend API key found")
-    assert "CLICKSEND_API_KEY" in message and "explicitly" in message and "config.toml" in message
+    assert "CLICKSEND_API_KEY" in message and "connect(username=..., api_key=...)" in message and "config.toml" in message
+    assert "--demo" in message
 
 
 def test_blank_values_count_as_missing(monkeypatch: pytest.MonkeyPatch) -> None:

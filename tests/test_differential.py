@@ -3,11 +3,11 @@ with pushdown off, and in plain DuckDB over a full local copy of the same emulat
 
 Hypothesis draws statements over the catalog: filters of every operator on columns of every
 type (constants taken from the data plus hostile ones: NULL, out of range, separators of the
-``q`` syntax, path climbs), IN lists, LIKE, OR/NOT, BETWEEN, nested subqueries, DISTINCT and
-DISTINCT ON, GROUP BY, ORDER BY + LIMIT/OFFSET, CTEs, joins of two ClickSend tables, an ANTI
-JOIN and an IN-subquery over a local table, scalar subqueries over local rows (evaluated first
-and pushed), positional parameters, and the session settings
-that change meaning (``default_order``, ``default_collation``). A statement either gives the
+``q`` syntax, path climbs), IN lists (also of more keys than a listing page holds, which are
+read from the listing), LIKE, OR/NOT, BETWEEN, nested subqueries, DISTINCT and DISTINCT ON,
+GROUP BY, ORDER BY + LIMIT/OFFSET, CTEs, joins of two ClickSend tables, an ANTI JOIN and an
+IN-subquery over a local table, scalar subqueries over local rows (evaluated first and pushed),
+positional parameters, and the session settings that change meaning (``default_order``, ``default_collation``). A statement either gives the
 same multiset of rows everywhere or fails everywhere.
 """
 
@@ -184,7 +184,7 @@ def atom(draw: st.DrawFn, pools: dict[tuple[str, str], list[str]], table: str, a
     column = draw(st.sampled_from(sorted(TABLES[table])))
     name = draw(st.sampled_from([column, column, column.upper(), column.lower()]))
     ref = f'{alias}."{name}"' if alias else f'"{name}"'
-    kind = draw(st.sampled_from(["cmp", "cmp", "cmp", "in", "null", "between", "like", "const", "sub", "distinct",
+    kind = draw(st.sampled_from(["cmp", "cmp", "cmp", "in", "keys", "null", "between", "like", "const", "sub", "distinct",
                                  "pattern", "any", "quantified", "collate", "cast", "time"]))
     value = constant(pools, table, column)
     sql_type = TABLES[table][column]
@@ -199,6 +199,10 @@ def atom(draw: st.DrawFn, pools: dict[tuple[str, str], list[str]], table: str, a
         for item in items[1:]:
             joined = joined + ", " + item
         return f"{ref} IN (" + joined + ")"
+    if kind == "keys" and sql_type == "BIGINT":  # more keys than a listing page: the listing, not a request each
+        around = [int(v) for v in pools[(table, column)] if v.lstrip("-").isdigit()]
+        first = draw(st.sampled_from(around)) - draw(st.integers(0, 120))
+        return Sql(f"{ref} {draw(st.sampled_from(['IN', 'NOT IN']))} ({', '.join(str(first + i) for i in range(121))})")
     if kind == "sub":  # a scalar subquery over local rows: evaluated before the scan, its value pushed
         rows = draw(st.lists(value, min_size=1, max_size=3))
         joined = "(" + rows[0] + ")"

@@ -29,7 +29,7 @@ DISCOVERY = {
     "SHOW TABLES": "SELECT count(*) FROM (SHOW TABLES) WHERE name = 'Contacts'",
     "information_schema.tables": "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'clicksend'",
     "information_schema.columns": "SELECT count(*) FROM information_schema.columns WHERE table_name = 'Contacts'",
-    "duckdb_tables()": "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'clicksend'",
+    "duckdb_views()": "SELECT count(*) FROM duckdb_views() WHERE schema_name = 'clicksend'",
     "duckdb_columns()": "SELECT count(*) FROM duckdb_columns() WHERE table_name = 'SMSHistory'",
     "PRAGMA table_info": "SELECT count(*) FROM pragma_table_info('Contacts')",
     "DESCRIBE": "SELECT count(*) FROM (DESCRIBE Contacts)",
@@ -43,20 +43,29 @@ def test_clicksend_tables_are_found_the_duckdb_way_without_requests(con: Connect
     assert emu.stats()["total"] == 0
 
 
+@pytest.mark.parametrize("read", ["SELECT count(*) FROM Contacts", "SELECT * FROM clicksend.SMSHistory",
+                                  "SUMMARIZE Contacts"])
+def test_reading_a_declaration_through_duckdb_alone_fails_loudly(con: Connection, emu: Emulator, read: str) -> None:
+    """DuckDB alone has none of a ClickSend table's rows: reading it there says so instead of answering 0."""
+    with pytest.raises(duckdb.Error, match="is a ClickSend table: its rows come from the API, through con.sql"):
+        con.duckdb.sql(read).fetchall()
+    assert emu.stats()["total"] == 0
+
+
 def test_show_all_tables_lists_them_under_schema_clicksend(con: Connection) -> None:
     rows = con.sql("SHOW ALL TABLES").arrow().to_pylist()
     assert {r["name"] for r in rows if r["schema"] == "clicksend"} == {t.name for t in con.catalog.tables.values()}
 
 
 def test_every_table_and_its_columns_are_declared(con: Connection) -> None:
-    tables = con.sql("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'clicksend'").fetchone()[0]
+    tables = con.sql("SELECT count(*) FROM duckdb_views() WHERE schema_name = 'clicksend'").fetchone()[0]
     columns = con.sql("SELECT count(*) FROM duckdb_columns() WHERE schema_name = 'clicksend'").fetchone()[0]
     assert tables == len(con.catalog.tables)
     assert columns == sum(len(t.columns) for t in con.catalog.tables.values())
 
 
 def test_table_comments_say_which_filter_a_table_needs(con: Connection) -> None:
-    comment = con.sql("SELECT comment FROM duckdb_tables() WHERE table_name = 'AvailableNumbers'").fetchone()[0]
+    comment = con.sql("SELECT comment FROM duckdb_views() WHERE view_name = 'AvailableNumbers'").fetchone()[0]
     assert "Needs WHERE Country = ..." in comment
 
 
@@ -87,9 +96,9 @@ def test_explain_shows_what_was_kept_local_for_safety(con: Connection) -> None:
 
 
 def test_python_objects_are_queried_by_variable_name(local_con: Connection) -> None:
-    vip_pandas = pd.DataFrame({"ListId": [1401, 1402]})
-    vip_arrow = pa.table({"ListId": [1401]})
-    vip_polars = pl.DataFrame({"ListId": [1402]})
+    vip_pandas = pd.DataFrame({"ListId": [1401, 1402]})  # noqa: F841 (read by name in the SQL)
+    vip_arrow = pa.table({"ListId": [1401]})  # noqa: F841
+    vip_polars = pl.DataFrame({"ListId": [1402]})  # noqa: F841
     total = local_con.sql(
         "SELECT (SELECT count(*) FROM vip_pandas), (SELECT count(*) FROM vip_arrow), (SELECT count(*) FROM vip_polars)"
     ).fetchone()
@@ -216,3 +225,23 @@ def test_a_refused_setting_leaves_no_thread_behind(emulator: Emulator) -> None:
     with pytest.raises(ClickSendSQLError, match="deadline must be a positive number"):
         clicksend_sql.connect(emulator.username, emulator.api_key, base_url=emulator.base_url, deadline=0)
     assert threading.active_count() == before
+
+
+def test_a_long_statement_prints_nothing_to_stdout(tmp_path: Any) -> None:
+    """DuckDB prints its own progress bar to stdout, piped or not, once a statement runs past
+    ``progress_bar_time``: a script's redirected output would carry it. The connection's own
+    progress goes elsewhere, so stdout holds what the script printed and nothing else."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys, clicksend_sql\n"
+        "con = clicksend_sql.connect(sys.argv[1], sys.argv[2], base_url=sys.argv[3], cache_ttl=0, concurrency=2)\n"
+        "con.sql('SET progress_bar_time = 0')  # DuckDB's wait before it shows the bar, 2 s by default\n"
+        "print(con.sql('SELECT count(DISTINCT MessageId) FROM SMSHistory').fetchall())\n"
+    )
+    with Emulator(seed=4, sizes={"sms-history": 600}, latency_ms=100) as slow:
+        done = subprocess.run([sys.executable, "-c", script, slow.username, slow.api_key, slow.base_url],
+                              capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout == "[(600,)]\n"

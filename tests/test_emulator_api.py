@@ -9,8 +9,6 @@ import pytest
 
 from clicksend_sql.emulator import Emulator
 
-from conftest import api_client
-
 TEST_KEY = "D83DED51-9E35-4D42-9BB9-0E34B7CA85AE"
 UNAUTHORIZED = {"http_code": 401, "response_code": "UNAUTHORIZED", "response_msg": "Authorization failed.", "data": None}
 INVALID_ENDPOINT = {"http_code": 404, "response_code": "NOT_FOUND",
@@ -21,12 +19,6 @@ INVALID_ENDPOINT = {"http_code": 404, "response_code": "NOT_FOUND",
 def emu() -> Iterator[Emulator]:
     with Emulator(seed=3) as emulator:
         yield emulator
-
-
-@pytest.fixture()
-def client(emu: Emulator) -> Iterator[httpx.Client]:
-    with api_client(emu) as c:
-        yield c
 
 
 def test_good_credentials_get_the_envelope(client: httpx.Client) -> None:

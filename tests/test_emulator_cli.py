@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 
@@ -30,3 +31,16 @@ def test_cli_rejects_a_bad_size() -> None:
     done = subprocess.run([sys.executable, "-m", "clicksend_sql.emulator", "--size", "contacts=lots"],
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 2 and "NAME=COUNT" in done.stderr
+
+
+def test_ctrl_c_stops_the_emulator_quietly() -> None:
+    """Ctrl-C is how the command is meant to end: exit 130 (interrupted), no "Aborted!"."""
+    child = subprocess.Popen([sys.executable, "-c", "from clicksend_sql.cli import run; run()", "emulator", "--port", "0"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout is not None and child.stdout.readline().startswith("base_url: http://127.0.0.1:")
+        child.send_signal(signal.SIGINT)
+        _, err = child.communicate(timeout=30)
+    finally:
+        child.kill()
+    assert child.returncode == 130 and "Aborted" not in err and "Traceback" not in err

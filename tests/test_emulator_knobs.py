@@ -27,6 +27,17 @@ def test_rate_limit_gives_429_with_headers() -> None:
                               "response_msg": "Too many attempts.", "data": None}
 
 
+@pytest.mark.parametrize("process", [False, True])
+def test_rate_headers_can_be_stripped(process: bool) -> None:
+    """Like a proxy that strips them: a bare 429, not even Retry-After."""
+    with Emulator(rate_limit=3, rate_headers=False, process=process) as emu, \
+            httpx.Client(base_url=emu.base_url, auth=auth(emu)) as c:
+        responses = [c.get("/lists") for _ in range(8)]
+    assert [r.status_code for r in responses][:3] == [200] * 3 and 429 in [r.status_code for r in responses]
+    for r in responses:
+        assert not {"x-ratelimit-limit", "x-ratelimit-remaining", "ratelimit-reset", "retry-after"} & r.headers.keys()
+
+
 def test_no_rate_limit_headers_without_a_limit() -> None:
     with Emulator() as emu:
         assert "x-ratelimit-limit" not in httpx.get(emu.base_url + "/lists", auth=auth(emu)).headers

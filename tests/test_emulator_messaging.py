@@ -11,6 +11,8 @@ import pytest
 
 from clicksend_sql.emulator import Emulator
 
+from conftest import ok
+
 
 @pytest.fixture()
 def client() -> Iterator[httpx.Client]:
@@ -18,11 +20,6 @@ def client() -> Iterator[httpx.Client]:
     with Emulator(seed=7, sizes={"contacts": 40, "lists": 2}) as emu, \
             httpx.Client(base_url=emu.base_url, auth=(emu.username, emu.api_key)) as c:
         yield c
-
-
-def ok(r: httpx.Response) -> dict:
-    assert r.status_code == 200, r.text
-    return r.json()["data"]
 
 
 def balance(client: httpx.Client) -> Decimal:

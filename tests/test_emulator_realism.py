@@ -17,12 +17,6 @@ def emu() -> Iterator[Emulator]:
         yield emulator
 
 
-@pytest.fixture()
-def client(emu: Emulator) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=emu.base_url, auth=(emu.username, emu.api_key), timeout=30) as c:
-        yield c
-
-
 def sent(client: httpx.Client, *messages: dict[str, Any], path: str = "/sms/send", **body: Any) -> list[dict[str, Any]]:
     response = client.post(path, json={"messages": list(messages), **body})
     assert response.status_code == 200, response.text

@@ -12,6 +12,7 @@ import base64
 import logging
 import math
 import socket
+import time
 from collections.abc import Awaitable, Iterator
 from contextlib import aclosing
 from datetime import UTC, datetime, timedelta
@@ -40,6 +41,7 @@ from clicksend_sql.errors import (
 )
 from clicksend_sql.http import MAX_RETRY_AFTER, ApiResponse, ClickSendClient, retry_after_seconds
 from clicksend_sql.http.pagination import _cursor_of
+from clicksend_sql.http.retries import CONNECT_RETRIES
 
 T = TypeVar("T")
 TEST_KEY = "D83DED51-9E35-4D42-9BB9-0E34B7CA85AE"  # the documented key of ClickSend's test accounts
@@ -200,11 +202,25 @@ def test_unreachable_server_is_a_transport_error_naming_the_request() -> None:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     client = fast_client(Settings("u", TEST_KEY, f"http://127.0.0.1:{port}/v3"), retries=2)
-    with pytest.raises(TransportError, match=r"POST /sms/send .*ConnectError") as info:
+    with pytest.raises(TransportError, match=rf"Could not connect to http://127.0.0.1:{port}/v3 \(POST /sms/send, "
+                       r"3 attempts: ConnectError.*Check the API address \(--base-url") as info:
         run(client.request("POST", "/sms/send", json={"messages": []}))
     assert TEST_KEY not in str(info.value)
     # nothing reached a server, so even a send is retried
     assert client.stats.requests == 3 and client.stats.retries == 2
+
+
+def test_a_refused_connection_is_given_up_within_a_second_whatever_the_budget() -> None:
+    """Nothing listening is rarely a blip: CONNECT_RETRIES, not the full retry budget."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    client = ClickSendClient(Settings("u", TEST_KEY, f"http://127.0.0.1:{port}/v3"), retries=8)
+    started = time.monotonic()
+    with pytest.raises(TransportError, match="Could not connect"):
+        run(client.request("GET", "/lists"))
+    assert client.stats.requests == 1 + CONNECT_RETRIES and time.monotonic() - started < 2.0
+    run(client.aclose())
 
 
 def test_a_body_json_cannot_carry_fails_before_any_request(emu: Emulator) -> None:

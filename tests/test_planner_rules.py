@@ -79,6 +79,8 @@ def scan_facts(scan: Scan) -> dict[str, Any]:
         "order": scan.order,
         "checks": [c.sql for c in scan.checks],
         "search_term": scan.search_term,
+        "key_count": None if scan.keys is None else len(scan.keys),
+        "choice": scan.choice,
     }
 
 
@@ -88,6 +90,8 @@ def _compare(expected: dict[str, Any], actual: dict[str, Any], where: str) -> No
         got = actual[key]
         if key == "held" and isinstance(want, list):  # reasons are prose: each expected one is a fragment
             assert len(got) == len(want) and all(w in g for w, g in zip(want, got, strict=True)), f"{where}.held: {got}"
+        elif key == "choice":  # prose: the expected text is its beginning
+            assert got.startswith(want), f"{where}.choice: {got}"
         elif key in ("pushed", "local", "checks") and isinstance(want, list):  # order follows sqlglot's normalize
             assert sorted(got) == sorted(want), f"{where}.{key}: {got}"
         else:
@@ -131,7 +135,7 @@ def test_planner_rule(case: dict[str, Any], catalog: Catalog, shared_duckdb: duc
 def test_every_case_names_its_rule_and_a_statement() -> None:
     """The fixture file stays readable: every case says which rule it pins, and facts are dicts."""
     rules = {"extract_conditions", "pushdown_filters", "pushdown_limit", "count_star", "direct_read", "hide_unproven",
-             "find_tables", "evaluation"}
+             "find_tables", "evaluation", "key_list_cost"}
     assert len(CASES) >= 40
     for case in CASES:
         assert case["rule"] in rules and isinstance(case["sql"], str)

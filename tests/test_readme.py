@@ -8,7 +8,13 @@ Each fenced block is one test, in README order, against a demo emulator (what ``
   succeed and print (a SELECT: rows; with ``--output``: to that file), ``clicksend-sql emulator`` is started with
   its flags on a free port, checked to answer, and stopped; ``pip install`` and ``pytest`` are not
   re-run here (.ci/run runs exactly those);
-* ```toml blocks must be a profile the connector reads.
+* ```toml blocks must be a profile the connector reads;
+* ``clicksend-sql listen`` is started, a matching inbound SMS arrives at the demo emulator, the
+  listener must say it processed it, and it must stop cleanly on SIGTERM;
+* ``clicksend-sql serve`` is started on a free port with the block's password, a PostgreSQL client
+  (psycopg) must log in and query it, and it must stop cleanly on Ctrl-C;
+* the README's PostgreSQL URI (:data:`POSTGRES_EXAMPLE`) is the suite's own PostgreSQL server, and
+  ``clicksend-sql replicate`` / ``sync`` run as subprocesses that must succeed and print a summary.
 
 Anything else in a block fails the test, so a new kind of example cannot go untested.
 """
@@ -18,6 +24,7 @@ from __future__ import annotations
 import os
 import re
 import shlex
+import signal
 import subprocess
 import sys
 import tomllib
@@ -39,6 +46,8 @@ from vendored import REPO
 README = REPO / "README.md"
 CREDENTIALS = ("CLICKSEND_USERNAME", "CLICKSEND_API_KEY", "CLICKSEND_BASE_URL")
 NOT_RERUN = {"pip": "installing is the environment's job", "pytest": ".ci/run runs the suite"}
+# The README's PostgreSQL becomes the session's own server (tests/postgres_server.py), started only if an example names it.
+POSTGRES_EXAMPLE = "postgresql://postgres:secret@localhost:5432/analytics"
 TIMEOUT_S = 120
 
 
@@ -138,11 +147,16 @@ def test_readme_has_the_examples_this_runner_knows() -> None:
     assert "--demo" in setup.argv, "the set-up's first command must need no account"
 
 
+def _with_postgres(text: str, request: pytest.FixtureRequest) -> str:
+    """``text`` with the README's PostgreSQL URI pointing at the session's server."""
+    return text.replace(POSTGRES_EXAMPLE, request.getfixturevalue("postgres_uri")) if POSTGRES_EXAMPLE in text else text
+
+
 @pytest.mark.parametrize("block", [b for b in BLOCKS if b.language == "python"], ids=lambda b: b.id)
-def test_python_example(block: Block, scratch: Path) -> None:
+def test_python_example(block: Block, scratch: Path, request: pytest.FixtureRequest) -> None:
     namespace: dict[str, Any] = {"__name__": "__readme__"}
     try:
-        code = "\n" * block.line + block.code  # tracebacks name the README's own line numbers
+        code = "\n" * block.line + _with_postgres(block.code, request)  # tracebacks name the README's own line numbers
         exec(compile(code, str(README), "exec"), namespace)  # noqa: S102 - our README's examples
     finally:
         for value in namespace.values():
@@ -153,7 +167,7 @@ def test_python_example(block: Block, scratch: Path) -> None:
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=lambda c: c.id)
-def test_bash_command(command: Command, scratch: Path) -> None:
+def test_bash_command(command: Command, scratch: Path, request: pytest.FixtureRequest, demo: Emulator) -> None:
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     for name, value in command.exports:
         env[name] = env[name] if name in CREDENTIALS else value  # the README's placeholders stay the demo's
@@ -165,6 +179,12 @@ def test_bash_command(command: Command, scratch: Path) -> None:
         _check_query(argv, env, where)
     elif argv[:2] == ["clicksend-sql", "emulator"]:
         _check_emulator(argv, env, where)
+    elif argv[:2] == ["clicksend-sql", "listen"]:
+        _check_listen(argv, env, where, demo)
+    elif argv[:2] == ["clicksend-sql", "serve"]:
+        _check_serve(argv, env, where)
+    elif argv[:2] in (["clicksend-sql", "replicate"], ["clicksend-sql", "sync"]):
+        _check_copy([_with_postgres(a, request) for a in argv], env, where)
     elif argv[0] == "clicksend-sql" and all(a.startswith("-") for a in argv[1:]) or argv[:2] == ["clicksend-sql", "shell"]:
         _check_shell(argv, env, where, stdin=".tables\nSELECT count(*) FROM ContactLists;\n")
     else:
@@ -199,6 +219,52 @@ def _check_query(command: list[str], env: dict[str, str], where: str) -> None:
         assert _table_rows(done.stdout) > 0, f"{where}: printed no rows\n{done.stdout}"
     else:
         assert done.stdout.strip(), f"{where}: printed nothing"
+
+
+def _check_copy(command: list[str], env: dict[str, str], where: str) -> None:
+    """A replication or sync: it succeeds, says per table what it did, and never prints the API key."""
+    done = subprocess.run(_clicksend_sql(command[1:]), env=env, capture_output=True, text=True, timeout=TIMEOUT_S)
+    assert done.returncode == 0, f"{where}\nexit {done.returncode}\n{done.stderr}"
+    assert "requests" in done.stdout + done.stderr, f"{where}: printed no summary\n{done.stdout}"
+    assert env["CLICKSEND_API_KEY"] not in done.stdout + done.stderr, f"{where}: printed the API key"
+
+
+def _check_listen(command: list[str], env: dict[str, str], where: str, demo: Emulator) -> None:
+    """A listener: started, a matching message arrives, it says it processed it, SIGTERM stops it cleanly."""
+    args = [*command[1:], "--interval", "0.2", "--state", "listen-state.duckdb"]
+    listener = subprocess.Popen(_clicksend_sql(args), env=env, stderr=subprocess.PIPE, text=True)
+    try:
+        assert listener.stderr is not None
+        started = listener.stderr.readline()
+        assert "Listening" in started, f"{where}: did not start\n{started}{listener.stderr.read()}"
+        demo.inbound(from_="+61411111111", to="+61480000000", body="stop please")
+        processed = listener.stderr.readline()
+        assert "processed" in processed, f"{where}: {processed}"
+    finally:
+        listener.terminate()
+        _, stderr = listener.communicate(timeout=30)
+    assert listener.returncode == 0 and "Traceback" not in stderr, f"{where}\n{stderr}"
+
+
+def _check_serve(command: list[str], env: dict[str, str], where: str) -> None:
+    """The PostgreSQL-protocol server: started on a free port, a client logs in with the README's
+    password and queries a ClickSend table, Ctrl-C stops it cleanly."""
+    import psycopg
+
+    server = subprocess.Popen(_clicksend_sql([*command[1:], "--port", "0"]), env=env, stderr=subprocess.PIPE, text=True)
+    try:
+        assert server.stderr is not None
+        started = server.stderr.readline()
+        assert started.startswith("Serving"), f"{where}: did not start\n{started}{server.stderr.read()}"
+        port = int(started.split(";")[0].rsplit(":", 1)[1])
+        with psycopg.connect(host="127.0.0.1", port=port, user="clicksend", dbname="clicksend",
+                             password=env["CLICKSEND_SQL_PASSWORD"], autocommit=True) as client:
+            assert client.execute("SELECT count(*) FROM ContactLists").fetchone()[0] > 0, where
+        server.send_signal(signal.SIGINT)
+        _, stderr = server.communicate(timeout=30)
+    finally:
+        server.kill()
+    assert server.returncode == 0 and "Traceback" not in stderr, f"{where}\n{stderr}"
 
 
 def _check_shell(command: list[str], env: dict[str, str], where: str, *, stdin: str) -> None:

@@ -198,3 +198,20 @@ def test_a_cursor_follows_its_connection_s_dry_run(emulator: Emulator) -> None:
         emulator.reset_stats()
         cursor.sql("INSERT INTO SMSHistory (\"To\", Body) VALUES ('+61411111111', 'x')")
         assert cursor.dry_run and "POST /v3/sms/send" not in emulator.requests()  # only the price was asked
+
+
+def test_cursors_streaming_at_once_count_only_their_own_requests(big: Emulator) -> None:
+    """Each statement's stats are the requests its own session made, while another streams beside it."""
+    with open_connection(big) as con, con.cursor() as left, con.cursor() as right:
+        con.sql("SELECT * FROM SMSHistory")
+        sms_pages = con.last_stats.requests
+        con.sql("SELECT * FROM Contacts")
+        contact_pages = con.last_stats.requests
+        big.reset_stats()
+        with left.stream("SELECT * FROM SMSHistory", rows_per_batch=100) as a, \
+                right.stream("SELECT * FROM Contacts", rows_per_batch=100) as b:
+            for _ in zip(a, b):  # both read a batch in turn: their requests interleave
+                pass
+            a.read_all(), b.read_all()
+        assert (left.last_stats.requests, right.last_stats.requests) == (sms_pages, contact_pages)
+        assert len(big.requests()) == sms_pages + contact_pages

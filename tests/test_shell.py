@@ -14,6 +14,8 @@ import time
 from pathlib import Path
 
 import pytest
+
+import clicksend_sql
 from click.testing import CliRunner
 from prompt_toolkit.completion import CompleteEvent
 from prompt_toolkit.document import Document
@@ -32,14 +34,38 @@ SCRIPT = Path(sys.executable).with_name("clicksend-sql")
 
 
 def drive(con: Connection, keys: str, history: Path) -> tuple[str, str]:
-    """Type ``keys`` into a shell over ``con``: what it printed to stdout and to stderr."""
+    """Type ``keys`` into a shell over ``con``: what it printed to stdout and to stderr after its greeting."""
     out, err = io.BytesIO(), io.StringIO()
     console = Console(file=err, width=300)
     shell = Shell(con, ProgressDisplay(console), out=out, err=console)
     with create_pipe_input() as pipe:
         pipe.send_text(keys)
         shell.interact(history=history, input=pipe, output=DummyOutput())
-    return out.getvalue().decode(), err.getvalue()
+    greeting, _, rest = err.getvalue().partition("\n")
+    assert greeting.startswith("clicksend-sql ") and "End statements with ';'" in greeting
+    return out.getvalue().decode(), rest
+
+
+def test_the_shell_opens_with_one_line_saying_where_and_how(con: Connection, tmp_path: Path) -> None:
+    err = io.StringIO()
+    console = Console(file=err, width=300)
+    with create_pipe_input() as pipe:
+        pipe.send_text(CTRL_D)
+        Shell(con, ProgressDisplay(console), out=io.BytesIO(), err=console).interact(
+            history=tmp_path / "h", input=pipe, output=DummyOutput())
+    assert err.getvalue() == (f"clicksend-sql {clicksend_sql.__version__} on {con.settings.username} at "
+                              f"{con.settings.base_url}. End statements with ';'. .tables lists the tables, "
+                              ".help the commands.\n")
+
+
+def test_tables_lists_every_table_in_columns(local_con: Connection, tmp_path: Path) -> None:
+    con = local_con
+    out, _ = drive(con, f"CREATE TABLE vip (Email VARCHAR);{ENTER}.tables{ENTER}{CTRL_D}", tmp_path / "h")
+    clicksend, _, local = out[out.index("ClickSend tables"):].partition("Local tables (1):")
+    assert clicksend.startswith(f"ClickSend tables ({len(con.catalog.tables)}):")
+    listed = set(clicksend.split()[3:])
+    assert listed == {t.name for t in con.catalog.tables.values()}  # SMSHistory too: nothing hidden
+    assert local.split() == ["vip"] and len(clicksend.splitlines()[1].split()) >= 2  # in columns, even 80 wide
 
 
 def test_a_statement_runs_once_it_ends_with_a_semicolon(con: Connection, tmp_path: Path) -> None:
@@ -85,6 +111,7 @@ def test_history_persists_between_sessions(con: Connection, tmp_path: Path) -> N
     ("typed", "expected"),
     [
         ("SELECT * FROM Contac", {"Contacts", "ContactLists"}),
+        ("SELECT * FROM ", {"Contacts", "SMSHistory"}),
         ("SELECT ListNa", {"ListName"}),
         ("sel", {"SELECT"}),
         (".sch", {".schema"}),
@@ -96,6 +123,17 @@ def test_completion(con: Connection, typed: str, expected: set[str]) -> None:
     shell = Shell(con, ProgressDisplay(Console(file=io.StringIO())), out=io.BytesIO(), err=Console(file=io.StringIO()))
     offered = {c.text for c in shell.completer().get_completions(Document(typed), CompleteEvent(completion_requested=True))}
     assert expected <= offered
+
+
+def test_table_names_come_first_after_from(con: Connection) -> None:
+    shell = Shell(con, ProgressDisplay(Console(file=io.StringIO())), out=io.BytesIO(), err=Console(file=io.StringIO()))
+    offered = [c.text for c in shell.completer().get_completions(Document("SELECT * FROM S"),
+                                                                 CompleteEvent(completion_requested=True))]
+    tables = {t.name for t in con.catalog.tables.values()}
+    first_other = next(i for i, word in enumerate(offered) if word not in tables)
+    assert offered[0] in tables and all(word not in tables for word in offered[first_other:])
+    keywords = [c.text for c in shell.completer().get_completions(Document("S"), CompleteEvent(completion_requested=True))]
+    assert keywords[0] not in tables  # elsewhere keywords still come first
 
 
 def test_piped_statements_and_dot_commands_run_in_order() -> None:

@@ -219,3 +219,55 @@ def test_contact_search_results_are_described_only_by_notes(raw_current: dict[st
     q = next(p for p in operation["parameters"] if p["name"] == "q")
     assert q["required"] is False and "| q | query | string | true |" in operation["description"]
     assert "Each result is `{id, type: contact|list, name, contact, contacts_count}`" in notes
+
+
+def test_inbound_sms_timestamp_field_differs_between_schema_and_examples(raw_current: dict[str, Any], notes: str) -> None:
+    """The ``inbound_sms`` schema (and the 2015 docs' example, as a string) say ``timestamp``; the
+    current spec's 2024 examples of GET /sms/inbound and of the test inbound SMS, which look
+    recorded, have ``timestamp_send`` instead. The emulator lists both, with the same value (emulator
+    README, "Deliveries"): a client should read ``timestamp_send`` and fall back to ``timestamp``."""
+    schemas = raw_current["components"]["schemas"]
+    assert "timestamp" in schemas["inbound_sms"]["properties"] and "timestamp_send" not in schemas["inbound_sms"]["properties"]
+    for name in ("view-inbound-sms", "create-test-inbound-sms"):
+        data = schemas[name]["example"]["data"]
+        item = data["data"][0] if "data" in data else data
+        assert "timestamp_send" in item and "timestamp" not in item, name
+    apiary = load("clicksend-api/specs/apiary-docs-apisguru-openapi.excerpt.json")["paths"]["/sms/inbound"]["get"]
+    item = apiary["responses"]["200"]["content"]["application/json"]["examples"]["response"]["value"]["data"]["data"][0]
+    assert isinstance(item["timestamp"], str) and "timestamp_send" not in item
+    assert "Item fields: `timestamp` (the examples use `timestamp_send`)" in notes
+
+
+def test_inbound_webhook_fields_are_in_power_automate_not_notes(notes: str) -> None:
+    """NOTES.md §7 lists the webhook variables of receipts only; for inbound SMS it lists the GET
+    items. The Power Automate trigger (published by ClickSend) adds ``user_id`` and
+    ``subaccount_id`` to those, types ``timestamp`` a string, and does not name ``_keyword``. The
+    emulator's inbound webhook sends all of them (the union), ``timestamp`` as a string."""
+    trigger = load("seeds/power_automate_trigger.json")["fields"]
+    items = {f["name"] for f in load("clicksend-api/models.json")["inbound_sms"]["fields"]}
+    assert set(trigger) - items == {"user_id", "subaccount_id"} and items - set(trigger) == {"_keyword"}
+    assert trigger["timestamp"] == "string" and trigger["user_id"] == "integer"
+    assert "Webhook (URL action) receipt variables" in notes and "inbound variables" not in notes.lower()
+
+
+def test_inbound_rule_webhook_type_is_documented_but_not_in_the_request_schema(raw_current: dict[str, Any]) -> None:
+    """``webhook_type`` (post, get or json) is in the docs table and the rule model (and the curl
+    example, not vendored), but not in the create/update request schemas. The emulator accepts and
+    keeps it (tests/test_emulator_delivery.py sends each type)."""
+    schemas = raw_current["components"]["schemas"]
+    assert "webhook_type" in schemas["sms_inbound_rule"]["properties"]
+    for name in ("create_sms_inbound_automation_request", "update_sms_inbound_automation_request"):
+        assert "webhook_type" not in schemas[name]["properties"], name
+    post = raw_current["paths"]["/v3/automations/sms/inbound"]["post"]
+    assert "| webhook_type | string | false |" in post["description"]
+
+
+def test_inbound_rule_search_term_is_null_in_the_example_but_required_by_the_docs(raw_current: dict[str, Any]) -> None:
+    """The create example sends ``message_search_term: null`` (as Activepieces' trigger does with
+    ``message_search_type`` 0), the docs table marks the field required, and the emulator, reading
+    null as absent like PHP, answers 400: a listener should send ``""``."""
+    example = raw_current["components"]["schemas"]["create_sms_inbound_automation_request"]["example"]
+    assert example["message_search_term"] is None and example["message_search_type"] == 0
+    errors = spec.validate_request(spec.operation("create-sms-inbound-automation"), example, {})
+    assert errors == {"message_search_term": "message_search_term field is required."}
+    assert spec.validate_request(spec.operation("create-sms-inbound-automation"), {**example, "message_search_term": ""}, {}) == {}

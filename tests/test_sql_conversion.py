@@ -124,3 +124,20 @@ def test_a_unix_time_no_calendar_date_has_is_an_error_naming_the_column(seconds:
     page = orjson.dumps({"data": {"total": 1, "data": [{"id": 1, "date": seconds}]}})
     with pytest.raises(ConversionError, match=r"Probe\.Date .*years 1 to 9999"):
         bodies_to_arrow(TABLE, [page], "paginator")
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.one_of(st.none(), st.integers(0, 2_000_000_000)),
+                          st.one_of(st.none(), st.integers(0, 2_000_000_000))), min_size=1, max_size=8))
+def test_inbound_sms_time_is_timestamp_else_timestamp_send(times: list[tuple[int | None, int | None]]) -> None:
+    """NOTES.md: inbound items are ``timestamp`` in the spec's schema and ``timestamp_send`` in its
+    examples; a page may carry either, both, or (per row) neither: ``Timestamp`` takes the first present."""
+    from clicksend_sql.catalog import load_catalog
+
+    items = [{"message_id": str(i), **({"timestamp": t} if t is not None else {}),
+              **({"timestamp_send": s} if s is not None else {})} for i, (t, s) in enumerate(times)]
+    page = orjson.dumps({"data": {"data": items}})
+    got = bodies_to_arrow(load_catalog().table("InboundSMS"), [page], "paginator").column("Timestamp").to_pylist()
+    expected = [None if (t if t is not None else s) is None else datetime.fromtimestamp(t if t is not None else s, UTC)
+                for t, s in times]
+    assert got == expected

@@ -13,6 +13,7 @@ from clicksend_sql import ClickSendSQLError, Connection, Result
 from clicksend_sql.emulator import Emulator
 from clicksend_sql.errors import (
     AuthenticationError,
+    ConfigurationError,
     MissingFilterError,
     SQLSyntaxError,
     UnknownColumnError,
@@ -155,3 +156,48 @@ def test_corpus_yields_a_result_or_a_clicksend_error(
             escaped.append(f"{line}\n    -> {type(exc).__name__}: {exc}")
     assert not escaped, f"{len(escaped)} line(s) raised a raw exception:\n" + "\n".join(escaped[:20])
     assert answered > 100, "the corpus should mostly run"
+
+
+# --- issue 24 §3: errors that say what to do ------------------------------------------------------
+
+
+def test_copy_from_a_file_into_a_clicksend_table_points_to_insert(con: Connection, emu: Emulator) -> None:
+    with pytest.raises(UnsupportedStatementError, match=r"INSERT INTO Contacts SELECT \* FROM 'contacts.csv'"):
+        con.sql("COPY Contacts FROM 'contacts.csv' (HEADER)")
+    assert emu.requests() == []
+
+
+@pytest.mark.parametrize("region", ["Australia", "AUS", "XX", ""])
+def test_a_default_country_that_is_not_an_iso_code_is_refused(emulator: Emulator, region: str) -> None:
+    with pytest.raises(ConfigurationError, match=rf"default_country='{region}': give an ISO 3166 alpha-2"):
+        clicksend_sql.connect(emulator.username, emulator.api_key, base_url=emulator.base_url, default_country=region)
+
+
+def test_a_lower_case_country_code_is_accepted(emulator: Emulator) -> None:
+    with clicksend_sql.connect(emulator.username, emulator.api_key, base_url=emulator.base_url,
+                               default_country="au") as con:
+        assert con.sql("SELECT e164('0411 111 111')").fetchone() == ("+61411111111",)
+
+
+def test_missing_credentials_point_to_the_demo_and_the_profile(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    for name in ("CLICKSEND_USERNAME", "CLICKSEND_API_KEY", "CLICKSEND_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    monkeypatch.setenv("HOME", str(tmp_path))
+    with pytest.raises(ConfigurationError) as failure:
+        clicksend_sql.connect()
+    message = str(failure.value)
+    assert "--demo" in message and "[profiles.default]" in message and "CLICKSEND_API_KEY" in message
+    assert "CLI options" not in message
+
+
+def test_every_call_of_a_send_answers_the_tables_columns() -> None:
+    """A message refused (7 fields in ClickSend's answer) and one accepted (19): the table's columns
+    both times; a field the table does not declare (the send answer's is_shared_system_number) after them."""
+    with Emulator(seed=3, sizes={"sms-history": 10}) as emu, open_connection(emu) as con:
+        accepted = con.sql("CALL SendSMS('Acme', 'hi', '+61411111111')")
+        refused = con.sql("CALL SendSMS('Acme!', 'hi', '+61411111112')")  # a sender ID ClickSend refuses
+        history = con.sql("SELECT * FROM SMSHistory LIMIT 0")
+    assert refused.fetchone()[history.columns.index("Status")] == "INVALID_SENDER_ID"
+    assert refused.columns == history.columns == accepted.columns[:len(history.columns)]
+    assert accepted.columns[len(history.columns):] == ["IsSharedSystemNumber"]

@@ -33,6 +33,12 @@ def pages(rows: int) -> int:
     return max(1, math.ceil(rows / 100))
 
 
+def key_list(sizes: dict[int, int], count: int, *, without: int | None = None) -> str:
+    """``count`` list ids: every list of the account (but ``without``), then ids no list has."""
+    lists = [k for k in sorted(sizes) if k != without]
+    return ", ".join(str(k) for k in lists + list(range(900_000, 900_000 + count - len(lists))))
+
+
 @pytest.fixture(scope="module")
 def snapshot(emulator: Emulator) -> Iterator[Connection]:
     """A connection holding local copies ``local_<table>`` of the tables the comparisons read."""
@@ -51,6 +57,7 @@ def facts(snapshot: Connection) -> dict[str, Any]:
     dates = [r[0] for r in snapshot.sql("SELECT Date FROM local_SMSHistory ORDER BY Date").fetchall()]
     assert contact is not None and len(sizes) > 2 and sizes[big] > 100
     return {
+        "keys": key_list(sizes, 500, without=small),  # more keys than a listing page holds
         "sizes": sizes,
         "big": big,
         "small": small,
@@ -107,6 +114,50 @@ def test_parent_key_reads_only_that_lists_pages(con: Connection, emu: Emulator, 
     size = facts["sizes"][facts["big"]]
     assert len(con.sql(f"SELECT * FROM Contacts WHERE ListId = {facts['big']}")) == size
     assert emu.stats()["by_operation"] == {CONTACTS: pages(size)}
+
+
+# --- key lists: a request per key, or the listing (issue 24 §6) ------------------------------------
+
+
+
+
+def test_a_long_key_list_reads_the_parent_listing_not_a_request_per_key(
+    con: Connection, emu: Emulator, snapshot: Connection, facts: dict[str, Any]
+) -> None:
+    """3,000 list ids, six of them lists: one listing request (not 3,000) for the count; 500 of
+    them all lists but one: the listing plus the pages of the lists among the keys for the rows."""
+    keys = key_list(facts["sizes"], 3000)
+    count = same_rows(con, snapshot, f"SELECT count(*) FROM {{Contacts}} WHERE ListId IN ({keys})", facts)
+    assert count == [(sum(facts["sizes"].values()),)] and emu.stats()["by_operation"] == {LISTS: 1}
+    emu.reset_stats()
+    same_rows(con, snapshot, "SELECT ContactId, ListId FROM {Contacts} WHERE ListId IN ({keys})", facts)
+    lists = {k: n for k, n in facts["sizes"].items() if k != facts["small"]}
+    assert emu.stats()["by_operation"] == {LISTS: 1, CONTACTS: sum(pages(n) for n in lists.values())}
+    emu.reset_stats()
+    assert len(con.sql(f"SELECT * FROM Contacts WHERE ListId IN ({facts['keys']}) LIMIT 5")) == 5
+    assert emu.stats()["by_operation"] == {LISTS: 1, CONTACTS: 1}
+
+
+def test_a_short_key_list_is_still_a_request_per_key(con: Connection, emu: Emulator, facts: dict[str, Any]) -> None:
+    sql = f"SELECT count(*) FROM Contacts WHERE ListId IN ({facts['big']}, {facts['small']}, 999999)"
+    assert con.sql(sql).fetchall() == [(facts["sizes"][facts["big"]] + facts["sizes"][facts["small"]],)]
+    assert emu.stats()["by_operation"] == {CONTACTS: 3}
+    emu.reset_stats()
+    keys = key_list(facts["sizes"], 100)  # as many keys as a listing page holds: still a request each
+    assert con.sql(f"SELECT count(*) FROM Contacts WHERE ListId IN ({keys})").fetchall() == [(sum(facts["sizes"].values()),)]
+    assert emu.stats()["by_operation"] == {CONTACTS: 100}
+
+
+def test_explain_says_which_way_a_key_list_is_read_and_why(con: Connection, emu: Emulator, facts: dict[str, Any]) -> None:
+    long, = con.explain(f"SELECT * FROM Contacts WHERE ListId IN ({facts['keys']})").arrow().to_pylist()
+    short, = con.explain(f"SELECT * FROM Contacts WHERE ListId IN ({facts['big']}, {facts['small']})").arrow().to_pylist()
+    gets, = con.explain(f"SELECT * FROM ContactLists WHERE ListId IN ({key_list(facts['sizes'], 150)})").arrow().to_pylist()
+    assert long["choice"].startswith("through ContactLists: 500 ListId keys would take 500 requests at least")
+    assert long["streams"] == "per parent row whose list_id is one of 500 keys"
+    assert long["expected_requests"] == "the ContactLists pages, then each ContactLists row among the 500 keys x ceil(rows/100)"
+    assert short["choice"].startswith("1 stream per key: 2 keys, 2 requests") and short["streams"].count("list_id=") == 2
+    assert gets["mode"] == "list" and gets["choice"].startswith("the listing: 150 keys would take 150 requests (1 GET each)")
+    assert emu.stats()["total"] == 0
 
 
 def test_date_range_is_pushed_as_date_from_and_date_to(
@@ -223,6 +274,13 @@ SEMANTICS = [
     "SELECT MessageId FROM {SMSHistory} ORDER BY Date, MessageId LIMIT 5 OFFSET 3",
     "SELECT a.ContactId FROM {Contacts} a JOIN {Contacts} b ON a.ContactId = b.ContactId WHERE a.ListId = {small}",
     "SELECT count(*) FROM {Contacts} a, {Contacts} b WHERE a.ListId = {small} AND b.ListId = {big} AND a.FirstName = b.FirstName",
+    # 500 list ids (all lists but the small one): read through the ContactLists listing
+    "SELECT ContactId FROM {Contacts} WHERE ListId IN ({keys}) AND UpdatedDate > {contact_updated}",
+    "SELECT ContactId FROM {Contacts} WHERE ListId NOT IN ({keys})",
+    "SELECT c.ContactId, l.ListName FROM {Contacts} c JOIN {ContactLists} l USING (ListId) WHERE c.ListId IN ({keys})",
+    "SELECT ListId, count(*) FROM {Contacts} WHERE ListId IN ({keys}) AND ContactId IN ({contact}, -1) GROUP BY ListId",
+    "SELECT ContactId FROM {Contacts} WHERE ListId IN ({keys}) ORDER BY ContactId LIMIT 7",
+    "SELECT ListId, ContactsCount FROM {ContactLists} WHERE ListId IN ({keys})",
 ]
 
 
@@ -261,8 +319,8 @@ def test_explain_shows_the_plan_and_makes_no_request(con: Connection, emu: Emula
     assert history["pushed"].startswith("Date >=") and "like" in history["local"].lower()
     via_sql = con.sql("EXPLAIN " + sql).arrow().to_pylist()
     assert {r["table"]: r["params"] for r in via_sql} == {t: r["params"] for t, r in plan.items()}
-    key = con.explain(f"SELECT * FROM ContactLists WHERE ListId = {facts['small']}").fetchone()
-    assert key is not None and key[1] == "get" and key[-2] == "1"
+    key = con.explain(f"SELECT * FROM ContactLists WHERE ListId = {facts['small']}").arrow().to_pylist()[0]
+    assert key["mode"] == "get" and key["expected_requests"] == "1"
     assert emu.stats()["total"] == 0
 
 

@@ -15,7 +15,7 @@ from clicksend_sql import system_tables
 from clicksend_sql.system_tables import declare
 
 DISCOVERY = (
-    "SELECT database_name, schema_name, table_name, comment FROM duckdb_tables() ORDER BY ALL",
+    "SELECT database_name, schema_name, view_name, comment FROM duckdb_views() WHERE NOT internal ORDER BY ALL",
     "SELECT table_name, column_name, column_index, data_type, comment FROM duckdb_columns() ORDER BY ALL",
     "SELECT * FROM sys_columns ORDER BY ALL",
     "SELECT * FROM sys_operations ORDER BY ALL",

@@ -60,6 +60,14 @@ def _sent(account: Emulator) -> list[str]:
     return [r for r in account.requests() if r.startswith(SENDING)]
 
 
+def _changes(account: Emulator) -> list[str]:
+    """Every request since the last reset that could change the account: any POST, PUT, PATCH or
+    DELETE but a price quote. What a refused statement or a dry run must leave empty, whichever
+    endpoint a send would have used."""
+    return [r for r in account.requests()
+            if r.startswith(("POST ", "PUT ", "PATCH ", "DELETE ")) and not r.split("?")[0].endswith("/price")]
+
+
 def _list_size(account: Emulator, list_id: int) -> int:
     return int(_get(account, f"/lists/{list_id}/contacts", limit=1)[1]["data"]["total"])
 
@@ -73,12 +81,30 @@ def test_max_messages_counts_each_contact_of_a_list_send(account: Emulator) -> N
         account.reset_stats()
         with pytest.raises(LimitError, match=rf"INSERT INTO SMSHistory would send {size} messages; the connection allows 5"):
             capped.sql("INSERT INTO SMSHistory (ListId, Body) VALUES (1402, 'x')")
-        assert _sent(account) == []
+        assert _changes(account) == []
     with _connect(account, max_messages=size + 1) as roomy:  # the list and one direct message: exactly the cap
         account.reset_stats()
         out = roomy.sql("INSERT INTO SMSHistory (ListId, \"To\", Body) VALUES (1402, NULL, 'cap'), (NULL, '+61411111111', 'cap')")
         assert out.arrow().column("status").to_pylist() == ["ok", "ok"]
         assert _sent(account) == ["POST /v3/sms/send"]
+    assert len([m for m in _history(account) if m["body"] == "cap"]) == size + 1  # what the emulator holds: every contact
+
+
+def test_a_campaign_and_a_call_within_the_caps_are_quoted_then_sent_once(account: Emulator) -> None:
+    """Allowed sends, judged by the emulator: the quote comes before the one sending request, and the
+    campaign and the message exist there afterwards."""
+    with _connect(account, max_messages=10_000, max_cost=10_000) as roomy:
+        account.reset_stats()
+        roomy.sql("INSERT INTO SMSCampaigns (Name, ListId, \"From\", Body) VALUES ('within', 1404, 'Acme', 'Sale!')")
+        assert [r for r in account.requests() if "campaigns" in r and r.startswith("POST ")] == [
+            "POST /v3/sms-campaigns/price", "POST /v3/sms-campaigns/send"]
+        names = [c["name"] for c in _get(account, "/sms-campaigns", limit=100)[1]["data"]["data"]]
+        assert names.count("within") == 1
+        account.reset_stats()
+        roomy.sql("CALL SendSMS('Acme', 'called within the caps', '+61411119999')")
+        posts = [r for r in account.requests() if r.startswith("POST ")]
+        assert posts == ["POST /v3/sms/price", "POST /v3/sms/send"]
+    assert [m["to"] for m in _history(account) if m["body"] == "called within the caps"] == ["+61411119999"]
 
 
 @pytest.mark.parametrize("option", [{"max_messages": 5}, {"max_cost": 0.5}])
@@ -87,7 +113,7 @@ def test_a_campaign_insert_is_counted_and_priced(account: Emulator, option: dict
         account.reset_stats()
         with pytest.raises(LimitError, match=r"INSERT INTO SMSCampaigns would (send \d+ messages|cost [\d.]+ \(quoted by ClickSend\))"):
             capped.sql("INSERT INTO SMSCampaigns (Name, ListId, \"From\", Body) VALUES ('spring', 1401, 'Acme', 'Sale!')")
-        assert _sent(account) == []
+        assert _changes(account) == []
         assert ("POST /v3/sms-campaigns/price" in account.requests()) == ("max_cost" in option)
 
 
@@ -98,19 +124,19 @@ def test_call_obeys_dry_run_and_caps(account: Emulator) -> None:
         plan = dry.sql(call).arrow().to_pylist()
         assert plan[0]["endpoint"] == "POST /v3/sms/send" and plan[0]["messages"] == 1 and plan[0]["quoted_price"]
         dry.sql("CALL CancelAllSMS()")  # a changing call that sends nothing is shown too
-        assert _sent(account) == [] and not [r for r in account.requests() if r.startswith("PUT ")]
+        assert _changes(account) == []
     with _connect(account, max_messages=0) as capped:
         account.reset_stats()
         with pytest.raises(LimitError, match=r"CALL SendSMS would send 1 message; the connection allows 0"):
             capped.sql(call)
         with pytest.raises(LimitError, match=r"CALL SendSMSCampaign would send \d+ messages"):
             capped.sql("CALL SendSMSCampaign('Hi', 'Acme', 'spring', 1401)")
-        assert _sent(account) == []
+        assert _changes(account) == []
     with _connect(account, max_cost=1000) as priced:
         account.reset_stats()
         with pytest.raises(LimitError, match=r"CALL PurchaseDedicatedNumber charges an amount ClickSend does not quote"):
             priced.sql("CALL PurchaseDedicatedNumber('+61400000000')")
-        assert _sent(account) == []
+        assert _changes(account) == []
 
 
 def test_a_call_obeys_the_limits_of_an_insert_of_the_same_message(wcon: Connection, account: Emulator) -> None:
@@ -119,7 +145,7 @@ def test_a_call_obeys_the_limits_of_an_insert_of_the_same_message(wcon: Connecti
         wcon.sql("CALL SendSMS('Acme', repeat('x', 2000), '+61411111111')")
     with pytest.raises(ClickSendSQLError, match=r"To = '12' cannot be a phone number"):
         wcon.sql("CALL SendSMS('Acme', 'Hi', '12')")
-    assert _sent(account) == []
+    assert _changes(account) == []
 
 
 # --- 2. outcome rows and RETURNING say exactly what happened -----------------------------------
@@ -253,7 +279,7 @@ def test_an_impossible_number_is_refused_or_skipped(account: Emulator, wcon: Con
     account.reset_stats()
     with pytest.raises(ClickSendSQLError, match=r"row 2: To = '12' cannot be a phone number"):
         wcon.sql(statement)
-    assert _sent(account) == []
+    assert _changes(account) == []
     with _connect(account, invalid_rows="skip") as skipping:
         out = skipping.sql(statement).arrow().to_pylist()
     assert [(o["row"], o["status"]) for o in out] == [(1, "ok"), (2, "skipped")] and "cannot be a phone number" in out[1]["error"]
@@ -270,7 +296,7 @@ def test_a_clicksend_write_inside_a_transaction_is_refused(wcon: Connection, acc
             wcon.sql("CALL SendSMS('Acme', 'Hi', '+61411111111')")
     finally:
         wcon.sql("ROLLBACK")
-    assert _sent(account) == []
+    assert _changes(account) == []
 
 
 def test_the_cli_exits_3_when_a_write_row_failed(account: Emulator) -> None:
@@ -343,4 +369,4 @@ def test_dry_run_sends_nothing_by_any_way_and_counts_every_contact(account: Emul
         campaign = dry.sql("INSERT INTO SMSCampaigns (Name, ListId, \"From\", Body) VALUES ('c', 1402, 'Acme', 'x')").arrow().to_pylist()
         called = dry.sql("CALL SendSMSCampaign('x', 'Acme', 'c', 1402)").arrow().to_pylist()
     assert [listed[0]["messages"], campaign[0]["messages"], called[0]["messages"]] == [size, size, size]
-    assert _sent(account) == [] and not [r for r in account.requests() if r.startswith(("PUT ", "DELETE "))]
+    assert _changes(account) == []

@@ -10,7 +10,9 @@ What is vendored, and how it is trimmed (see ``tests/data/README.md`` for the or
 * ``clicksend-api/specs/*.excerpt.json`` - of the v5 swagger and the apiary conversion, only the
   key paths listed in :data:`EXCERPTS`, at the same place in the document;
 * ``seeds/skyvia.json`` - the facts of Skyvia's connector page (seed 000) the catalog honours:
-  incremental objects, the DML matrix and the stored procedures with their parameter order.
+  incremental objects, the DML matrix and the stored procedures with their parameter order;
+* ``seeds/power_automate_trigger.json`` - the Power Automate connector's (seed 003, published by
+  ClickSend) Inbound SMS trigger: the fields, with their types, of the webhook an inbound rule sends.
 
 ``tests/test_spec_notes.py`` calls :func:`build` when ../shared exists and compares with the
 vendored files, so the copy cannot drift.
@@ -32,6 +34,7 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 OUT = REPO / "tests" / "data"
 SKYVIA_SEED = "seeds/000_6025ebdfe798be73.txt"
+POWER_AUTOMATE_SEED = "seeds/003_b4790e211fad9623.txt"
 ENDPOINT_KEYS_DROPPED = frozenset(
     {"description", "summary", "tags", "apiary_response_example", "python_sdk_v6", "status_in_sources", "also_in"}
 )
@@ -40,6 +43,7 @@ EXCERPTS: dict[str, tuple[tuple[str, ...], ...]] = {
     "specs/swagger-v5-clicksend-go.yaml": (("paths", "/lists", "get", "parameters"),),
     "specs/apiary-docs-apisguru-openapi.json": (
         ("paths", "/sms/inbound-read/{message_id}", "put", "responses", "200"),
+        ("paths", "/sms/inbound", "get", "responses", "200"),
     ),
 }
 
@@ -96,6 +100,15 @@ def skyvia_facts(text: str) -> dict[str, Any]:
     }
 
 
+def power_automate_trigger(text: str) -> dict[str, Any]:
+    """The Inbound SMS trigger's returned fields (key -> type) from the Power Automate page."""
+    section = text.split("\nTriggers\n", 1)[1].split("Returns\n", 1)[1]
+    fields = re.findall(r"^\|\n(\w+) \| (\w+) \|$", section, re.M)
+    if len(fields) < 8:
+        raise ValueError("the Power Automate page no longer has the trigger table; update power_automate_trigger()")
+    return {"source": POWER_AUTOMATE_SEED, "trigger": "SMS Inbound Automation", "fields": dict(fields)}
+
+
 def build(shared: Path = SHARED) -> dict[str, str]:
     """Path under tests/data -> file text, exactly as vendored."""
     api = shared / "clicksend-api"
@@ -104,6 +117,8 @@ def build(shared: Path = SHARED) -> dict[str, str]:
         "clicksend-api/models.json": dump(models(api)),
         "clicksend-api/NOTES.md": (api / "NOTES.md").read_text(encoding="utf-8"),
         "seeds/skyvia.json": dump(skyvia_facts((shared / SKYVIA_SEED).read_text(encoding="utf-8"))),
+        "seeds/power_automate_trigger.json": dump(
+            power_automate_trigger((shared / POWER_AUTOMATE_SEED).read_text(encoding="utf-8", errors="replace"))),
     }
     for source, key_paths in EXCERPTS.items():
         path = api / source

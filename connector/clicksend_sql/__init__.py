@@ -1,11 +1,12 @@
 """clicksend-sql: read and change a ClickSend account with SQL.
 
-DuckDB and Arrow load on first use of :func:`connect`, :class:`Connection` or :class:`Result`,
-so the command line starts quickly (``clicksend-sql --help`` loads neither).
+DuckDB and Arrow load on first use of :func:`connect`, :class:`Connection` or :class:`Result`
+(dlt on first use of :func:`replicate`, :func:`sync` or :func:`dlt_source`), so the command line starts quickly
+(``clicksend-sql --help`` loads none of them).
 
 >>> import clicksend_sql
 >>> sorted(n for n in clicksend_sql.__all__ if n[0].islower())
-['connect']
+['connect', 'dlt_source', 'replicate', 'sync']
 """
 
 from __future__ import annotations
@@ -19,10 +20,12 @@ from .errors import ClickSendSQLError  # noqa: E402  (http.py reads __version__)
 
 if TYPE_CHECKING:
     from .connection import Connection, connect
+    from .replication import dlt_source, replicate, sync
     from .result import Result, StatementStats
 
-_MODULE_OF = {"Connection": ".connection", "connect": ".connection", "Result": ".result", "StatementStats": ".result"}
-__all__ = ["ClickSendSQLError", "Connection", "Result", "StatementStats", "connect"]
+_MODULE_OF = {"Connection": ".connection", "connect": ".connection", "Result": ".result", "StatementStats": ".result",
+              "replicate": ".replication", "dlt_source": ".replication", "sync": ".replication"}
+__all__ = ["ClickSendSQLError", "Connection", "Result", "StatementStats", "connect", "dlt_source", "replicate", "sync"]
 
 
 def __getattr__(name: str) -> Any:

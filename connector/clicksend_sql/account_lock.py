@@ -10,7 +10,6 @@ not serialized by it: see the README.
 
 from __future__ import annotations
 
-import hashlib
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,7 +18,7 @@ from pathlib import Path
 import platformdirs
 from filelock import FileLock, Timeout
 
-from .config import Settings
+from .config import Settings, account_key
 from .errors import LockTimeoutError
 
 WAIT_SECONDS = 600.0  # longer than any one upsert or send should take
@@ -31,8 +30,7 @@ def lock_path(settings: Settings) -> Path:
     >>> lock_path(Settings("demo", "k", "http://127.0.0.1:1/v3")).name
     'account-...lock'
     """
-    name = hashlib.sha256(f"{settings.base_url}\n{settings.username}".encode()).hexdigest()[:20]
-    return Path(platformdirs.user_cache_dir("clicksend-sql")) / "locks" / f"account-{name}.lock"
+    return Path(platformdirs.user_cache_dir("clicksend-sql")) / "locks" / f"account-{account_key(settings)}.lock"
 
 
 @contextmanager

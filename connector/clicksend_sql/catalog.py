@@ -18,7 +18,7 @@ A file looks like this (``schema/Contacts.yaml``)::
     primary_key: [ContactId]
     parent: {table: ContactLists, column: ListId, parent_column: ListId, count_column: ContactsCount}
     dml: [INSERT, UPDATE, DELETE]
-    incremental: [CreatedDate, UpdatedDate]
+    incremental: [UpdatedDate, CreatedDate]   # the first is replication's cursor
     columns:
       - {field: contact_id, type: BIGINT, path_param: contact_id, read_only: true}
       - {field: list_id, type: BIGINT, path_param: list_id, required_for_insert: true}
@@ -76,12 +76,14 @@ class Column:
     path_param: str | None = None
     required_for_insert: bool = False
     read_only: bool = False
+    secret: bool = False  # a credential (a subaccount's API key): replication leaves it out of every copy
     time_format: Literal["unix", "iso"] = "unix"
     max_length: int | None = None  # writes: the longest text the API accepts
     match_as: Literal["email", "phone", "text"] | None = None  # upserts compare this column (normalized)
     max_list_contacts: int | None = None  # sends: a ListId naming a larger list is refused
     recipient: Literal["phone", "list"] | None = None  # sends: a number messaged, or a list whose contacts each are
     write_field: str | None = None  # writes: the API field when it differs from the one read
+    or_field: str | None = None  # reads: the field taken where ``field`` is missing or null (the spec and its examples disagree)
 
 
 @dataclass(frozen=True)
@@ -192,6 +194,13 @@ class Table:
     @property
     def column_names(self) -> tuple[str, ...]:
         return tuple(c.name for c in self.columns)
+
+    @property
+    def needed_in_where(self) -> tuple[str, ...]:
+        """The columns ClickSend lists this table only for a given value of (its list path's variables
+        not filled from a parent's rows): AccountUsage needs a Year, AvailableNumbers a Country."""
+        return tuple(c.name for var in self.list.path_vars for c in self.columns
+                     if c.path_param == var and not (self.parent and self.parent.column == c.name))
 
     def filters_for(self, column: str) -> tuple[Filter, ...]:
         return tuple(f for f in self.filters if f.column.lower() == column.lower())
@@ -441,12 +450,14 @@ def _column(raw: dict[str, Any], where: str) -> Column:
         path_param=raw.get("path_param"),
         required_for_insert=bool(raw.get("required_for_insert", False)),
         read_only=bool(raw.get("read_only", False)),
+        secret=bool(raw.get("secret", False)),
         time_format=raw.get("time_format", "unix"),
         max_length=int(raw["max_length"]) if raw.get("max_length") is not None else None,
         match_as=raw.get("match_as"),
         max_list_contacts=int(raw["max_list_contacts"]) if raw.get("max_list_contacts") is not None else None,
         recipient=raw.get("recipient"),
         write_field=raw.get("write_field"),
+        or_field=raw.get("or_field"),
     )
 
 

@@ -8,6 +8,7 @@ and Arrow are imported inside the commands.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import shlex
 import sys
@@ -44,16 +45,38 @@ if TYPE_CHECKING:  # these, rich's console, DuckDB, Arrow and sqlglot load only 
 F = TypeVar("F", bound=Callable[..., Any])
 SQL_COMMANDS = ("query", "shell")  # the commands the top-level connection options are passed on to
 
-_CONNECTION_OPTIONS = (
-    click.option("--demo", is_flag=True, help="Query a built-in emulator with demo data (no account needed)."),
+class _Limit(click.ParamType):
+    """``auto``, a positive number of ``kind``, or (``none=True``) ``none``: connect()'s rate_limit and concurrency."""
+
+    name = "limit"
+
+    def __init__(self, kind: type[int] | type[float], *, none: bool = False) -> None:
+        self.kind, self.none = kind, none
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        text = str(value).strip().lower()
+        if text == "auto" or (self.none and text == "none"):
+            return None if text == "none" else "auto"
+        try:
+            number = self.kind(text)
+        except ValueError:
+            number = 0
+        if not 0 < number < math.inf:
+            self.fail(f"{value!r} is not auto{', none' if self.none else ''} or a positive {self.kind.__name__}", param, ctx)
+        return number
+
+
+_ACCOUNT_OPTIONS = (
+    click.option("--demo", is_flag=True, help="Use a built-in emulator with demo data (no account needed)."),
     click.option("--profile", help="Profile in the config file to take credentials from."),
     click.option("--username", envvar="CLICKSEND_USERNAME", help="API username [env CLICKSEND_USERNAME]."),
     click.option("--base-url", envvar="CLICKSEND_BASE_URL", help="API base URL [env CLICKSEND_BASE_URL]."),
-    click.option("--rate-limit", type=float, default=20.0, show_default=True, help="Requests per second at most."),
-    click.option("--concurrency", type=int, default=8, show_default=True, help="Requests in flight at most."),
-    click.option("--format", "fmt", type=click.Choice(FORMATS),
-                 help="Output format [default: the --output file's extension, else table]."),
-    click.option("--stats", is_flag=True, help="Print requests, bytes and time spent to stderr."),
+    click.option("--rate-limit", type=_Limit(float, none=True), default="auto", show_default=True,
+                 help="Requests per second at most: auto (learnt from ClickSend's answers), a number, or none."),
+    click.option("--concurrency", type=_Limit(int), default="auto", show_default=True,
+                 help="Requests in flight at most: auto (what the rate needs at the measured latency) or a number."),
+)
+_WRITE_OPTIONS = (
     click.option("--dry-run", is_flag=True, help="Show the requests (and price) of writes and changing CALLs; send nothing."),
     click.option("--max-messages", type=click.IntRange(0), help="Refuse a statement or CALL that would send more messages."),
     click.option("--max-cost", type=click.FloatRange(0), help="Refuse a statement or CALL ClickSend quotes at more than this."),
@@ -61,12 +84,35 @@ _CONNECTION_OPTIONS = (
                  help="A write's invalid rows: fail the statement, or send the others and report them skipped."),
     click.option("--default-country", help="Country (e.g. AU) phone numbers without + are read in."),
 )
+_CONNECTION_OPTIONS = (
+    *_ACCOUNT_OPTIONS,
+    click.option("--format", "fmt", type=click.Choice(FORMATS),
+                 help="Output format [default: the --output file's extension, else table]."),
+    click.option("--stats", is_flag=True, help="Print requests, bytes and time spent to stderr."),
+    click.option("--no-cache", "cache_ttl", flag_value=0.0, default=None,
+                 help="Fetch every page again (default: reads repeated within 5 minutes come from the connection's cache)."),
+    *_WRITE_OPTIONS,
+)
 WRITE_FAILED = 3  # exit status: a write ran, but some row's outcome is error or unknown
 
 
 def sql_options(command: F) -> F:
     """Credentials, request limits and output format: the same on ``query``, ``shell`` and the bare command."""
     for option in reversed(_CONNECTION_OPTIONS):
+        command = option(command)
+    return command
+
+
+def account_options(command: F) -> F:
+    """Credentials and request limits alone (``replicate``, ``sync``): the account, not how results print."""
+    for option in reversed(_ACCOUNT_OPTIONS):
+        command = option(command)
+    return command
+
+
+def statement_options(command: F) -> F:
+    """The account and what limits a statement's writes (``listen``): caps and dry runs, no output format."""
+    for option in reversed((*_ACCOUNT_OPTIONS, *_WRITE_OPTIONS)):
         command = option(command)
     return command
 
@@ -108,7 +154,7 @@ class _Commands(click.Group):
 
 
 @contextmanager
-def _reported(err: Console) -> Iterator[None]:
+def reported(err: Console) -> Iterator[None]:
     """Failures as one line on stderr: exit 2 for an unusable output, 130 after Ctrl-C, 1 otherwise
     (3, :data:`WRITE_FAILED`, is a write that ran with rows not written)."""
     try:
@@ -136,7 +182,7 @@ def _reported(err: Console) -> Iterator[None]:
 
 
 @contextmanager
-def _connection(options: dict[str, Any], display: ProgressDisplay) -> Iterator[Connection]:
+def connection_for(options: dict[str, Any], display: ProgressDisplay) -> Iterator[Connection]:
     from .connection import connect
 
     with connect(progress=display, **options) as con:
@@ -177,16 +223,20 @@ def query(sql: str, output: str | None, params: tuple[str, ...], fmt: str | None
 
     err = Console(stderr=True)
     bound = _parse_params(params)
-    with _reported(err):
+    with reported(err):
         if output is not None:
             check_output(output)
         fmt = resolve_format(fmt, output)
         text = sys.stdin.read() if sql == "-" else sql
         display = ProgressDisplay(err)
-        with _connection(options, display) as con:
+        with connection_for(options, display) as con:
             results = run_statements(con, display, text, bound)
         if output is not None:
             write_result(results[-1], fmt, output)
+            if len(results) > 1:  # the earlier statements' results are printed, not lost
+                write_results(results[:-1], fmt if fmt != "parquet" else "table", sys.stdout.buffer)
+                err.print(f"{output} has the last statement's result; the {len(results) - 1} before it are printed above.",
+                          highlight=False, soft_wrap=True)
         else:
             write_results(results, fmt, sys.stdout.buffer)
         if stats:
@@ -210,11 +260,11 @@ def shell(fmt: str | None, stats: bool, **options: Any) -> None:
     from .shell import Shell
 
     err = Console(stderr=True)
-    with _reported(err):
+    with reported(err):
         if fmt == "parquet":
             raise OutputError("The shell prints to the terminal; --format parquet needs the query command's --output.")
         display = ProgressDisplay(err)
-        with _connection(options, display) as con:
+        with connection_for(options, display) as con:
             session = Shell(con, display, fmt=fmt or "table", stats=stats, out=sys.stdout.buffer, err=err)
             if sys.stdin.isatty():
                 session.interact()
@@ -224,6 +274,14 @@ def shell(fmt: str | None, stats: bool, **options: Any) -> None:
 
 main.add_command(LazyCommand("emulator", ".emulator.cli:emulator_command",
                              "Run a local ClickSend REST v3 emulator (for tests, demos and benchmarks)."))
+main.add_command(LazyCommand("replicate", ".replication.cli:replicate_command",
+                             "Copy ClickSend tables into DuckDB, PostgreSQL or any dlt destination, incrementally."))
+main.add_command(LazyCommand("sync", ".replication.cli:sync_command",
+                             "Keep a table of yours and ClickSend's Contacts equal, both ways."))
+main.add_command(LazyCommand("listen", ".listen.cli:listen_command",
+                             "Run SQL over each batch of inbound SMS (or delivery receipts) as they arrive."))
+main.add_command(LazyCommand("serve", ".pgwire.cli:serve_command",
+                             "Serve the account over the PostgreSQL protocol (psql, drivers, BI tools)."))
 
 
 def run() -> NoReturn:

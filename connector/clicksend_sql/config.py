@@ -9,6 +9,8 @@ The API key is never part of a repr, message or log line.
 
 from __future__ import annotations
 
+import hashlib
+
 import ipaddress
 import os
 import shlex
@@ -56,6 +58,15 @@ class Settings:
         return f"Settings(username={self.username!r}, api_key='****', base_url={self.base_url!r})"
 
     __str__ = __repr__
+
+
+def account_key(settings: Settings) -> str:
+    """A name for the account, for files kept per account: a hash of its base URL and username, no secret.
+
+    >>> len(account_key(Settings("demo", "k", "http://127.0.0.1:1/v3")))
+    20
+    """
+    return hashlib.sha256(f"{settings.base_url}\n{settings.username}".encode()).hexdigest()[:20]
 
 
 def default_config_file() -> Path:
@@ -211,11 +222,11 @@ def resolve_settings(
     if user is None or key is None:
         missing = [name for name, value in (("username", user), ("API key", key)) if value is None]
         raise ConfigurationError(
-            f"No ClickSend {' or '.join(missing)} found. Provide them in one of three ways: "
-            f"(1) pass them explicitly (username=..., api_key=..., or the CLI options); "
-            f"(2) set {ENV_USERNAME} and {ENV_API_KEY}; "
-            f"(3) add [profiles.{profile_name or DEFAULT_PROFILE}] with username and api_key to {str(path)!r}. "
-            "The API key is on the ClickSend dashboard under Developers > API Credentials."
+            f"No ClickSend {' or '.join(missing)} found. Set {ENV_USERNAME} and {ENV_API_KEY}, or add "
+            f"[profiles.{profile_name or DEFAULT_PROFILE}] with username and api_key (or api_key_command) to "
+            f"{str(path)!r}; from Python, connect(username=..., api_key=...) also works. The API key is on the "
+            "ClickSend dashboard under Developers > API Credentials. To try it without an account: --demo "
+            "(connect(demo=True)), the built-in emulator's demo data."
         )
     return Settings(username=user, api_key=key, base_url=url)
 

@@ -16,13 +16,13 @@ import re
 import sys
 import threading
 import weakref
-from collections.abc import Generator, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from concurrent.futures import Future
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from decimal import Decimal
 from pathlib import Path
 from types import FrameType
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import duckdb
 from sqlglot import exp
@@ -32,10 +32,11 @@ from .call import run_call
 from .catalog import Catalog, load_catalog
 from .config import Limits, Settings, resolve_settings
 from .engine import Engine, EventLoopThread, make_client
-from .errors import ClickSendSQLError, ConnectionClosedError, SQLError, UnsupportedStatementError
+from .errors import ConnectionClosedError, InterfaceError, SQLError, UnsupportedStatementError
 from .execution import ProgressCallback
 from .explain import run_explain
-from .http import DEFAULT_DEADLINE, DEFAULT_RETRIES
+from .http import AUTO, DEFAULT_DEADLINE, DEFAULT_RETRIES, Concurrency, RateLimit
+from .http.response_cache import ResponseCache, cache_ttl_setting
 from .parameters import Parameters
 from .parsing import Statement, deep_recursion, parse
 from .planner import view_name
@@ -45,10 +46,18 @@ from .result import RecordBatchStream, Result, StatementStats
 from .system_tables import SEARCH_PATH, declare
 from .unread import check_unread
 
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from .relation import Relation
+
+    from .listen.listener import Listener
+
 Params = Sequence[Any] | Mapping[str, Any] | None
 _WRITE_KINDS = (exp.Insert, exp.Update, exp.Delete)
 _DDL_KINDS = (exp.Create, exp.Drop, exp.Alter, exp.TruncateTable)
 _PACKAGE_DIR = str(Path(__file__).resolve().parent)
+_NO_CACHE = re.compile(r"/\*\+\s*no_cache\s*\*/", re.IGNORECASE)  # the per-statement hint
 # What DuckDB's replacement scans read from Python variables: (module, class) pairs, looked up
 # only in modules the caller already imported.
 _SCANNABLE = (("pandas", "DataFrame"), ("polars", "DataFrame"), ("polars", "LazyFrame"), ("pyarrow", "Table"),
@@ -64,8 +73,8 @@ class Connection:
         settings: Settings,
         *,
         database: str = ":memory:",
-        rate_limit: float | None = 20.0,
-        concurrency: int = 8,
+        rate_limit: RateLimit = AUTO,
+        concurrency: Concurrency = AUTO,
         retries: int = DEFAULT_RETRIES,
         deadline: float = DEFAULT_DEADLINE,
         progress: ProgressCallback | None = None,
@@ -76,12 +85,18 @@ class Connection:
         max_cost: Decimal | float | None = None,
         default_country: str | None = None,
         invalid_rows: Literal["error", "skip"] = "error",
+        cache_ttl: float | None = None,
+        cache_size_mb: float = 128,
     ) -> None:
+        default_country = phones.checked_region(default_country)
+        ttl = cache_ttl_setting(cache_ttl)
+        cache: ResponseCache[Any] | None = (
+            ResponseCache(ttl, int(cache_size_mb * 1024 * 1024), size=_body_size) if ttl > 0 else None)
         limits = Limits(max_messages, Decimal(str(max_cost)) if max_cost is not None else None, invalid_rows, default_country)
         io = EventLoopThread()
         # The HTTP client (httpcore's import and a TLS context: 30-100 ms) is made on the I/O thread while this
         # one loads the catalog and opens DuckDB.
-        pending = asyncio.run_coroutine_threadsafe(make_client(settings, rate_limit, concurrency, retries, deadline),
+        pending = asyncio.run_coroutine_threadsafe(make_client(settings, rate_limit, concurrency, retries, deadline, cache),
                                                    io.loop)
         database_connection = None
         try:
@@ -117,10 +132,17 @@ class Connection:
     catalog = property(lambda self: self._engine.catalog)
     duckdb = property(lambda self: self._engine.duckdb, doc="The DuckDB connection statements run in.")
     last_stats = property(lambda self: self._engine.last_stats, doc="What the last statement cost.")
+    closed = property(lambda self: self._engine.closed, doc="Closed itself, or (a cursor) its connection is.")
+    is_demo = property(lambda self: self._emulator is not None, doc="Opened with demo=True: the built-in emulator's data.")
+    in_transaction = property(lambda self: self._engine.in_transaction(),
+                              doc="Whether a DuckDB transaction opened with BEGIN is open in this session.")
     pushdown = property(lambda self: self._engine.pushdown, lambda self, on: self._set("pushdown", on),
                         doc="False: fetch whole tables and let DuckDB apply every filter (also on this session's cursors).")
     dry_run = property(lambda self: self._engine.dry_run, lambda self, on: self._set("dry_run", on),
                        doc="True: writes and changing CALLs show their requests (also on this session's cursors).")
+    use_cache = property(lambda self: self._engine.use_cache, lambda self, on: self._set("use_cache", on),
+                         doc="False: queries fetch every page again instead of using the connection's cache "
+                             "(also on this session's cursors).")
 
     def _set(self, name: str, value: bool) -> None:
         """A setting of this session and of every cursor made from it, so none keeps an older one."""
@@ -150,7 +172,7 @@ class Connection:
                 try:
                     stream.close()
                 except ValueError:  # "generator already executing": another thread is reading it
-                    raise ClickSendSQLError(
+                    raise InterfaceError(
                         "A stream of this connection is being read in another thread; close it there (or let it end) "
                         "before closing the connection."
                     ) from None
@@ -172,19 +194,26 @@ class Connection:
                 duck.close()
                 raise
             cursor = Connection._over(dataclasses.replace(self._engine, duckdb=duck, owns_client=False, duckdb_closed=False,
-                                                          streaming=False, last_stats=StatementStats()))
+                                                          streaming=False, counting=(), last_stats=StatementStats()))
             self._cursors.add(cursor)
             return cursor
 
+    def interrupt(self) -> None:
+        """Cancel the statement this session is running, from another thread (as DuckDB's
+        ``interrupt()``): its pending ClickSend requests and its DuckDB work stop, and it raises
+        CanceledError. With no statement running, nothing happens."""
+        self._engine.interrupt()
+
     # --- public API ----------------------------------------------------------------------------
 
-    def sql(self, text: str, params: Params = None) -> Result:
-        """Run one or more statements in order; the result of the last one is returned."""
-        return self.sql_each(text, params)[-1]
+    def sql(self, text: str, params: Params = None, *, cache: bool = True) -> Result:
+        """Run one or more statements in order; the result of the last one is returned.
+        ``cache=False`` (or ``/*+ no_cache */`` in a statement) fetches every page again."""
+        return self.sql_each(text, params, cache=cache)[-1]
 
     execute = sql
 
-    def sql_each(self, text: str, params: Params = None) -> list[Result]:
+    def sql_each(self, text: str, params: Params = None, *, cache: bool = True) -> list[Result]:
         """Run one or more statements in order and return every statement's result."""
         with self._session():
             statements = parse(text)
@@ -192,9 +221,10 @@ class Connection:
                 raise SQLError("The statement is empty.")
             parameters = Parameters(params)
             with deep_recursion(), self._python_objects(statements, _caller_frame()):
-                return [self._run(statement, parameters) for statement in statements]
+                return [self._run(statement, parameters, cache) for statement in statements]
 
-    def stream(self, text: str, params: Params = None, *, rows_per_batch: int = 10_000) -> RecordBatchStream:
+    def stream(self, text: str, params: Params = None, *, rows_per_batch: int = 10_000,
+               cache: bool = True) -> RecordBatchStream:
         """Run one query and stream its rows: a RecordBatchStream that DuckDB fills as the pages
         arrive, holding no more than a few pages at once, where ``sql()`` would hold every row.
 
@@ -213,22 +243,48 @@ class Connection:
             statement, parameters = statements[0], Parameters(params)
             expression = statement.expression
             if not isinstance(expression, exp.Query) or not find_tables(expression, self.catalog):
-                return self.sql_each(text, params)[-1].fetch_record_batch(rows_per_batch)
-            batches = self._streamed(statement, parameters, _caller_frame(), rows_per_batch)
+                return self.sql_each(text, params, cache=cache)[-1].fetch_record_batch(rows_per_batch)
+            batches = self._streamed(statement, parameters, _caller_frame(), rows_per_batch, _cacheable(statement, cache))
             schema = next(batches)  # plans, binds and starts the scans: a mistake fails here, not at the first read
             self._stream = batches
         return RecordBatchStream(schema, batches)
 
     def _streamed(self, statement: Statement, parameters: Parameters, frame: FrameType | None,
-                  rows_per_batch: int) -> Generator[Any, None, None]:
+                  rows_per_batch: int, cache: bool) -> Generator[Any, None, None]:
         """The generator behind :meth:`stream`: the session is marked busy until it ends."""
         self._engine.streaming = True
         try:
             with deep_recursion(), self._python_objects([statement], frame), self._translated():
-                yield from stream_query(self._engine, statement.expression, parameters, rows_per_batch)
+                yield from stream_query(self._engine, statement.expression, parameters, rows_per_batch, cache=cache)
         finally:
             self._engine.streaming = False
             self._stream = None
+
+    def listen(self, sql: str | None = None, *, callback: Callable[[pa.Table], object] | None = None,
+               receipts: bool = False, state: str | Path | None = None, **options: Any) -> Listener:
+        """A listener that hands each batch of new inbound SMS (``receipts=True``: delivery receipts)
+        to ``sql`` as the table ``inbound`` (``receipts``), or to ``callback`` as an Arrow table.
+
+        Use it with ``with con.listen(...) as listener:`` (it runs in a thread of its own) or
+        ``.run_forever()`` (until Ctrl-C). ``state`` is a DuckDB file keeping where it got to (by
+        default this connection's database); ``public_url=`` switches from polling to webhooks
+        (with ``host=``/``port=`` of the local receiver); ``number=``, ``match=`` and ``term=``
+        filter as ClickSend's rule does; ``backlog=True`` also processes events from before the
+        first start. See :class:`~clicksend_sql.listen.listener.Listener`.
+        """
+        from .listen.listener import Listener
+
+        store = duckdb.connect(str(state)) if state is not None else None
+        return Listener(self, sql=sql, callback=callback, receipts=receipts, state=store, **options)
+
+    def table(self, name: str) -> Relation:
+        """A ClickSend or local table as a lazy relation: ``con.table('SMSHistory').filter("Status =
+        'Failed'").limit(5).df()`` runs one SELECT through the planner, pushed down as that SQL is."""
+        from .relation import Relation
+
+        relation = Relation(self, exp.select("*").from_(exp.to_table(name, dialect="duckdb")))
+        relation.columns  # noqa: B018 - DuckDB's DESCRIBE: an unknown table fails here, with no request
+        return relation
 
     def explain(self, text: str, params: Params = None) -> Result:
         """The plan of a statement: per table the endpoint, parameters, pushed and local predicates."""
@@ -254,15 +310,19 @@ class Connection:
 
     @contextmanager
     def _translated(self) -> Iterator[None]:
-        """The one boundary where any DuckDB error left becomes the package's."""
+        """The one boundary where any DuckDB error left becomes the package's, and where Ctrl-C's
+        traceback starts: the frames below it are the package's waits on its I/O thread, noise in
+        the traceback of the user's statement (as DuckDB's own interrupt shows none of its own)."""
         try:
             yield
         except duckdb.Error as exc:
             raise self._engine.translated(exc, generated=False) from exc
+        except KeyboardInterrupt:
+            raise KeyboardInterrupt from None
 
     # --- dispatch ------------------------------------------------------------------------------
 
-    def _run(self, statement: Statement, parameters: Parameters) -> Result:
+    def _run(self, statement: Statement, parameters: Parameters, cache: bool) -> Result:
         check_unread(statement, self.catalog)
         expression = statement.expression
         if isinstance(expression, exp.Command) and expression.name.upper() in ("EXPLAIN", "CALL"):
@@ -273,14 +333,15 @@ class Connection:
         if not references or isinstance(expression, (exp.Describe, exp.Pragma, exp.Show)):
             with self._engine.accounting() as stats:
                 table = self._engine.table(statement.text, parameters.for_duckdb(statement.placeholders), generated=False)
-            return Result(table, stats)
+            changed = _changed(expression, table)
+            return Result(table, stats, rowcount=changed, has_rows=changed is None)
         self._check_kind(expression)
         written = self._written_table(expression)
         if written is not None:
             from .write import run_write  # the writes pipeline loads only for a write (start-up)
 
             return run_write(self._engine, expression, written, parameters, send=not self.dry_run)
-        return run_query(self._engine, expression, parameters)
+        return run_query(self._engine, expression, parameters, cache=_cacheable(statement, cache))
 
     def _command(self, command: exp.Command, parameters: Parameters) -> Result | None:
         """EXPLAIN and CALL of ClickSend statements; None leaves the command to DuckDB."""
@@ -329,6 +390,15 @@ class Connection:
         return None
 
     def _check_kind(self, statement: exp.Expr) -> None:
+        if isinstance(statement, exp.Copy) and statement.args.get("kind") and isinstance(statement.this, exp.Table) \
+                and _is_clicksend(statement.this, self.catalog):
+            name = self.catalog.table(statement.this.name).name
+            files = ", ".join(f.sql("duckdb") for f in statement.args.get("files") or []) or "'file.csv'"
+            raise UnsupportedStatementError(
+                f"COPY {name} FROM a file is not supported: ClickSend tables take rows through INSERT, which checks "
+                f"each row and reports its outcome. Write INSERT INTO {name} SELECT * FROM {files} (or name the "
+                "columns). Nothing was sent."
+            )
         if isinstance(statement, exp.Create) and str(statement.args.get("kind") or "").upper() == "VIEW":
             raise UnsupportedStatementError(
                 "CREATE VIEW over ClickSend tables is not supported: their rows exist only while a statement "
@@ -367,12 +437,32 @@ class Connection:
                 self.duckdb.unregister(name)
 
 
+def _cacheable(statement: Statement, cache: bool) -> bool:
+    """Whether a query's pages may come from the cache: not with ``cache=False`` or the hint.
+
+    >>> _cacheable(parse("SELECT /*+ no_cache */ * FROM Contacts")[0], True)
+    False
+    """
+    return cache and not _NO_CACHE.search(statement.text)
+
+
+def _body_size(response: Any) -> int:
+    """What a cached answer costs: its body's bytes."""
+    return len(response.content)
+
+
 def _prepare_session(con: duckdb.DuckDBPyConnection, catalog: Catalog, default_country: str | None) -> None:
     """What every session of a connection has: the ClickSend tables, ``e164()``, the search path."""
     declare(con, catalog)
     phones.register(con, default_country)
     current = con.execute("SELECT current_setting('search_path')").fetchall()[0][0] or "main"
     con.execute("SET search_path = $path", {"path": f"{current},{SEARCH_PATH}"})
+    # DuckDB's own bar is printed to stdout, piped or not, once a statement passes 2 s, as any
+    # statement reading ClickSend pages does: it would land in the output people redirect. The
+    # connection's progress (the CLI's line on stderr, a notebook's bar, progress=) replaces it.
+    # In a notebook without ipywidgets DuckDB refuses any change to it, and shows no bar there.
+    with suppress(duckdb.InvalidInputException):
+        con.execute("SET enable_progress_bar_print = false")
 
 
 def _abandon(pending: Future[Any], io: EventLoopThread) -> None:
@@ -409,6 +499,14 @@ def _scannable_variables(frame: FrameType | None, names: set[str]) -> dict[str, 
     return found
 
 
+def _changed(statement: exp.Expr, table: pa.Table) -> int | None:
+    """Rows a DuckDB statement changed when it answers with its status rather than rows: a one-row
+    ``Count`` (a write, CREATE TABLE AS) or ``Success`` (SET, ...: -1); None when it answered rows."""
+    if isinstance(statement, exp.Query) or table.column_names not in (["Count"], ["Success"]):
+        return None
+    return int(table.column(0)[0].as_py()) if table.column_names == ["Count"] and table.num_rows == 1 else -1
+
+
 def _is_clicksend(table: exp.Table, catalog: Catalog) -> bool:
     return catalog.has_table(table.name) and (table.catalog.lower(), table.db.lower()) in QUALIFIERS
 
@@ -434,8 +532,8 @@ def connect(
     profile: str | None = None,
     demo: bool = False,
     database: str = ":memory:",
-    rate_limit: float | None = 20.0,
-    concurrency: int = 8,
+    rate_limit: RateLimit = AUTO,
+    concurrency: Concurrency = AUTO,
     retries: int = DEFAULT_RETRIES,
     deadline: float = DEFAULT_DEADLINE,
     progress: ProgressCallback | None = None,
@@ -446,6 +544,8 @@ def connect(
     max_cost: Decimal | float | None = None,
     default_country: str | None = None,
     invalid_rows: Literal["error", "skip"] = "error",
+    cache_ttl: float | None = None,
+    cache_size_mb: float = 128,
 ) -> Connection:
     """Open a connection.
 
@@ -463,7 +563,20 @@ def connect(
     sending nothing.
     ``retries`` (failed attempts repeated after the first) and ``deadline`` (seconds per request,
     retries and waits included) bound how long one request may keep trying.
+    ``rate_limit="auto"`` learns the account's allowance from ClickSend's answers (shared by the
+    account's connections; see :mod:`clicksend_sql.http.rate_control`); a number holds this
+    connection to that many requests a second, None to none. ``concurrency="auto"`` keeps as
+    many requests in flight as that rate needs at the measured latency; a number caps them.
+    ``progress`` is called with each table's running totals after every page; in a notebook it
+    defaults to a bar in the cell's output.
+    ``cache_ttl`` (seconds; default ``$CLICKSEND_SQL_CACHE_TTL``, else 300; 0 turns it off) is how
+    long a query's pages are kept and answered again without a request, in at most
+    ``cache_size_mb`` of memory; the connection's own writes empty it.
     """
+    if progress is None:
+        from .notebook_progress import NotebookProgress, in_notebook
+
+        progress = NotebookProgress() if in_notebook() else None
     emulator = None
     if demo:
         from .emulator import Emulator
@@ -478,7 +591,7 @@ def connect(
             settings, database=database, rate_limit=rate_limit, concurrency=concurrency, retries=retries,
             deadline=deadline, progress=progress, pushdown=pushdown, dry_run=dry_run, max_messages=max_messages,
             max_cost=Decimal(str(max_cost)) if max_cost is not None else None, default_country=default_country,
-            invalid_rows=invalid_rows,
+            invalid_rows=invalid_rows, cache_ttl=cache_ttl, cache_size_mb=cache_size_mb,
         )
     except BaseException:
         if emulator is not None:

@@ -14,16 +14,27 @@ import duckdb
 from .catalog import Catalog
 from .errors import (
     ClickSendSQLError,
+    SQLConstraintError,
+    SQLDataError,
     SQLError,
+    SQLOperationalError,
     SQLSyntaxError,
     UnknownColumnError,
     UnknownProcedureError,
     UnknownTableError,
+    UnsupportedStatementError,
     did_you_mean,
 )
 from .planner import VIEW_PREFIX
 
 _CONTEXT = re.compile(r"\n+LINE \d+:.*", re.DOTALL)
+# DuckDB's PEP 249 category of an error, as ours: a failed cast stays a DataError to DB-API callers.
+_CATEGORIES: tuple[tuple[type[duckdb.Error], type[SQLError]], ...] = (
+    (duckdb.DataError, SQLDataError),
+    (duckdb.IntegrityError, SQLConstraintError),
+    (duckdb.OperationalError, SQLOperationalError),
+    (duckdb.NotSupportedError, UnsupportedStatementError),
+)
 
 
 def translate(exc: duckdb.Error, catalog: Catalog, *, generated: bool) -> ClickSendSQLError:
@@ -49,7 +60,16 @@ def translate(exc: duckdb.Error, catalog: Catalog, *, generated: bool) -> ClickS
         return UnknownColumnError(message.replace("Values list", "Table"))
     if isinstance(exc, duckdb.ParserException):
         return SQLSyntaxError(message)
-    return SQLError(message)
+    return category(exc)(message)
+
+
+def category(exc: duckdb.Error) -> type[SQLError]:
+    """Our error class for DuckDB's PEP 249 category of ``exc``.
+
+    >>> category(duckdb.ConversionException("x")).__name__, category(duckdb.ParserException("x")).__name__
+    ('SQLDataError', 'SQLError')
+    """
+    return next((ours for theirs, ours in _CATEGORIES if isinstance(exc, theirs)), SQLError)
 
 
 def _unknown_name(message: str, catalog: Catalog) -> ClickSendSQLError | None:

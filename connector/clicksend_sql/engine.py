@@ -8,12 +8,13 @@ A :class:`~clicksend_sql.connection.Connection` owns one Engine; the statement k
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import threading
 import time
 from collections.abc import Coroutine, Iterator
-from concurrent.futures import Future
+from concurrent.futures import CancelledError, Future
 from contextlib import contextmanager
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import duckdb
@@ -24,15 +25,48 @@ from sqlglot import exp
 from .catalog import Catalog
 from .config import Limits, Settings
 from .duckdb_errors import translate
-from .errors import ClickSendSQLError, SQLError, UnsupportedStatementError
+from .errors import CanceledError, ClickSendSQLError, SQLError, UnsupportedStatementError
 from .evaluation import DuckDBSession
 from .execution import ProgressCallback
-from .http import ClickSendClient
+from .http import ClickSendClient, Concurrency, RateLimit, RequestStats, statement_counters
+from .http.response_cache import ResponseCache, reads_cached
 from .parameters import BINDING_ERRORS, ParameterError, Parameters
 from .planner import Plan, plan
 from .result import StatementStats
 
 T = TypeVar("T")
+
+
+class Interruption:
+    """What lets another thread stop the statement a session runs (:meth:`Engine.interrupt`): a
+    flag the statement's waits check, and the I/O-loop tasks it started (every task created under
+    it joins, through the loop's task factory), so that they can be cancelled."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._tasks: set[asyncio.Task[Any]] = set()  # changed on the I/O loop only
+
+    def adopt(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def cancel_tasks(self) -> None:
+        """Cancel every task of the statement (called on the I/O loop)."""
+        for task in list(self._tasks):
+            task.cancel()
+
+
+_interruption: contextvars.ContextVar[Interruption | None] = contextvars.ContextVar("interruption", default=None)
+
+
+def _owned_task(loop: asyncio.AbstractEventLoop, coroutine: Any, *,
+                context: contextvars.Context | None = None) -> asyncio.Task[Any]:
+    """The I/O loop's task factory: a task created under a statement's Interruption joins it."""
+    task: asyncio.Task[Any] = asyncio.Task(coroutine, loop=loop, context=context)
+    owner = context.get(_interruption) if context is not None else _interruption.get()
+    if owner is not None:
+        owner.adopt(task)
+    return task
 
 
 class EventLoopThread:
@@ -41,11 +75,15 @@ class EventLoopThread:
 
     def __init__(self) -> None:
         self.loop = asyncio.new_event_loop()
+        self.loop.set_task_factory(_owned_task)
         self._thread = threading.Thread(target=self.loop.run_forever, name="clicksend-sql-io", daemon=True)
         self._thread.start()
 
-    def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
-        future: Future[T] = asyncio.run_coroutine_threadsafe(coroutine, self.loop)
+    def run(self, coroutine: Coroutine[Any, Any, T], counters: tuple[RequestStats, ...] = (),
+            interruption: Interruption | None = None) -> T:
+        """Run a coroutine on the loop and wait for it; its requests also count in ``counters``,
+        and ``interruption`` can cancel it and the tasks it starts."""
+        future: Future[T] = asyncio.run_coroutine_threadsafe(_counting(counters, coroutine, interruption), self.loop)
         try:
             return future.result()
         except KeyboardInterrupt:
@@ -76,6 +114,10 @@ class Engine:
     owns_client: bool = True  # False for a cursor: it shares its connection's client and I/O thread
     duckdb_closed: bool = False
     streaming: bool = False  # a stream of this session is open: DuckDB holds its pending result
+    counting: tuple[RequestStats, ...] = ()  # the statements running in this session, outermost first
+    use_cache: bool = True  # this session's queries may be answered from the connection's cache
+    reading_cached: bool = False  # the running statement's GETs use the cache (a query's, not a write's)
+    interruption: Interruption = field(default_factory=Interruption, init=False, repr=False)  # a cursor gets its own
 
     @property
     def closed(self) -> bool:
@@ -83,28 +125,72 @@ class Engine:
         return self.duckdb_closed or self.io.loop.is_closed()
 
     def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
-        """Run a coroutine on the I/O loop and wait for it."""
-        return self.io.run(coroutine)
+        """Run a coroutine on the I/O loop and wait for it; its requests count for this session's
+        statements, and its GETs use the cache while :meth:`cached_reads` says so. Once the
+        statement is interrupted, each wait ends in CanceledError (after the coroutine ran: closing
+        an executor still cancels what it started)."""
+        try:
+            result = self.io.run(_cached(coroutine) if self.reading_cached else coroutine, self.counting,
+                                 self.interruption)
+        except (CancelledError, Exception) as exc:
+            if self.interruption.requested:
+                raise CanceledError("The statement was canceled.") from exc
+            raise
+        if self.interruption.requested:
+            raise CanceledError("The statement was canceled.")
+        return result
+
+    @contextmanager
+    def cached_reads(self, wanted: bool = True) -> Iterator[None]:
+        """A query's reads: answered from the connection's cache when this session and the
+        statement allow it (``wanted=False``: a ``/*+ no_cache */`` hint or ``cache=False``)."""
+        before = self.reading_cached
+        self.reading_cached = wanted and self.use_cache and self.client.cache is not None
+        try:
+            yield
+        finally:
+            self.reading_cached = before
+
+    def interrupt(self) -> None:
+        """Stop this session's running statement, from another thread: cancel its I/O tasks (its
+        ClickSend requests) and DuckDB's work on it; the statement raises CanceledError. Nothing
+        happens when no statement runs. Requests already answered stay made (a write may have
+        landed)."""
+        if not self.counting:
+            return
+        self.interruption.requested = True
+        self.duckdb.interrupt()
+        self.io.loop.call_soon_threadsafe(self.interruption.cancel_tasks)
 
     @contextmanager
     def accounting(self) -> Iterator[StatementStats]:
-        """Per-statement accounting: what the client spent while the block ran becomes last_stats."""
+        """Per-statement accounting: the requests this session's block started become last_stats
+        (exactly: another session's requests on the shared client are not counted)."""
         stats = StatementStats()
-        before, started = self.client.stats.snapshot(), time.perf_counter()
+        outermost = not self.counting
+        if outermost:  # a new statement: an earlier one's interruption is over
+            self.interruption.requested = False
+            _notify(self.progress, "statement_started")
+        self.counting = (*self.counting, stats)
+        started = time.perf_counter()
         try:
             yield stats
         finally:
-            spent = self.client.stats - before
-            for counter in fields(spent):
-                setattr(stats, counter.name, getattr(spent, counter.name))
+            self.counting = tuple(s for s in self.counting if s is not stats)
             stats.elapsed_seconds = time.perf_counter() - started
             self.last_stats = stats
+            if outermost:
+                _notify(self.progress, "statement_done")
+
+    def in_transaction(self) -> bool:
+        """Whether a DuckDB transaction opened with BEGIN is still open in this session."""
+        probe = "SELECT txid_current()"  # the same id twice only inside an explicit transaction
+        return self.duckdb.execute(probe).fetchall() == self.duckdb.execute(probe).fetchall()
 
     def refuse_in_transaction(self, what: str) -> None:
         """ClickSend changes cannot be rolled back, so none is made inside an open DuckDB
         transaction (``BEGIN ... ROLLBACK`` would suggest otherwise); checked before any request."""
-        probe = "SELECT txid_current()"  # the same id twice only inside an explicit transaction
-        if self.duckdb.execute(probe).fetchall() == self.duckdb.execute(probe).fetchall():
+        if self.in_transaction():
             raise UnsupportedStatementError(
                 f"{what} inside a transaction is refused: ClickSend changes are not transactional, so a ROLLBACK "
                 "could not undo it. COMMIT or ROLLBACK first, then run it on its own. Nothing was sent."
@@ -137,7 +223,9 @@ class Engine:
             raise self.translated(exc) from exc
 
     def translated(self, exc: DuckDBError, *, generated: bool = True) -> SQLError | ClickSendSQLError:
-        """A DuckDB error as the package's own."""
+        """A DuckDB error as the package's own (DuckDB's own interrupt: CanceledError)."""
+        if isinstance(exc, duckdb.InterruptException):
+            return CanceledError("The statement was canceled.")
         return translate(exc, self.catalog, generated=generated)
 
     def evaluated(self, expression: exp.Expr, parameters: Parameters, *, generated: bool = True) -> pa.Table:
@@ -158,6 +246,32 @@ class Engine:
             self.io.close()
 
 
+async def _counting(counters: tuple[RequestStats, ...], coroutine: Coroutine[Any, Any, T],
+                    interruption: Interruption | None = None) -> T:
+    """``coroutine``, in a task whose requests (and its subtasks') also count in ``counters``, and
+    which (with its subtasks) ``interruption`` can cancel."""
+    statement_counters.set(counters)
+    if interruption is not None:
+        _interruption.set(interruption)
+        task = asyncio.current_task()
+        assert task is not None
+        interruption.adopt(task)
+    return await coroutine
+
+
+def _notify(progress: ProgressCallback | None, event: str) -> None:
+    """Tell a progress display that has the hook (a notebook's bar: one per statement) where a statement is."""
+    hook = getattr(progress, event, None)
+    if hook is not None:
+        hook()
+
+
+async def _cached(coroutine: Coroutine[Any, Any, T]) -> T:
+    """``coroutine``, in a task whose GETs (and its subtasks') may use the cache."""
+    reads_cached.set(True)
+    return await coroutine
+
+
 async def _settle() -> None:
     """Wait for every other task of the I/O loop to finish unwinding (after a cancellation)."""
     others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
@@ -165,7 +279,9 @@ async def _settle() -> None:
 
 
 async def make_client(
-    settings: Settings, rate_limit: float | None, concurrency: int, retries: int, deadline: float
+    settings: Settings, rate_limit: RateLimit, concurrency: Concurrency, retries: int, deadline: float,
+    cache: ResponseCache[Any] | None = None,
 ) -> ClickSendClient:
     """Create the client on the I/O loop it will be used from."""
-    return ClickSendClient(settings, rate_limit=rate_limit, concurrency=concurrency, retries=retries, deadline=deadline)
+    return ClickSendClient(settings, rate_limit=rate_limit, concurrency=concurrency, retries=retries, deadline=deadline,
+                           cache=cache)

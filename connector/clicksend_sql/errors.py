@@ -3,6 +3,14 @@
 Every error a user can cause (bad SQL, bad credentials, a refused request) surfaces as a
 :class:`ClickSendSQLError`, never as a raw sqlglot, DuckDB or httpx exception. Messages name
 the table, column, row or parameter at fault and what would be accepted.
+
+PEP 249's classes (:class:`Error`, :class:`ProgrammingError`, :class:`OperationalError`...) sit
+under the base class and every other error sits under one of them, so code written for any
+DB-API driver (SQLAlchemy, pandas) classifies ours: a syntax error is a ProgrammingError, an
+unreachable server an OperationalError, a value ClickSend refused a DataError.
+
+>>> issubclass(SQLSyntaxError, ProgrammingError), issubclass(TransportError, OperationalError)
+(True, True)
 """
 
 from __future__ import annotations
@@ -16,17 +24,60 @@ class ClickSendSQLError(Exception):
     """Base class of every error raised by clicksend-sql."""
 
 
+# --- PEP 249 (DB-API 2.0) categories ---------------------------------------------------------
+
+
+class Warning(ClickSendSQLError):  # noqa: A001 - PEP 249's name
+    """PEP 249's Warning; nothing raises it today."""
+
+
+class Error(ClickSendSQLError):
+    """PEP 249's Error: every error below is one."""
+
+
+class InterfaceError(Error):
+    """The interface was misused rather than the database (a closed connection)."""
+
+
+class DatabaseError(Error):
+    """Errors of the statement, the account or the server."""
+
+
+class DataError(DatabaseError):
+    """A value could not be converted or was refused (a bad cast, a field ClickSend rejected)."""
+
+
+class OperationalError(DatabaseError):
+    """Not the statement's fault: the server is unreachable, credentials were refused, a limit was hit."""
+
+
+class IntegrityError(DatabaseError):
+    """A constraint of a local DuckDB table was violated."""
+
+
+class InternalError(DatabaseError):
+    """The package's own declarations are inconsistent."""
+
+
+class ProgrammingError(DatabaseError):
+    """The statement is wrong: bad syntax, an unknown table or column, a missing filter."""
+
+
+class NotSupportedError(DatabaseError):
+    """The statement is valid SQL but not something this table or ClickSend can do."""
+
+
 # --- configuration -------------------------------------------------------------------------
 
 
-class ConfigurationError(ClickSendSQLError):
+class ConfigurationError(OperationalError):
     """Missing or invalid credentials, profile, or base URL."""
 
 
 # --- HTTP / API ----------------------------------------------------------------------------
 
 
-class APIError(ClickSendSQLError):
+class APIError(DatabaseError):
     """ClickSend answered with an error envelope, or with a body that cannot be read.
 
     ``status`` is the HTTP status (``None`` when a body is judged after its request, as Arrow
@@ -52,19 +103,19 @@ class APIError(ClickSendSQLError):
         self.data = data
 
 
-class AuthenticationError(APIError):
+class AuthenticationError(APIError, OperationalError):
     """401: the username or API key was refused."""
 
 
-class ForbiddenError(APIError):
+class ForbiddenError(APIError, OperationalError):
     """403: the account may not do this (suspended, no permission on the resource)."""
 
 
-class NotFoundError(APIError):
+class NotFoundError(APIError, ProgrammingError):
     """404: the resource or endpoint does not exist."""
 
 
-class BadRequestError(APIError):
+class BadRequestError(APIError, DataError):
     """400: ClickSend rejected the input; ``field_errors`` maps field to message."""
 
     @property
@@ -72,20 +123,20 @@ class BadRequestError(APIError):
         return {str(k): str(v) for k, v in self.data.items()} if isinstance(self.data, dict) else {}
 
 
-class RateLimitError(APIError):
+class RateLimitError(APIError, OperationalError):
     """429 that persisted until the retries or the deadline ran out."""
 
 
-class ServerError(APIError):
+class ServerError(APIError, OperationalError):
     """5xx that persisted after the allowed retries (or was not retried: a send)."""
 
 
-class InvalidResponseError(APIError):
+class InvalidResponseError(APIError, OperationalError):
     """A successful status with a body that is not what ClickSend sends: not JSON (a proxy's
     HTML page, an empty or truncated body), or JSON of the wrong shape for the endpoint."""
 
 
-class TransportError(ClickSendSQLError):
+class TransportError(OperationalError):
     """The connection failed (refused, reset, timed out) and could not be retried."""
 
 
@@ -93,14 +144,14 @@ class DeadlineError(TransportError):
     """A request did not complete within its deadline, retries and waits included."""
 
 
-class InvalidRequestError(ClickSendSQLError):
+class InvalidRequestError(DataError):
     """A request could not be built: a value that JSON cannot carry."""
 
 
 # --- SQL -----------------------------------------------------------------------------------
 
 
-class SQLError(ClickSendSQLError):
+class SQLError(ProgrammingError):
     """The statement is not valid SQL or cannot be run."""
 
 
@@ -120,7 +171,7 @@ class UnknownColumnError(SQLError):
     """A column that the table does not have."""
 
 
-class UnsupportedStatementError(SQLError):
+class UnsupportedStatementError(NotSupportedError, SQLError):
     """The statement kind is not supported on that table (e.g. DELETE on SMSHistory)."""
 
 
@@ -128,19 +179,35 @@ class LimitError(SQLError):
     """A statement or call over the connection's ``max_messages`` or ``max_cost``; nothing was sent."""
 
 
-class ConnectionClosedError(ClickSendSQLError):
+class CanceledError(OperationalError):
+    """The statement was canceled from another thread (``Connection.interrupt``) before it finished."""
+
+
+class ConnectionClosedError(InterfaceError):
     """A connection (or cursor) used after ``close()``."""
 
 
-class LockTimeoutError(ClickSendSQLError):
+class LockTimeoutError(OperationalError):
     """Another statement on this machine held the account's write lock too long; nothing was sent."""
+
+
+class SQLDataError(DataError, SQLError):
+    """DuckDB could not compute a value (a failed cast, an overflow, a division by zero)."""
+
+
+class SQLConstraintError(IntegrityError, SQLError):
+    """DuckDB refused a change to a local table (a key or NOT NULL constraint)."""
+
+
+class SQLOperationalError(OperationalError, SQLError):
+    """DuckDB could not run the statement for reasons outside it (a file, memory, a transaction conflict)."""
 
 
 class MissingFilterError(SQLError):
     """A table needs a value for a column in WHERE (e.g. AccountUsage needs Year and Month)."""
 
 
-class CatalogError(ClickSendSQLError):
+class CatalogError(InternalError):
     """A declaration in schema/ or procedures/ is malformed."""
 
 

@@ -33,9 +33,10 @@ from .http import ApiResponse, ClickSendClient
 from .planner import Condition, Reference, Scan
 from .planner.planner import view_name
 from .planner.pushdown_filters import pushdown_filters
-from .redaction import redact_rows
+from .redaction import may_hold, redact_rows
 
 T = TypeVar("T")
+ParentRows = TypeVar("ParentRows", pa.Table, pa.RecordBatch)
 CHUNK_PAGES = 64  # pages converted together at most: large enough for Arrow's reader, small enough to stream
 COUNT_PAGE_SIZE = 15  # ClickSend's minimum page size; only `total` is read
 PAGE_SIZE = 100  # ClickSend's maximum page size
@@ -258,7 +259,8 @@ class Executor:
             self._launch(self._parent_scan(scan), parent, None)
             assert scan.table.parent is not None
             if scan.table.parent.count_column:
-                counts = [pc.sum(b.column(scan.table.parent.count_column)).as_py() async for b in parent.batches()]
+                counts = [pc.sum(_among_keys(scan, b).column(scan.table.parent.count_column)).as_py()
+                          async for b in parent.batches()]
                 return sum(c or 0 for c in counts)
         return sum(await _all([self._count(scan, s) async for s in self._stream_values(scan, parent)]))
 
@@ -401,7 +403,7 @@ class Executor:
             return
         seen: set[Any] = set()
         async for batch in parent.batches():
-            for key in batch.column(scan.table.parent.parent_column).drop_null().to_pylist():
+            for key in _among_keys(scan, batch).column(scan.table.parent.parent_column).drop_null().to_pylist():
                 if key not in seen:
                     seen.add(key)
                     for stream in scan.streams:
@@ -480,7 +482,10 @@ class Executor:
     ) -> pa.Table:
         rows_key = scan.endpoint.rows_key if scan.endpoint else None
         table = await asyncio.to_thread(bodies_to_arrow, scan.table, bodies, shape, rows_key)
-        table = redact_rows(_fill_path_columns(scan.table, table, stream), (self._client.settings.api_key,))
+        table = _fill_path_columns(scan.table, table, stream)
+        secrets = (self._client.settings.api_key,)
+        if may_hold(bodies, secrets):
+            table = redact_rows(table, secrets)
         progress.rows += table.num_rows
         if self._progress:
             self._progress(progress)
@@ -573,12 +578,21 @@ def _fill_path_columns(table: Table, rows: pa.Table, stream: dict[str, Any]) -> 
     return rows
 
 
+def _among_keys(scan: Scan, parents: ParentRows) -> ParentRows:
+    """The parent rows a fan-out reads under: those whose key is among the scan's keys, if it has any."""
+    if scan.keys is None or scan.table.parent is None:
+        return parents
+    keys = parents.column(scan.table.parent.parent_column)
+    return parents.filter(pc.is_in(keys, value_set=pa.array(scan.keys, keys.type)))
+
+
 def _signature(scan: Scan) -> tuple[Any, ...]:
     return (
         scan.table.name,
         scan.mode,
         repr(scan.streams),
         scan.fan_out,
+        repr(scan.keys),
         repr(sorted(scan.params.items())),
         scan.max_rows,
         repr(scan.checks),

@@ -163,6 +163,8 @@ def stats_line(stats: StatementStats) -> str:
     ]
     if stats.rate_limited:
         parts.append(f"{stats.rate_limited:,} rate-limited")
+    if stats.cached:
+        parts.insert(1, f"{stats.cached:,} from cache")
     line = ", ".join(parts)
     if stats.rows_fetched:
         line += ", rows: " + ", ".join(f"{table} {rows:,}" for table, rows in stats.rows_fetched.items())

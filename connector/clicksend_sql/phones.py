@@ -14,6 +14,8 @@ import duckdb
 import pyarrow as pa
 from duckdb.func import FunctionNullHandling, PythonUDFType
 
+from .errors import ConfigurationError
+
 _WHY = {  # phonenumbers' ValidationResult values (phonenumbers loads at the first number: start-up)
     "INVALID_COUNTRY_CODE": "the country code is not valid",
     "TOO_SHORT": "it is too short",
@@ -83,6 +85,26 @@ def _batch(index: int) -> Callable[[pa.Array, pa.Array], pa.Array]:
         pairs = zip(phones.to_pylist(), countries.to_pylist(), strict=True)
         return pa.array([parse(p, c)[index] for p, c in pairs], pa.string())
     return apply
+
+
+def checked_region(region: str | None) -> str | None:
+    """A default country as phonenumbers takes it (upper case), or a clear refusal.
+
+    >>> checked_region("au"), checked_region(None)
+    ('AU', None)
+    >>> checked_region("Australia")
+    Traceback (most recent call last):
+    ...
+    clicksend_sql.errors.ConfigurationError: default_country='Australia': give an ISO 3166 alpha-2 country code such as AU, US or GB.
+    """
+    if region is None:
+        return None
+    import phonenumbers  # loaded on first use (start-up)
+
+    code = region.strip().upper()
+    if code not in phonenumbers.SUPPORTED_REGIONS:
+        raise ConfigurationError(f"default_country={region!r}: give an ISO 3166 alpha-2 country code such as AU, US or GB.")
+    return code
 
 
 def register(connection: duckdb.DuckDBPyConnection, default_country: str | None) -> None:

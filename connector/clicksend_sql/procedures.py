@@ -156,9 +156,12 @@ async def call(client: ClickSendClient, procedure: Procedure, values: dict[str, 
 def result_table(response: ApiResponse, table: Table | None = None) -> pa.Table:
     """The response as rows: per message for sends, per item for lists, else one row.
 
-    Fields the procedure's ``returns`` table declares get that table's names and types, exactly
-    as a SELECT would show them (``date`` a timestamp, prices decimals); other fields keep their
-    data under a PascalCase name, nested values as JSON text.
+    When the answer holds rows of the procedure's ``returns`` table (their key is there), it has
+    every column of that table, named and typed exactly as a SELECT shows them (``date`` a
+    timestamp, prices decimals), NULL where an answer lacks the field: a send refused for one
+    recipient (7 fields) has the same columns as one accepted (19). Otherwise (a search's hits)
+    only the declared fields it has are typed so. Fields the table does not declare (a purchase's
+    price) keep their data under a PascalCase name after those, nested values as JSON text.
     """
     data = response.data
     if isinstance(data, dict):
@@ -173,9 +176,11 @@ def result_table(response: ApiResponse, table: Table | None = None) -> pa.Table:
     for row in rows:
         fields.update(dict.fromkeys(row))
     columns: dict[str, pa.Array] = {}
+    whole = False
     if table is not None:
         typed = bodies_to_arrow(table, [orjson.dumps({"data": rows})], "array")
-        columns = {c.name: typed.column(c.name) for c in table.columns if c.field in fields}
+        whole = any(table.column(key).field in fields for key in table.primary_key)
+        columns = {c.name: typed.column(c.name) for c in table.columns if whole or c.field in fields}
     declared = {c.field for c in table.columns} if table is not None else set()
     for name in fields:
         if name not in declared and column_name(name) not in columns:

@@ -30,9 +30,10 @@ T = TypeVar("T")
 STREAM_BUFFER = "1MiB"  # DuckDB fills this much of a streamed result before its first batch (its default: 10 MiB)
 
 
-def run_query(engine: Engine, statement: exp.Expr, parameters: Parameters) -> Result:
-    """Answer a statement that reads ClickSend tables (SELECT, COPY, CTAS, INSERT into a local table)."""
-    with _running(engine, statement, parameters) as (the_plan, executor, stats):
+def run_query(engine: Engine, statement: exp.Expr, parameters: Parameters, *, cache: bool = False) -> Result:
+    """Answer a statement that reads ClickSend tables (SELECT, COPY, CTAS, INSERT into a local table);
+    ``cache``: its pages may come from the connection's cache (a user's query, not a write's reads)."""
+    with engine.cached_reads(cache), _running(engine, statement, parameters) as (the_plan, executor, stats):
         if the_plan.count_alias is not None:
             return Result(_count(engine, the_plan, executor), stats)
         _start_scans(engine, the_plan, executor)
@@ -41,13 +42,13 @@ def run_query(engine: Engine, statement: exp.Expr, parameters: Parameters) -> Re
     return Result(table, stats)
 
 
-def stream_query(engine: Engine, statement: exp.Expr, parameters: Parameters, rows_per_batch: int
-                 ) -> Iterator[pa.Schema | pa.RecordBatch]:
+def stream_query(engine: Engine, statement: exp.Expr, parameters: Parameters, rows_per_batch: int, *,
+                 cache: bool = False) -> Iterator[pa.Schema | pa.RecordBatch]:
     """A query's rows as DuckDB produces them: first the schema, then batches of at most
     ``rows_per_batch`` rows. The scans, the executor and DuckDB's single thread stay open until
     the generator is exhausted or closed; closing it early cancels the requests still to come,
     and the statement's stats are the connection's ``last_stats`` from then on."""
-    with _running(engine, statement, parameters) as (the_plan, executor, _):
+    with engine.cached_reads(cache), _running(engine, statement, parameters) as (the_plan, executor, _):
         if the_plan.count_alias is not None:
             table = _count(engine, the_plan, executor)
             yield table.schema

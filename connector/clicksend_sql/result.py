@@ -10,7 +10,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from .errors import ClickSendSQLError
+from .errors import ClickSendSQLError, did_you_mean
 from .http import RequestStats
 
 _HTML_ROWS = 50
@@ -38,12 +38,18 @@ class Result:
     (['n'], 3, [(1,), (2,), (3,)])
     """
 
-    def __init__(self, table: pa.Table, stats: StatementStats | None = None, *, kind: str = "query") -> None:
+    def __init__(self, table: pa.Table, stats: StatementStats | None = None, *, kind: str = "query",
+                 rowcount: int | None = None, has_rows: bool = True) -> None:
         if kind not in KINDS:
             raise ClickSendSQLError(f"Unknown result kind {kind!r}; accepted kinds are {', '.join(KINDS)}.")
         self._table = table
         self.stats = stats or StatementStats()
         self.kind = kind
+        # DB-API's rowcount: rows a write changed, rows a query returned, -1 when neither applies (DDL).
+        self.rowcount = rowcount if rowcount is not None else (table.num_rows if table.num_columns else -1)
+        # False for DuckDB's status answer (``Count``, ``Success``) to a local write, DDL or SET: DB-API cursors
+        # and the Postgres server then have no rows, only a row count.
+        self.has_rows = has_rows and table.num_columns > 0
         self._fetched = 0  # rows the fetch* methods have handed out
 
     def arrow(self) -> pa.Table:
@@ -132,11 +138,88 @@ class Result:
             "<tr>" + "".join(f"<td>{html.escape('' if v is None else str(v))}</td>" for v in row) + "</tr>"
             for row in _rows(self._table.slice(0, _HTML_ROWS))
         )
-        more = f"<p>{len(self) - _HTML_ROWS} more rows</p>" if len(self) > _HTML_ROWS else ""
-        return f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>{more}"
+        return f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table><p>{_row_count(len(self))}</p>"
 
     def _relation(self) -> duckdb.DuckDBPyRelation:
         return duckdb.from_arrow(self._table)
+
+    # --- DuckDB's relational API, over the rows already fetched ------------------------------------
+
+    fetchdf = df
+
+    @property
+    def types(self) -> list[Any]:
+        """DuckDB's type of each column."""
+        return list(self._relation().types) if self._table.num_columns else []
+
+    dtypes = types
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self._table.num_rows, self._table.num_columns
+
+    def filter(self, condition: str) -> Result:
+        return self._local("filter", condition)
+
+    def project(self, *expressions: str) -> Result:
+        return self._local("project", *expressions)
+
+    select = project
+
+    def aggregate(self, aggregates: str, groups: str = "") -> Result:
+        return self._local("aggregate", aggregates, groups)
+
+    def order(self, ordering: str) -> Result:
+        return self._local("order", ordering)
+
+    sort = order
+
+    def limit(self, n: int, offset: int = 0) -> Result:
+        return self._local("limit", n, offset)
+
+    def distinct(self) -> Result:
+        return self._local("distinct")
+
+    def to_csv(self, path: str, **options: Any) -> None:
+        """The rows as a CSV file (DuckDB's writer and options: ``header``, ``sep``...)."""
+        self._local_call("to_csv", path, **options)
+
+    write_csv = to_csv
+
+    def to_parquet(self, path: str, **options: Any) -> None:
+        """The rows as a Parquet file (DuckDB's writer and options: ``compression``...)."""
+        self._local_call("to_parquet", path, **options)
+
+    write_parquet = to_parquet
+
+    def _local(self, method: str, *args: Any) -> Result:
+        """A DuckDB relation step over these rows, as a new Result (no request: the rows are here)."""
+        return Result(self._local_call(method, *args).to_arrow_table())
+
+    def _local_call(self, method: str, *args: Any, **options: Any) -> Any:
+        from .duckdb_errors import category
+
+        try:
+            return getattr(self._relation(), method)(*args, **options)
+        except duckdb.Error as exc:
+            raise category(exc)(f"{method}: {str(exc).splitlines()[0]}") from None
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        known = sorted(n for n in dir(type(self)) if not n.startswith("_"))
+        raise AttributeError(f"A clicksend_sql Result has no {name!r}.{did_you_mean(name, known)} It has: "
+                             f"{', '.join(known)}. For anything else, take .arrow() into DuckDB or run SQL with con.sql().")
+
+
+def _row_count(rows: int) -> str:
+    """The footer under a notebook's table: how many rows, and how many of them it shows.
+
+    >>> _row_count(1), _row_count(1234)
+    ('1 row', '1,234 rows (the first 50 shown)')
+    """
+    shown = f" (the first {_HTML_ROWS} shown)" if rows > _HTML_ROWS else ""
+    return f"{rows:,} row{'s' if rows != 1 else ''}{shown}"
 
 
 def _rows(table: pa.Table) -> list[tuple[Any, ...]]:

@@ -6,6 +6,8 @@ input is read line by line with the same rules, the way DuckDB's own shell does 
 
 from __future__ import annotations
 
+import shutil
+
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
@@ -24,6 +26,7 @@ from rich.markup import escape
 from sqlglot.errors import TokenError
 from sqlglot.tokens import TokenType
 
+from . import __version__
 from .errors import ClickSendSQLError
 from .output import FORMATS, Interrupted, ProgressDisplay, print_error, print_stats, run_statements, write_results
 
@@ -43,6 +46,7 @@ DOT_COMMANDS = {
     ".quit": "Leave the shell (Ctrl-D too).",
 }
 PROMPT, CONTINUATION = "clicksend> ", "        -> "
+TABLE_COMES_NEXT = frozenset({"FROM", "JOIN", "INTO", "UPDATE", "TABLE", "DESCRIBE", "SUMMARIZE"})  # completion: tables first
 TABLES_SQL = """
 SELECT TableName AS name, 'ClickSend' AS kind, Description AS description FROM sys_tables
 UNION ALL
@@ -88,6 +92,7 @@ class SQLCompleter(Completer):
     def __init__(self, keywords: Iterable[str], tables: dict[str, list[str]]) -> None:
         columns = sorted({c for names in tables.values() for c in names})
         self._words = WordCompleter([*sorted(keywords), *sorted(tables), *columns], ignore_case=True)
+        self._tables_first = WordCompleter([*sorted(tables), *sorted(keywords), *columns], ignore_case=True)
         self._commands = WordCompleter(list(DOT_COMMANDS), sentence=True)  # "." is not a word character
         self._arguments = NestedCompleter.from_nested_dict({
             ".tables": None,
@@ -103,7 +108,10 @@ class SQLCompleter(Completer):
         if typed.startswith("."):
             completer = self._arguments if " " in typed else self._commands
             return completer.get_completions(document, complete_event)
-        return self._words.get_completions(document, complete_event)
+        words = typed.split()
+        before = words[-1:] if typed.endswith((" ", "\n")) else words[-2:-1]  # the word before the one being typed
+        completer = self._tables_first if before and before[0].upper() in TABLE_COMES_NEXT else self._words
+        return completer.get_completions(document, complete_event)
 
 
 class Shell:
@@ -131,6 +139,7 @@ class Shell:
             input=input,
             output=output,
         )
+        self.err.print(self.greeting(), highlight=False, soft_wrap=True)
         while True:
             try:
                 text = session.prompt(PROMPT)
@@ -147,6 +156,13 @@ class Shell:
                 self.err.print("Interrupted.", highlight=False)
             except ClickSendSQLError as exc:
                 print_error(self.err, str(exc))
+
+    def greeting(self) -> str:
+        """The one line the shell opens with: which account, and how to get on."""
+        settings = self.con.settings
+        where = ("the demo account (the built-in emulator's data: no account needed)" if self.con.is_demo
+                 else f"{settings.username} at {settings.base_url}")
+        return f"clicksend-sql {__version__} on {where}. End statements with ';'. .tables lists the tables, .help the commands."
 
     def run_script(self, lines: Iterable[str]) -> None:
         """Run statements and dot-commands read from a pipe or file; the first error stops the script."""
@@ -196,7 +212,10 @@ class Shell:
             self.out.write(f"Statements end with ';'.\n{help_text}".encode())
             self.out.flush()
         elif command == ".tables":
-            self._run(TABLES_SQL)
+            if self.fmt == "table":  # a person reading: every name, in columns, as DuckDB's shell lists them
+                self._list_tables()
+            else:  # csv, json...: rows a program reads
+                self._run(TABLES_SQL)
         elif command == ".schema":
             if not argument:
                 raise ShellError(".schema needs a table name, e.g. .schema Contacts (.tables lists them).")
@@ -208,6 +227,33 @@ class Shell:
         else:
             raise ShellError(f"Unknown command {command!r}; the shell knows {', '.join(DOT_COMMANDS)} (see .help).")
         return True
+
+
+    def _list_tables(self) -> None:
+        rows = self.con.sql(TABLES_SQL).fetchall()
+        width = shutil.get_terminal_size((100, 24)).columns
+        text = ""
+        for kind, title in (("ClickSend", "ClickSend tables"), ("local", "Local tables")):
+            names = [name for name, of_kind, _ in rows if of_kind == kind]
+            if names:
+                text += f"{title} ({len(names)}):\n{in_columns(names, width)}\n"
+        self.out.write(text.encode())
+        self.out.flush()
+
+
+def in_columns(names: list[str], width: int) -> str:
+    """Names down then across, as ``ls`` and DuckDB's ``.tables`` lay them out.
+
+    >>> print(in_columns(["Accounts", "Contacts", "SMSHistory", "Users"], 24))
+    Accounts    SMSHistory
+    Contacts    Users
+    """
+    cell = max(len(n) for n in names) + 2
+    columns = max(1, width // cell)
+    rows = -(-len(names) // columns)
+    lines = ("".join(names[r + c * rows].ljust(cell) for c in range(columns) if r + c * rows < len(names)).rstrip()
+             for r in range(rows))
+    return "\n".join(lines)
 
 
 def _choice(command: str, argument: str, accepted: tuple[str, ...]) -> str:

@@ -97,7 +97,7 @@ def system_tables(catalog: Catalog) -> dict[str, pa.Table]:
     ['sys_columns', 'sys_operations', 'sys_procedure_parameters', 'sys_procedures', 'sys_tables']
     >>> row = sys["sys_tables"].filter(pc.equal(sys["sys_tables"]["TableName"], "Contacts")).to_pylist()[0]
     >>> row["ParentTable"], row["CanDelete"], row["IncrementalColumns"], row["ListEndpoint"]
-    ('ContactLists', True, 'CreatedDate, UpdatedDate', 'GET /v3/lists/{list_id}/contacts')
+    ('ContactLists', True, 'UpdatedDate, CreatedDate', 'GET /v3/lists/{list_id}/contacts')
     >>> params = sys["sys_procedure_parameters"].filter(
     ...     pc.equal(sys["sys_procedure_parameters"]["ProcedureName"], "SendSMS"))
     >>> params.column("ParameterName").to_pylist()
@@ -289,13 +289,14 @@ SEARCH_PATH = f"{DATABASE_NAME}.{SCHEMA_NAME}"
 def catalog_ddl(catalog: Catalog) -> str:
     """SQL that declares every ClickSend table, with comments, as schema ``clicksend`` of an
     attached in-memory database, so DuckDB's own discovery (SHOW TABLES, DESCRIBE,
-    information_schema, duckdb_columns(), PRAGMA table_info) knows them without a request. They
-    stay empty: a statement's rows come from the API. (A database of its own keeps them out of a
-    DuckDB file the connection opens; a schema not named ``main`` keeps ``main.Contacts`` from
-    silently meaning the empty declaration.)
+    information_schema, duckdb_columns(), PRAGMA table_info) knows them without a request. Each is
+    a view that fails when read: a statement's rows come from the API, and DuckDB reading the
+    declaration itself (``con.duckdb.sql("SELECT count(*) FROM Contacts")``) would otherwise
+    answer 0. (A database of its own keeps them out of a DuckDB file the connection opens; a
+    schema not named ``main`` keeps ``main.Contacts`` from meaning the declaration.)
 
     >>> from clicksend_sql.catalog import load_catalog
-    >>> catalog_ddl(load_catalog()).splitlines()[2].startswith('CREATE TABLE clicksend_sql.clicksend."AccountUsage" (')
+    >>> catalog_ddl(load_catalog()).splitlines()[2].startswith('CREATE VIEW clicksend_sql.clicksend."AccountUsage" AS ')
     True
     """
     return f"ATTACH IF NOT EXISTS ':memory:' AS {DATABASE_NAME};\n{_declarations(catalog)}"
@@ -306,9 +307,9 @@ def _declarations(catalog: Catalog) -> str:
     lines = [f"CREATE SCHEMA IF NOT EXISTS {SEARCH_PATH};"]
     for table in sorted(catalog.tables.values(), key=lambda t: t.name):
         name = f'{SEARCH_PATH}."{table.name}"'
-        columns = ", ".join(f'"{c.name}" {c.type}' for c in table.columns)
-        lines.append(f"CREATE TABLE {name} ({columns});")
-        lines.append(f"COMMENT ON TABLE {name} IS {_quote(_table_comment(table))};")
+        columns = ", ".join(f'CAST(NULL AS {c.type}) AS "{c.name}"' for c in table.columns)
+        lines.append(f"CREATE VIEW {name} AS SELECT {columns} FROM range(1) WHERE error({_quote(_unread(table))}) IS NULL;")
+        lines.append(f"COMMENT ON VIEW {name} IS {_quote(_table_comment(table))};")
         lines.extend(
             f'COMMENT ON COLUMN {name}."{c.name}" IS {_quote(c.description)};' for c in table.columns if c.description
         )
@@ -371,14 +372,15 @@ def _build(directory: Path, catalog: Catalog) -> None:
             sink.write_table(table)
 
 
+def _unread(table: Table) -> str:
+    """What reading a declaration directly says: DuckDB alone has none of the table's rows."""
+    return (f"{table.name} is a ClickSend table: its rows come from the API, through con.sql() (or a cursor, "
+            f"DB-API or the Postgres server), not through con.duckdb, which would see none.")
+
+
 def _table_comment(table: Table) -> str:
     """The description, plus the WHERE a table needs before ClickSend lists it."""
-    needed = [
-        c.name
-        for var in table.list.path_vars
-        for c in table.columns
-        if c.path_param == var and not (table.parent and table.parent.column == c.name)
-    ]
+    needed = table.needed_in_where
     need = f" Needs WHERE {' AND '.join(f'{n} = ...' for n in needed)}." if needed else ""
     return f"{table.description}{need}"
 

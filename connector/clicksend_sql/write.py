@@ -27,7 +27,16 @@ def run_write(engine: Engine, statement: exp.Expr, table: Table, parameters: Par
         engine.refuse_in_transaction(f"{statement.key.upper()} on ClickSend table {table.name}")
     with engine.accounting() as stats:
         outcome = writes.execute_write(statement, table, Services(engine, parameters), engine.limits, send=send)
-    return Result(outcome, stats, kind="write" if send else "explain")
+    if not send:
+        return Result(outcome, stats, kind="explain", rowcount=-1)
+    return Result(outcome, stats, kind="write", rowcount=_written(statement, outcome))
+
+
+def _written(statement: exp.Expr, outcome: pa.Table) -> int:
+    """Rows the write changed (DB-API's rowcount): its ``ok`` outcomes, or its RETURNING rows."""
+    if statement.args.get("returning") or "status" not in outcome.column_names:
+        return outcome.num_rows
+    return outcome.column("status").to_pylist().count("ok")
 
 
 class Services:

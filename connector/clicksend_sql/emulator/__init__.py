@@ -7,6 +7,9 @@ Tests and benchmarks talk to it instead of the real API::
 
 ``sizes`` sets how many rows each resource is seeded with (names in :data:`SIZE_NAMES`, e.g.
 ``contacts``, ``sms-history``, ``inbound-sms``); the defaults start in well under a second.
+``rate_limit`` answers requests past that many a second with 429, and every response carries
+ClickSend's ``x-ratelimit-limit``, ``x-ratelimit-remaining`` and ``ratelimit-reset`` (a 429 also
+``Retry-After``); ``rate_headers=False`` sends none of them, like a proxy that strips them.
 Seeded history ends at the start of ``today`` (default: the current UTC date), so the newest
 demo rows are always recent; pass ``today`` to pin every seeded date.
 By default the server runs on its own event loop in a daemon thread; ``process=True`` runs it in a
@@ -30,7 +33,8 @@ import httpx
 from ..errors import ConfigurationError
 from .app import Knobs
 from .seed import SIZE_NAMES, api_key_for, check_sizes, utc_today
-from .server import bind, make_app, make_server
+from ..serving import bind, quiet_server
+from .server import make_app
 
 __all__ = ["SIZE_NAMES", "Emulator"]
 
@@ -48,6 +52,7 @@ class Emulator:
         latency_ms: float = 0.0,
         jitter_ms: float = 0.0,
         rate_limit: float | None = None,
+        rate_headers: bool = True,
         fault_rate: float = 0.0,
         lost_share: float = 0.5,
         host: str = "127.0.0.1",
@@ -55,6 +60,8 @@ class Emulator:
         username: str = "demo",
         process: bool = False,
         today: dt.date | None = None,
+        delivery_attempts: int = 4,
+        delivery_backoff_ms: float = 200.0,
     ) -> None:
         self.sizes = dict(sizes or {})
         check_sizes(self.sizes)
@@ -62,10 +69,14 @@ class Emulator:
             raise ConfigurationError(f"fault_rate={fault_rate!r} and lost_share={lost_share!r} must be between 0 and 1.")
         if rate_limit is not None and rate_limit <= 0:
             raise ConfigurationError(f"rate_limit={rate_limit!r} must be a positive number of requests per second.")
+        if delivery_attempts < 1 or delivery_backoff_ms < 0:
+            raise ConfigurationError(f"delivery_attempts={delivery_attempts!r} must be at least 1 and "
+                                     f"delivery_backoff_ms={delivery_backoff_ms!r} not negative.")
         self.seed = seed
         self.today = today or utc_today()  # seeded history ends at its start; pin it for fixed dates
         self.knobs = Knobs(
-            latency_ms=latency_ms, jitter_ms=jitter_ms, rate_limit=rate_limit, fault_rate=fault_rate, lost_share=lost_share
+            latency_ms=latency_ms, jitter_ms=jitter_ms, rate_limit=rate_limit, rate_headers=rate_headers,
+            fault_rate=fault_rate, lost_share=lost_share, delivery_attempts=delivery_attempts, delivery_backoff_ms=delivery_backoff_ms,
         )
         self.host = host
         self.port = port
@@ -146,6 +157,42 @@ class Emulator:
         """Zero the counters, the request log and any scripted faults."""
         httpx.post(self._admin_url("reset-stats"), timeout=10).raise_for_status()
 
+    def inbound(self, **fields: Any) -> dict[str, Any]:
+        """An inbound SMS arrives (``POST /_emulator/inbound``; pass ``from_`` for ``from``): it is
+        stored, listed for POLL rules and pushed to the matching URL rules. Returns the message
+        and, under ``deliveries``, the ids of the webhook calls it started."""
+        if "from_" in fields:
+            fields["from"] = fields.pop("from_")
+        return self._arrive("inbound", fields)
+
+    def receipt(self, message_id: str, **fields: Any) -> dict[str, Any]:
+        """A delivery receipt for a sent SMS arrives (``POST /_emulator/receipts``; ``status_code``
+        201 by default, e.g. 301 for a failure): its history row takes the new status."""
+        return self._arrive("receipts", {"message_id": message_id, **fields})
+
+    def deliveries(self) -> list[dict[str, Any]]:
+        """Every webhook call so far, oldest first (``GET /_emulator/deliveries``)."""
+        return list(httpx.get(self._admin_url("deliveries"), timeout=10).json()["deliveries"])
+
+    def wait_for_deliveries(self, count: int, timeout: float = 10.0) -> list[dict[str, Any]]:
+        """The deliveries once at least ``count`` exist and none is pending (or raise TimeoutError)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            answer = httpx.get(self._admin_url("deliveries"), timeout=10).json()
+            if len(answer["deliveries"]) >= count and not answer["pending"]:
+                return list(answer["deliveries"])
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{len(answer['deliveries'])} deliveries ({answer['pending']} pending) after "
+                                   f"{timeout} s; waited for {count}")
+            time.sleep(0.01)
+
+    def _arrive(self, kind: str, fields: dict[str, Any]) -> dict[str, Any]:
+        response = httpx.post(self._admin_url(kind), json=fields, timeout=10)
+        if response.status_code != 200:
+            raise ConfigurationError(f"The emulator refused the {kind}: {response.json()['error']}.")
+        answer = response.json()
+        return {**answer["data"], "deliveries": answer["deliveries"]}
+
     def _admin_url(self, name: str) -> str:
         return f"http://{self.host}:{self.port}/_emulator/{name}"
 
@@ -153,7 +200,7 @@ class Emulator:
         app = make_app(seed=self.seed, sizes=self.sizes, username=self.username, knobs=self.knobs, today=self.today)
         sock = _bind(self.host, self.port)
         self.port = sock.getsockname()[1]
-        self._server = make_server(app)
+        self._server = quiet_server(app)
         self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]},
                                         name=f"clicksend-emulator-{self.port}", daemon=True)
         self._thread.start()
@@ -169,8 +216,10 @@ class Emulator:
         args = [sys.executable, "-m", "clicksend_sql.emulator", "--host", self.host, "--port", str(self.port),
                 "--seed", str(self.seed), "--username", self.username, "--today", self.today.isoformat(),
                 "--latency-ms", str(k.latency_ms),
-                "--jitter-ms", str(k.jitter_ms), "--fault-rate", str(k.fault_rate), "--lost-share", str(k.lost_share)]
+                "--jitter-ms", str(k.jitter_ms), "--fault-rate", str(k.fault_rate), "--lost-share", str(k.lost_share),
+                "--delivery-attempts", str(k.delivery_attempts), "--delivery-backoff-ms", str(k.delivery_backoff_ms)]
         args += ["--rate-limit", str(k.rate_limit)] if k.rate_limit else []
+        args += [] if k.rate_headers else ["--no-rate-headers"]
         for name, count in self.sizes.items():
             args += ["--size", f"{name}={count}"]
         self._child = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

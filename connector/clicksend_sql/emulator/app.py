@@ -20,7 +20,8 @@ from urllib.parse import parse_qsl
 
 import orjson
 
-from . import spec
+from . import events, spec
+from .delivery import Deliverer, Policy
 from .envelope import INVALID_ENDPOINT, SUSPENDED, TOO_MANY, UNAUTHORIZED, ApiError, envelope
 from .handlers import PRECHECKS, ROUTES, Ctx, Handler, Reply
 from .resources import MAIN_SUBACCOUNT_ID, USER_ID
@@ -43,8 +44,11 @@ class Knobs:
     latency_ms: float = 0.0
     jitter_ms: float = 0.0
     rate_limit: float | None = None
+    rate_headers: bool = True  # False: a 429 and nothing else, as behind a proxy that strips the headers
     fault_rate: float = 0.0
     lost_share: float = 0.5  # of the faults: processed, then the response is lost (the rest fail before)
+    delivery_attempts: int = 4  # webhook calls per delivery before it is given up (delivery.py)
+    delivery_backoff_ms: float = 200.0  # wait before the 2nd call; doubled before each later one
 
 
 @dataclass(frozen=True)
@@ -61,10 +65,12 @@ class Bound:
 
 
 class _TokenBucket:
-    """N requests per second with a burst of N; reports what the x-ratelimit-* headers need."""
+    """N requests per second with a burst of N; reports what the x-ratelimit-* headers need,
+    or no header at all with ``headers=False`` (not even ``Retry-After``)."""
 
-    def __init__(self, rate: float) -> None:
+    def __init__(self, rate: float, *, headers: bool = True) -> None:
         self.rate = rate
+        self.headers = headers
         self.capacity = max(1.0, rate)
         self.tokens = self.capacity
         self.stamp = time.monotonic()
@@ -76,6 +82,8 @@ class _TokenBucket:
         allowed = self.tokens >= 1.0
         if allowed:
             self.tokens -= 1.0
+        if not self.headers:
+            return allowed, {}
         headers = {
             "x-ratelimit-limit": str(int(self.capacity)),
             "x-ratelimit-remaining": str(int(self.tokens)),
@@ -134,11 +142,12 @@ class EmulatorApp:
         self.router = bind_operations(spec.load_operations(), ROUTES, PRECHECKS)
         self.stats: Counter[str] = Counter()
         self.requests: deque[str] = deque(maxlen=REQUEST_LOG_SIZE)  # raw request lines, newest last
-        self._bucket = _TokenBucket(knobs.rate_limit) if knobs.rate_limit else None
+        self._bucket = _TokenBucket(knobs.rate_limit, headers=knobs.rate_headers) if knobs.rate_limit else None
         self._fault_rng = random.Random(f"faults:{seed}")
         self.scripted: list[ScriptedFault] = []
         self._latency_rng = random.Random(f"latency:{seed}")
         self._synth_rng = random.Random(f"synth:{seed}")
+        self.deliverer = Deliverer(Policy(attempts=knobs.delivery_attempts, backoff_ms=knobs.delivery_backoff_ms))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -185,6 +194,8 @@ class EmulatorApp:
         except ApiError as err:
             err.headers.update(headers)
             raise
+        finally:
+            self._send_outbox()
         if lose:  # the request was acted on; the client never hears of it
             await _hang_up(send)
         return status, body, headers
@@ -219,6 +230,12 @@ class EmulatorApp:
         if not op.envelope:
             return status, reply.data
         return status, envelope(status, reply.message or op.response_msg, reply.data)
+
+    def _send_outbox(self) -> None:
+        """Start the webhook calls the request made; they run after it is answered."""
+        outbox = self.store.outbox
+        while outbox:
+            self.deliverer.start(outbox.pop(0))
 
     def _authenticate(self, scope: Scope) -> Principal:
         username, key = _basic_credentials(scope)
@@ -285,8 +302,36 @@ class EmulatorApp:
             self.requests.clear()
             self.scripted.clear()
             await _respond(send, 200, {"total": 0, "by_operation": {}})
+        elif route in (("POST", "/_emulator/inbound"), ("POST", "/_emulator/receipts")):
+            await self._arrival(route[1], receive, send)
+        elif route == ("GET", "/_emulator/deliveries"):
+            log = [d.public() for d in self.deliverer.log]
+            await _respond(send, 200, {"pending": self.deliverer.pending(), "deliveries": log})
+        elif route == ("DELETE", "/_emulator/deliveries"):
+            self.deliverer.log.clear()
+            await _respond(send, 200, {"pending": 0, "deliveries": []})
         else:
             await _respond(send, 404, INVALID_ENDPOINT.body())
+
+
+    async def _arrival(self, path: str, receive: Receive, send: Send) -> None:
+        """POST /_emulator/inbound or /_emulator/receipts: a message arrives (events.py)."""
+        try:
+            body = orjson.loads(await _read_body(receive) or b"{}")
+            now = int(time.time())
+            if path.endswith("/inbound"):
+                row, deliveries = events.admin_inbound(self.store, self.store.rng, body, now)
+            else:
+                row, deliveries = events.admin_receipt(self.store, body, now)
+        except orjson.JSONDecodeError:
+            await _respond(send, 400, {"error": "the body is not valid JSON"})
+            return
+        except events.Refused as err:
+            await _respond(send, err.status, {"error": str(err)})
+            return
+        finally:
+            self._send_outbox()
+        await _respond(send, 200, {"data": row, "deliveries": [d.id for d in deliveries]})
 
 
 async def _hang_up(send: Send) -> None:

@@ -3,26 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
-import ipaddress
+import socket
+
+import sys
+from typing import Any
 
 import click
 
 from ..errors import ClickSendSQLError
 from .app import Knobs
+from .delivery import is_loopback_host
 from .seed import SIZE_NAMES, api_key_for, check_sizes, utc_today
-from .server import bind, make_app, make_server
-
-
-def _is_loopback(host: str) -> bool:
-    """Whether only this machine can reach ``host`` (a name other than localhost may resolve anywhere).
-
-    >>> _is_loopback("127.0.0.1"), _is_loopback("::1"), _is_loopback("localhost"), _is_loopback("0.0.0.0")
-    (True, True, True, False)
-    """
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return host.lower() == "localhost"
+from ..serving import bind, quiet_server
+from .server import make_app
 
 
 def _parse_sizes(values: tuple[str, ...]) -> dict[str, int]:
@@ -52,27 +45,43 @@ def _parse_sizes(values: tuple[str, ...]) -> dict[str, int]:
 @click.option("--jitter-ms", default=0.0, show_default=True, type=click.FloatRange(0), help="Random +/- on the latency.")
 @click.option("--rate-limit", default=None, type=click.FloatRange(0, min_open=True),
               help="Requests per second (burst the same); excess get 429.")
+@click.option("--rate-headers/--no-rate-headers", default=True, show_default=True,
+              help="Send x-ratelimit-limit/-remaining, ratelimit-reset and Retry-After (off: as a stripping proxy).")
 @click.option("--fault-rate", default=0.0, show_default=True, type=click.FloatRange(0, 1),
               help="Fraction of requests that fail: answered 500 or dropped, or processed with the answer lost.")
 @click.option("--lost-share", default=0.5, show_default=True, type=click.FloatRange(0, 1),
               help="Of the faults, the share processed before the connection drops (the client cannot tell).")
+@click.option("--delivery-attempts", default=4, show_default=True, type=click.IntRange(1),
+              help="Webhook calls per inbound SMS or receipt delivery before giving up (loopback URLs only).")
+@click.option("--delivery-backoff-ms", default=200.0, show_default=True, type=click.FloatRange(0),
+              help="Wait before a webhook's 2nd call, doubled before each later one.")
 def emulator_command(host: str, port: int, seed: int, sizes: tuple[str, ...], username: str, today: dt.datetime | None,
-                     latency_ms: float, jitter_ms: float, rate_limit: float | None, fault_rate: float,
-                     lost_share: float) -> None:
+                     latency_ms: float, jitter_ms: float, rate_limit: float | None, rate_headers: bool, fault_rate: float,
+                     lost_share: float, delivery_attempts: int, delivery_backoff_ms: float) -> None:
     """Run a local ClickSend REST v3 emulator (for tests, demos and benchmarks)."""
-    if not _is_loopback(host):
+    if not is_loopback_host(host):
         click.echo(f"Warning: --host {host} is not a loopback address: other machines can reach the emulator, and "
                    "its demo API key is no secret. Keep it on 127.0.0.1 unless you mean to share it.", err=True)
     app = make_app(seed=seed, sizes=_parse_sizes(sizes), username=username, today=today.date() if today else utc_today(),
-                   knobs=Knobs(latency_ms=latency_ms, jitter_ms=jitter_ms, rate_limit=rate_limit, fault_rate=fault_rate,
-                               lost_share=lost_share))
+                   knobs=Knobs(latency_ms=latency_ms, jitter_ms=jitter_ms, rate_limit=rate_limit, rate_headers=rate_headers,
+                               fault_rate=fault_rate,
+                               lost_share=lost_share, delivery_attempts=delivery_attempts,
+                               delivery_backoff_ms=delivery_backoff_ms))
     try:
         sock = bind(host, port)
     except OSError as err:
         raise click.ClickException(f"Cannot listen on {host}:{port}: {err.strerror}.") from None
+    try:
+        _serve(app, sock, username, seed)
+    except KeyboardInterrupt:  # how the command is meant to end (uvicorn raises it again after shutting down)
+        sys.exit(130)
+
+
+def _serve(app: Any, sock: socket.socket, username: str, seed: int) -> None:
+    """Say where the emulator listens and with which credentials, then serve until Ctrl-C."""
     bound_host, bound_port = sock.getsockname()[:2]
     click.echo(f"base_url: http://{bound_host}:{bound_port}/v3")
     click.echo(f"username: {username}")
     click.echo(f"api_key:  {api_key_for(seed)}")
     click.echo("Press Ctrl-C to stop.", err=True)
-    make_server(app).run(sockets=[sock])
+    quiet_server(app).run(sockets=[sock])

@@ -88,8 +88,18 @@ def history_end(today: dt.date) -> int:
 
 
 def timestamp(rng: random.Random, end: int, days_back: int = 180) -> int:
-    """A Unix time in the ``days_back`` days before ``end``."""
-    return end - rng.randrange(days_back * DAY)
+    """A Unix time in the ``days_back`` days before ``end`` (never ``end`` itself: that is today)."""
+    return end - 1 - rng.randrange(days_back * DAY)
+
+
+def later(start: int, delay: int, end: int) -> int:
+    """``start + delay``, or when that reaches ``end`` a time between them: a seeded change never
+    runs past the end of the history, and none piles up at it.
+
+    >>> later(100, 5, 200), later(100, 150, 200), later(199, 150, 200)
+    (105, 150, 199)
+    """
+    return start + delay if start + delay < end else start + delay % max(1, end - start)
 
 
 def person(rng: random.Random) -> tuple[str, str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import string
 from decimal import Decimal
 
 MAX_MESSAGES_PER_CALL = 1000
@@ -72,3 +73,13 @@ def money(value: Decimal, places: int = 4) -> str:
 
 def sms_unit_price(country: str) -> Decimal:
     return Decimal(SMS_PRICES.get(country, DEFAULT_SMS_PRICE))
+
+
+def keyword(body: str) -> str:
+    """``_keyword``: "the first word of the body message" (spec), lower-cased as in its examples.
+
+    >>> keyword("Reply to msg on 7 aug 2024"), keyword("  STOP!"), keyword("")
+    ('reply', 'stop', '')
+    """
+    first = body.split(maxsplit=1)[0] if body.strip() else ""
+    return first.strip(string.punctuation).lower()

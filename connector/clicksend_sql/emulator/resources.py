@@ -27,6 +27,7 @@ class Gen:
     rng: random.Random
     store: Store
     ts: int  # the row's creation time
+    end: int  # the end of the seeded history: no row was changed after it (a cursor must not run ahead of the clock)
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,12 @@ class Resource:
     methods: str = "LCRUD"  # List, Create, Read, Update, Delete
     id_start: int = 1  # first integer id; 0 for ids the generator sets itself
     deleted: Any = field(default_factory=list)  # the data of a successful DELETE
+
+
+def _goes_at(g: Gen, status: str) -> int:
+    """When a message or campaign goes: when it was made, or, while it is still ``Scheduled``,
+    in the two weeks after the end of the history (a schedule in the past would have gone)."""
+    return g.end + g.rng.randrange(fake.DAY, 14 * fake.DAY) if status == "Scheduled" else g.ts
 
 
 def _pick_list_id(g: Gen) -> int:
@@ -73,7 +80,7 @@ def contact(g: Gen) -> Row:
         "contact_id": 0, "list_id": 0, "phone_number": fake.mobile(rng, region),
         "first_name": first, "last_name": last,
         "custom_1": rng.choice(("", "Gold", "Silver", "Bronze")), "custom_2": "", "custom_3": "", "custom_4": "",
-        "date_added": g.ts, "date_updated": g.ts + rng.choice((0, 0, rng.randrange(1, 30 * fake.DAY))),
+        "date_added": g.ts, "date_updated": fake.later(g.ts, rng.choice((0, 0, rng.randrange(1, 30 * fake.DAY))), g.end),
         "fax_number": "", "organization_name": rng.choice(("", rng.choice(fake.COMPANIES))),
         "email": fake.email_for(first, last, rng), **addr, "address_country": region, "_list_name": "",
     }
@@ -107,7 +114,7 @@ def sms_history(g: Gen) -> Row:
     parts = messaging.sms_parts(body)
     return {
         "direction": "out", "date": g.ts, **_history_common(g, region), "body": body, "status": status,
-        "schedule": str(g.ts), "status_code": code, "status_text": text,
+        "schedule": str(_goes_at(g, status)), "status_code": code, "status_text": text,
         "error_code": "" if code != "301" else "301", "error_text": "" if code != "301" else "Number unreachable.",
         "message_parts": parts, "message_price": messaging.money(messaging.sms_unit_price(region) * parts),
         "from_email": "", "list_id": str(_pick_list_id(g)) if rng.random() < 0.3 else "",
@@ -215,11 +222,14 @@ def fax_receipt(g: Gen) -> Row:
 
 
 def inbound_sms(g: Gen) -> Row:
+    """A reply, with ``timestamp`` and ``timestamp_send`` both (see events.inbound_row)."""
     region = fake.country(g.rng)
+    body = g.rng.choice(fake.REPLY_BODIES)
     return {
-        "timestamp": g.ts, "from": fake.mobile(g.rng, region), "body": g.rng.choice(fake.REPLY_BODIES),
+        "timestamp": g.ts, "timestamp_send": g.ts, "from": fake.mobile(g.rng, region), "body": body,
         "original_body": fake.sms_body(g.rng), "original_message_id": fake.uuid_upper(g.rng),
-        "to": "+61480012345", "custom_string": "", "message_id": fake.uuid_upper(g.rng), "_keyword": "",
+        "to": "+61480012345", "custom_string": "", "message_id": fake.uuid_upper(g.rng),
+        "_keyword": messaging.keyword(body),
     }
 
 
@@ -229,11 +239,12 @@ def sms_template(g: Gen) -> Row:
 
 
 def sms_campaign(g: Gen) -> Row:
+    status = g.rng.choice(("Sent", "Sent", "Scheduled", "Cancelled"))
     return {
         "sms_campaign_id": 0, "name": g.rng.choice(("Spring sale", "Black Friday", "Reminder blast", "Survey")),
         "user_id": USER_ID, "subaccount_id": MAIN_SUBACCOUNT_ID, "list_id": _pick_list_id(g), "from": _sender(g),
-        "body": fake.sms_body(g.rng) + " Reply STOP to opt out.", "schedule": g.ts,
-        "status": g.rng.choice(("Sent", "Sent", "Scheduled", "Cancelled")), "date_added": g.ts, "custom_string": "",
+        "body": fake.sms_body(g.rng) + " Reply STOP to opt out.", "schedule": _goes_at(g, status),
+        "status": status, "date_added": g.ts, "custom_string": "",
         "url_to_shorten": "", "unsubscribe_link": 0, "source": "rest.v3", "senders": [],
         "_total_count": g.rng.randrange(10, 2000), "_list_name": "",
     }
@@ -248,11 +259,12 @@ def mms_campaign(g: Gen) -> Row:
 
 
 def email_campaign(g: Gen) -> Row:
+    status = g.rng.choice(("Sent", "Sent", "Scheduled"))
     return {
         "email_campaign_id": 0, "name": g.rng.choice(("Newsletter", "Product launch", "Winter promo")),
         "user_id": USER_ID, "subaccount_id": MAIN_SUBACCOUNT_ID, "subject": "News from Acme", "list_id": _pick_list_id(g),
-        "from_email_address_id": 1, "from_name": "Acme", "template_id": 0, "schedule": str(g.ts),
-        "status": g.rng.choice(("Sent", "Sent", "Scheduled")), "date_added": str(g.ts), "custom_string": "",
+        "from_email_address_id": 1, "from_name": "Acme", "template_id": 0, "schedule": str(_goes_at(g, status)),
+        "status": status, "date_added": str(g.ts), "custom_string": "",
         "send_count": g.rng.randrange(50, 500), "open_count": g.rng.randrange(0, 50), "click_count": g.rng.randrange(0, 20),
         "hard_bounce_count": 0, "soft_bounce_count": g.rng.randrange(0, 3), "abuse_count": 0, "unsubscribe_count": 0,
         "body": "<p>Hello!</p>", "body_plain_text": "Hello!",
@@ -400,9 +412,9 @@ def own_number(g: Gen) -> Row:
     return {
         "id": fake.uuid_lower(g.rng), "account_id": ACCOUNT_UUID, "workspace_id": ACCOUNT_UUID, "user_id": USER_UUID,
         "phone_number": fake.mobile(g.rng, "AU"), "country": "AU", "label": g.rng.choice(("Office", "Mobile", "Support")),
-        "status": g.rng.choice(("APPROVED", "APPROVED", "PENDING", "REJECTED")), "verified_timestamp": fake.iso(g.ts + 60),
-        "notified_timestamp": fake.iso(g.ts + 120), "is_nearing_expiration": False,
-        "created_timestamp": fake.iso(g.ts), "updated_timestamp": fake.iso(g.ts + 60),
+        "status": g.rng.choice(("APPROVED", "APPROVED", "PENDING", "REJECTED")),
+        "verified_timestamp": fake.iso(fake.later(g.ts, 60, g.end)), "notified_timestamp": fake.iso(fake.later(g.ts, 120, g.end)),
+        "is_nearing_expiration": False, "created_timestamp": fake.iso(g.ts), "updated_timestamp": fake.iso(fake.later(g.ts, 60, g.end)),
     }
 
 
@@ -411,7 +423,7 @@ def alpha_tag(g: Gen) -> Row:
         "id": fake.uuid_lower(g.rng), "account_id": ACCOUNT_UUID, "workspace_id": ACCOUNT_UUID, "user_id": USER_UUID,
         "alpha_tag": g.rng.choice(("ACME", "Harbour", "NorthPhys", "BlueGum", "Summit")) + str(g.rng.randrange(10)),
         "status": g.rng.choice(("APPROVED", "PENDING", "REJECTED")), "reason": "Brand name",
-        "countries": ["AU"], "created_timestamp": fake.iso(g.ts), "updated_timestamp": fake.iso(g.ts + 3600),
+        "countries": ["AU"], "created_timestamp": fake.iso(g.ts), "updated_timestamp": fake.iso(fake.later(g.ts, 3600, g.end)),
     }
 
 

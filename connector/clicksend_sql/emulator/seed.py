@@ -11,7 +11,7 @@ import random
 from collections.abc import Mapping
 
 from ..errors import ConfigurationError
-from . import fake
+from . import fake, story
 from .resources import BY_KEY, CONTACTS_SIZE, CURRENCY, MAIN_SUBACCOUNT_ID, RESOURCES, USER_ID, Gen, Resource, contact
 from .state import Row, Store
 
@@ -48,7 +48,7 @@ def build_store(seed: int, sizes: Mapping[str, int], username: str, today: dt.da
         _seed_resource(store, res, random.Random(f"{seed}:{res.key}"), sizes.get(res.key, res.size), end)
         if res.key == "lists":
             _seed_contacts(store, random.Random(f"{seed}:contacts"), sizes.get("contacts", CONTACTS_SIZE), end)
-    _link_receipts_and_replies(store)
+    story.tell(store, random.Random(f"{seed}:story"), end)
     return store
 
 
@@ -56,7 +56,7 @@ def _seed_resource(store: Store, res: Resource, rng: random.Random, n: int, end:
     table = store.table(res.key, res.id_field)
     stamped = sorted(((fake.timestamp(rng, end), i) for i in range(n)))  # oldest first, like the real ids
     for ts, _ in stamped:
-        row = res.make(Gen(rng, store, ts))
+        row = res.make(Gen(rng, store, ts, end))
         if res.id_start:
             row[res.id_field] = store.next_id(res.key, res.id_start)
             if isinstance(row.get(res.id_field), int) and res.id_field in ("issue_id", "invoice_number"):
@@ -72,22 +72,9 @@ def _seed_contacts(store: Store, rng: random.Random, n: int, end: int) -> None:
     owners = rng.choices(lists, weights, k=n)
     for ts in sorted(fake.timestamp(rng, end, 365) for _ in range(n)):
         owner = owners.pop()
-        row = contact(Gen(rng, store, ts))
+        row = contact(Gen(rng, store, ts, end))
         row.update(contact_id=store.next_id("contacts", 100_001), list_id=owner["list_id"], _list_name=owner["list_name"])
         store.list_contacts(owner["list_id"]).add(row)
-
-
-def _link_receipts_and_replies(store: Store) -> None:
-    """Receipts and replies belong to the most recent delivered messages, as on a real account."""
-    delivered = [h for h in reversed(store.table("sms-history", "message_id").rows()) if h["status_code"] == "201"]
-    receipts = store.tables["sms-receipts"]
-    for receipt, sent in zip(list(receipts), delivered):
-        receipts.remove(receipt["message_id"])
-        receipt.update(message_id=sent["message_id"], timestamp_send=sent["date"], timestamp=sent["date"] + 7,
-                       custom_string=sent["custom_string"])
-        receipts.add(receipt)
-    for reply, sent in zip(store.tables["inbound-sms"], delivered[::3]):
-        reply.update(original_message_id=sent["message_id"], original_body=sent["body"], **{"from": sent["to"]})
 
 
 def account_row(seed: int, username: str, end: int) -> Row:

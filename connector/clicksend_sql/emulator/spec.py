@@ -21,6 +21,8 @@ from typing import Any
 from jsonschema import ValidationError, validators
 from openapi_schema_validator import OAS30ReadValidator, OAS30WriteValidator, oas30_format_checker
 
+from .recorded import RESPONSE_MSGS
+
 CURRENT = "openapi.yaml"
 LEGACY = "c73ffe8"
 _FILES = {CURRENT: "openapi.json", LEGACY: "c73ffe8.json"}
@@ -168,7 +170,7 @@ def _operation(source: str, path: str, method: str, raw: dict[str, Any]) -> Oper
         auth=_NO_AUTH_MARK not in raw.get("description", ""),
         success_status=status,
         envelope=envelope,
-        response_msg=_response_msgs().get(op_id, _DEFAULT_MSG if envelope else ""),
+        response_msg=RESPONSE_MSGS.get(op_id) or _response_msgs().get(op_id, _DEFAULT_MSG if envelope else ""),
     )
 
 

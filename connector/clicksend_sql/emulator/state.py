@@ -10,9 +10,12 @@ import itertools
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .messaging import ENABLED_COUNTRIES
+
+if TYPE_CHECKING:
+    from .delivery import Delivery
 
 Row = dict[str, Any]
 
@@ -80,6 +83,10 @@ class Store:
     tables: dict[str, Table] = field(default_factory=dict)
     contacts: dict[int, Table] = field(default_factory=dict)  # list_id -> its contacts
     read: dict[str, set[str]] = field(default_factory=dict)  # "sms-receipts" -> read message ids
+    # "inbound-sms" -> ids of messages no enabled POLL rule caught when they arrived: never listed
+    unpolled: dict[str, set[str]] = field(default_factory=dict)
+    # webhook calls made by handlers, started by the app once the request is handled (delivery.py)
+    outbox: list[Delivery] = field(default_factory=list)
     ids: dict[str, Iterator[int]] = field(default_factory=dict)
     # countries the account may send to (global sending, NOTES.md §12); POST /user-countries sets them
     enabled_countries: set[str] = field(default_factory=lambda: set(ENABLED_COUNTRIES))
@@ -94,6 +101,9 @@ class Store:
 
     def read_set(self, name: str) -> set[str]:
         return self.read.setdefault(name, set())
+
+    def unpolled_set(self, name: str) -> set[str]:
+        return self.unpolled.setdefault(name, set())
 
     def list_contacts(self, list_id: int) -> Table:
         return self.contacts.setdefault(list_id, Table("contact_id"))

@@ -3,7 +3,8 @@
 One :class:`ClickSendClient` owns an ``httpx.AsyncClient`` and enforces three policies in one
 place so callers never repeat them:
 
-* a concurrency cap (``asyncio.Semaphore``) and a token bucket (``aiolimiter``) per client;
+* a pace and a number of requests in flight, learnt from the server per account unless given
+  (:mod:`.rate_control`, :mod:`.pacing`);
 * retries (``tenacity``) within the user's policy, as :mod:`.retries` decides them, so a send or a
   charge is never repeated blindly;
 * only the package's own errors (:mod:`.errors`), naming the request, with the API key masked
@@ -17,11 +18,13 @@ reader.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import math
 import time
 from collections.abc import AsyncGenerator, Mapping
 from contextlib import aclosing
+from contextvars import ContextVar
 from dataclasses import dataclass, fields, replace
 from functools import partial
 from importlib.metadata import version
@@ -29,14 +32,24 @@ from typing import Any
 
 import httpx
 import orjson
-from aiolimiter import AsyncLimiter
 from tenacity import AsyncRetrying, RetryCallState, wait_random_exponential
 
 from ..config import Settings
 from ..errors import ConfigurationError, DeadlineError, InvalidRequestError
 from ..redaction import redact_bytes, redact_text, secret_forms
 from .errors import status_error, transport_error
-from .pagination import PAGE_STYLES, PAGINATORS, PageWalk
+from .pacing import Slots
+from .pagination import PAGE_STYLES, PAGINATORS, PageWalk, one_at_a_time
+from .rate_control import (
+    AUTO,
+    MAX_CONCURRENCY,
+    Concurrency,
+    RateControl,
+    RateLimit,
+    account_control,
+    check_limits,
+)
+from .response_cache import ResponseCache, reads_cached
 from .responses import ApiResponse
 from .retries import (
     DEFAULT_DEADLINE,
@@ -46,14 +59,11 @@ from .retries import (
     _should_retry,
     _Tries,
     _wait,
-    retry_after_seconds,
 )
 
 log = logging.getLogger("clicksend_sql.http")
 
 USER_AGENT = f"clicksend-sql/{version('clicksend-sql')}"
-LIMITER_BURST = 4.0
-"""Tokens the rate limiter lets through back to back (see :func:`_limiter`)."""
 
 # Every failure httpx can raise for a request (InvalidURL and StreamError are not HTTPErrors).
 _HTTPX_ERRORS = (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError)
@@ -64,7 +74,8 @@ _JSON_HEADERS = {"Content-Type": "application/json"}
 class RequestStats:
     """Per-client counters; the engine diffs two snapshots to report one statement's cost.
 
-    ``requests`` counts attempts (retries included). ``wait_seconds`` is summed over requests,
+    ``requests`` counts attempts (retries included); ``cached`` the GETs answered from the
+    connection's cache instead (no request made). ``wait_seconds`` is summed over requests,
     so concurrent waits add up and it can exceed the wall time.
     """
 
@@ -74,6 +85,7 @@ class RequestStats:
     bytes_sent: int = 0
     wait_seconds: float = 0.0
     rate_limited: int = 0
+    cached: int = 0
 
     def snapshot(self) -> RequestStats:
         """A copy that later requests do not change.
@@ -87,21 +99,15 @@ class RequestStats:
         """The counts accrued between two snapshots.
 
         >>> RequestStats(requests=5, wait_seconds=1.5) - RequestStats(requests=2, wait_seconds=0.5)
-        RequestStats(requests=3, retries=0, bytes_received=0, bytes_sent=0, wait_seconds=1.0, rate_limited=0)
+        RequestStats(requests=3, retries=0, bytes_received=0, bytes_sent=0, wait_seconds=1.0, rate_limited=0, cached=0)
         """
         return RequestStats(**{f.name: getattr(self, f.name) - getattr(other, f.name) for f in fields(self)})
 
 
-def _limiter(rate: float) -> AsyncLimiter:
-    """A token bucket refilling at ``rate`` per second with a small burst.
-
-    A burst as large as the rate would let a scan open with a second's worth of requests at
-    once, which a server counting per window answers with 429s. A burst of 1 loses every late
-    timer wake-up for good (measured: a 50/s scan ran at ~0.83 of the rate); a few tokens
-    absorb that lateness and keep the scan within ~3% of the rate (benchmarks/bench_client.py).
-    """
-    burst = max(1.0, min(rate, LIMITER_BURST))
-    return AsyncLimiter(burst, burst / rate)
+statement_counters: ContextVar[tuple[RequestStats, ...]] = ContextVar("statement_counters", default=())
+"""The statements a request is counted for, besides its client: set on the I/O loop's task by the
+session that started it (:meth:`EventLoopThread.run`), so sessions sharing a client, and tables
+replicated at once, each count only their own requests."""
 
 
 class ClickSendClient:
@@ -114,8 +120,8 @@ class ClickSendClient:
         self,
         settings: Settings,
         *,
-        rate_limit: float | None = 20.0,
-        concurrency: int = 8,
+        rate_limit: RateLimit = AUTO,
+        concurrency: Concurrency = AUTO,
         retries: int = DEFAULT_RETRIES,
         deadline: float = DEFAULT_DEADLINE,
         backoff_base: float = 0.2,
@@ -123,30 +129,38 @@ class ClickSendClient:
         timeout: float = 30.0,
         user_agent: str = USER_AGENT,
         transport: httpx.AsyncBaseTransport | None = None,
+        cache: ResponseCache[ApiResponse] | None = None,
     ) -> None:
-        """``retries``: failed attempts repeated after the first (a 429 that says when to come back
+        """``rate_limit``: requests per second, ``"auto"`` (learnt from the account's responses,
+        shared by its clients in this process) or None (no pace); ``concurrency``: requests on the
+        wire at once, or ``"auto"`` (what the pace needs at the measured latency);
+        ``retries``: failed attempts repeated after the first (a 429 that says when to come back
         is not one); ``deadline``: seconds one request may take, all retries and waits included;
-        ``transport``: httpx's, for a test that scripts the server (``httpx.MockTransport``)."""
-        if concurrency < 1 or retries < 0 or (rate_limit is not None and rate_limit <= 0):
-            raise ConfigurationError("concurrency must be >= 1, retries >= 0 and rate_limit > 0 or None")
+        ``transport``: httpx's, for a test that scripts the server (``httpx.MockTransport``);
+        ``cache``: where GETs of statements that allow it are answered from (see :mod:`.response_cache`)."""
+        if retries < 0:
+            raise ConfigurationError(f"retries must be >= 0, not {retries!r}")
+        check_limits(rate_limit, concurrency)
         if not 0 < deadline < math.inf:
             raise ConfigurationError(f"deadline must be a positive number of seconds, not {deadline!r}")
         self.settings = settings
         self.stats = RequestStats()
-        self._concurrency = concurrency
+        self.cache = cache
         self._retries = retries
         self._deadline = deadline
-        self._slots = asyncio.Semaphore(concurrency)
+        self.rate_control = account_control(settings) if rate_limit == AUTO else RateControl(rate_limit, learn=False)
+        self._follow = concurrency == AUTO  # the slots follow the pace
+        self._most = MAX_CONCURRENCY if concurrency == AUTO else concurrency
+        self._slots = Slots(self.rate_control.slots(self._most) if concurrency == AUTO else concurrency)
+        self._turns = asyncio.Lock()  # one request at a time takes its turn, at the newest pace
         self._sending: set[asyncio.Future[httpx.Response]] = set()  # sends running (see _attempt)
-        self._limiter = _limiter(rate_limit) if rate_limit is not None else None
-        self._resume_at = 0.0  # time.monotonic() before which no request is sent (after a 429)
         self._backoff = wait_random_exponential(multiplier=backoff_base, max=backoff_max)
         self._auth = httpx.BasicAuth(settings.username, settings.api_key)
         self._secrets = secret_forms(settings.username, settings.api_key)
         self._http = httpx.AsyncClient(
             base_url=settings.base_url,
             timeout=httpx.Timeout(timeout),
-            limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
+            limits=httpx.Limits(max_connections=self._most, max_keepalive_connections=self._most),
             headers={"User-Agent": user_agent, "Accept": "application/json"},
             follow_redirects=False,
             transport=transport,
@@ -163,11 +177,12 @@ class ClickSendClient:
 
     async def aclose(self) -> None:
         """Close pooled connections, after the sends cancelled callers left running (they only read
-        what a finished statement no longer wants)."""
+        what a finished statement no longer wants); share the pace learnt."""
         for send in list(self._sending):
             send.cancel()
         await asyncio.gather(*self._sending, return_exceptions=True)
         await self._http.aclose()
+        self.rate_control.save()
 
     async def request(
         self,
@@ -200,8 +215,37 @@ class ClickSendClient:
         page: int | None = None,
     ) -> ApiResponse:
         method = method.upper()
-        where = f"{method} {path}"
         query = {k: v for k, v in params.items() if v is not None} if params else None
+        if method != "GET" and self.cache is not None:
+            self.cache.clear()  # a write may change any table; cleared again once it is done
+            try:
+                return await self._fetch(method, path, query, json, retry=retry, auth=auth, page=page)
+            finally:
+                self.cache.clear()
+        cache = self.cache if self.cache is not None and reads_cached.get() else None
+        if cache is not None:
+            hit = cache.get(path, query)
+            if hit is not None:
+                self._count(cached=1)
+                return hit
+        answer = await self._fetch(method, path, query, json, retry=retry, auth=auth, page=page)
+        if cache is not None:
+            cache.put(path, query, answer)
+        return answer
+
+    async def _fetch(
+        self,
+        method: str,
+        path: str,
+        query: Mapping[str, Any] | None,
+        json: Any,
+        *,
+        retry: bool | None,
+        auth: bool,
+        page: int | None,
+    ) -> ApiResponse:
+        """The request itself: retried within the policy, its failure as the package's error."""
+        where = f"{method} {path}"
         try:
             content = orjson.dumps(json) if json is not None else None
         except orjson.JSONEncodeError as exc:
@@ -240,8 +284,8 @@ class ClickSendClient:
 
     @property
     def concurrency(self) -> int:
-        """How many requests may be on the wire at once."""
-        return self._concurrency
+        """How many requests may be on the wire at once at most (with ``"auto"``: what the slots may grow to)."""
+        return self._most
 
     async def paginate(
         self,
@@ -268,11 +312,15 @@ class ClickSendClient:
         paginator = PAGINATORS.get(style)
         if paginator is None:
             raise ValueError(f"Unknown pagination style {style!r}; expected one of {PAGE_STYLES}")
-        walk = PageWalk(page_size, max_rows, window=1 if in_order else 2 * self._concurrency, rows_key=rows_key)
+        walk = PageWalk(page_size, max_rows, window=one_at_a_time if in_order else self._window, rows_key=rows_key)
         pages = paginator.pages(partial(self._page, path), params, walk)
         async with aclosing(pages):
             async for response in pages:
                 yield response
+
+    def _window(self) -> int:
+        """Pages of a walk started at once: twice the slots, so the next are ready as pages arrive."""
+        return 2 * self._slots.size
 
     async def _page(self, path: str, query: Mapping[str, Any], page: int) -> ApiResponse:
         """Page ``page`` of a list walk: a GET whose errors name the page."""
@@ -287,7 +335,7 @@ class ClickSendClient:
         auth: bool,
         tries: _Tries,
     ) -> httpx.Response:
-        """One try: take a concurrency slot, sit out any 429 pause, take a token, send; count it all.
+        """One try: take a slot, wait for its turn (any 429 pause, the pace), send; count it all.
         Everything after the slot is bounded by what is left of the deadline (``TimeoutError``).
 
         The send itself runs as a task of its own that a cancelled caller (a statement that has
@@ -295,21 +343,21 @@ class ClickSendClient:
         1.0.9 leaks a pool connection when a request is cancelled under pool contention
         (encode/httpcore#1093), and ``concurrency`` leaks leave every later request waiting for
         a connection (``PoolTimeout``). So no request is ever cancelled inside httpx, and the pool
-        (as large as the slots) never has a request waiting."""
+        (as large as the slots) never has a request waiting. Nor does ``Connection.interrupt``,
+        which cancels the tasks a statement started: the send is started in an empty context, so it
+        belongs to no statement (a send cancelled before it ran would never give its slot back)."""
         await self._slots.acquire()
         sent = False
         try:
             started = time.monotonic()
             tries.begin(started)
             async with asyncio.timeout(tries.remaining()):
-                if self._resume_at > started:
-                    await asyncio.sleep(self._resume_at - started)
-                if self._limiter is not None:
-                    await self._limiter.acquire()
-                self.stats.wait_seconds += time.monotonic() - started
-                self.stats.requests += 1
-                self.stats.bytes_sent += len(content) if content else 0
-                send = asyncio.ensure_future(self._send(method, path, params, content, auth))
+                async with self._turns:
+                    waited = await self.rate_control.turn()
+                self._count(wait_seconds=time.monotonic() - started, requests=1, bytes_sent=len(content) if content else 0)
+                # in a context of its own: nothing that cancels a statement's tasks reaches the send
+                send = asyncio.get_running_loop().create_task(self._send(method, path, params, content, auth, waited),
+                                                              context=contextvars.Context())
                 sent = True
                 self._sending.add(send)
                 send.add_done_callback(self._sent)
@@ -318,15 +366,14 @@ class ClickSendClient:
             if not sent:
                 self._slots.release()
         # counted here, not in _send: what an abandoned send got belongs to no later statement's stats
-        self.stats.bytes_received += response.num_bytes_downloaded
-        if response.status_code == 429:
-            self.stats.rate_limited += 1
+        self._count(bytes_received=response.num_bytes_downloaded, rate_limited=int(response.status_code == 429))
         return response
 
     async def _send(
-        self, method: str, path: str, params: Mapping[str, Any] | None, content: bytes | None, auth: bool
+        self, method: str, path: str, params: Mapping[str, Any] | None, content: bytes | None, auth: bool, waited: bool
     ) -> httpx.Response:
-        """The request itself, holding the slot :meth:`_attempt` took until httpx is done with it."""
+        """The request itself, holding the slot :meth:`_attempt` took until httpx is done with it;
+        the pace learns from the response (``waited``: the pace held the request back)."""
         sending = time.monotonic()
         try:
             response = await self._http.request(
@@ -339,11 +386,9 @@ class ClickSendClient:
             )
         finally:
             self._slots.release()
-        if response.status_code == 429:
-            # The limit is per account, so every request of this client would be refused too.
-            asked = retry_after_seconds(response.headers)
-            if asked:
-                self._resume_at = max(self._resume_at, time.monotonic() + asked)
+        self.rate_control.observe(response, sending, waited, id(self))
+        if self._follow:
+            self._slots.resize(self.rate_control.slots(self._most))
         if log.isEnabledFor(logging.DEBUG):
             log.debug("%s %s -> %d in %.1f ms", method, path, response.status_code,
                       (time.monotonic() - sending) * 1000)
@@ -355,12 +400,18 @@ class ClickSendClient:
         if not send.cancelled():
             send.exception()
 
+    def _count(self, **amounts: float) -> None:
+        """Add to this client's counters and to those of the statements the running task counts for."""
+        for stats in (self.stats, *statement_counters.get()):
+            for name, amount in amounts.items():
+                setattr(stats, name, getattr(stats, name) + amount)
+
     async def _sleep(self, seconds: float) -> None:
-        self.stats.wait_seconds += seconds
+        self._count(wait_seconds=seconds)
         await asyncio.sleep(seconds)
 
     def _count_retry(self, state: RetryCallState) -> None:
-        self.stats.retries += 1
+        self._count(retries=1)
         outcome = state.outcome
         assert outcome is not None
         what = repr(outcome.exception()) if outcome.failed else f"HTTP {outcome.result().status_code}"

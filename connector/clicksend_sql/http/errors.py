@@ -99,6 +99,12 @@ def transport_error(
     ...                     retried=False, secrets=()))
     'POST /sms/send to http://h/v3 failed (not retried: the request may already have been acted on): ReadTimeout: timed out'
     """
+    if isinstance(exc, httpx.ConnectError):
+        return TransportError(redact_text(
+            f"Could not connect to {base_url} ({where}, {tries.counted}: {type(exc).__name__}: {exc or 'no detail'}). Check the API address "
+            "(--base-url, CLICKSEND_BASE_URL or the profile's base_url; by default https://rest.clicksend.com/v3), "
+            "that the server is up, and any proxy or firewall between.", secrets
+        ))
     if _retriable(exc, retried):
         note = f" {tries.summary()}"
     elif isinstance(exc, _TRANSIENT):

@@ -30,15 +30,21 @@ FetchPage = Callable[[Mapping[str, Any], int], Awaitable[ApiResponse]]
 """GET the list with these query parameters as page ``n`` of the walk (the page an error names)."""
 
 
+def one_at_a_time() -> int:
+    """The window of a walk in page order."""
+    return 1
+
+
 @dataclass(frozen=True)
 class PageWalk:
     """What one walk asks for, whatever the envelope: ``page_size`` rows a page, stop once pages
-    covering ``max_rows`` were fetched, ``window`` page-numbered pages fetched at once, and the
-    member holding the rows of a bare-cursor page (``None``: its one list-valued member)."""
+    covering ``max_rows`` were fetched, ``window()`` page-numbered pages fetched at once (asked
+    again as pages arrive: the client's slots grow with its pace), and the member holding the
+    rows of a bare-cursor page (``None``: its one list-valued member)."""
 
     page_size: int
     max_rows: int | None = None
-    window: int = 1
+    window: Callable[[], int] = one_at_a_time
     rows_key: str | None = None
 
 
@@ -82,19 +88,20 @@ async def _later_page(fetch: FetchPage, query: Mapping[str, Any], page: int) -> 
 
 
 async def _as_completed(
-    fetches: Iterable[Callable[[], Awaitable[ApiResponse]]], *, window: int
+    fetches: Iterable[Callable[[], Awaitable[ApiResponse]]], *, window: Callable[[], int]
 ) -> AsyncGenerator[ApiResponse, None]:
-    """Run fetches with at most ``window`` started at once, yielding results as they finish.
+    """Run fetches with at most ``window()`` started at once, yielding results as they finish.
 
-    The window bounds memory when the consumer is slower than the network; the client's
-    semaphore and limiter still decide how many are actually on the wire.
+    The window bounds memory when the consumer is slower than the network; the client's slots
+    and pace still decide how many are actually on the wire.
     """
     pending = iter(fetches)
-    unclaimed = {asyncio.ensure_future(f()) for f in itertools.islice(pending, window)}  # running or unread
+    unclaimed = {asyncio.ensure_future(f()) for f in itertools.islice(pending, window())}  # running or unread
     try:
         while unclaimed:
             done, _ = await asyncio.wait(unclaimed, return_when=asyncio.FIRST_COMPLETED)
-            unclaimed |= {asyncio.ensure_future(f()) for f in itertools.islice(pending, len(done))}
+            room = max(0, window() - len(unclaimed) + len(done))
+            unclaimed |= {asyncio.ensure_future(f()) for f in itertools.islice(pending, room)}
             for task in done:
                 unclaimed.discard(task)
                 yield task.result()

@@ -30,6 +30,9 @@ DEFAULT_DEADLINE = 120.0
 """Seconds one request may take from its first send, retries and waits included: room for a
 ``MAX_RETRY_AFTER`` pause and the whole backoff of ``DEFAULT_RETRIES``."""
 
+CONNECT_RETRIES = 2
+"""A refused connection (nothing listens, a wrong host) is tried this many times more, not the
+full budget: it is rarely a blip, and a wrong base URL should say so in a second, not after ten."""
 # Nothing reached the server, so repeating cannot send or charge twice.
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 # The request may have been acted on; repeat only when the caller says it is safe.
@@ -131,6 +134,7 @@ class _Tries:
     started: float | None = None
     attempts: int = 0
     failures: int = 0
+    refused: int = 0  # attempts that could not connect at all
     last: str | None = None
 
     def begin(self, now: float) -> None:
@@ -146,10 +150,12 @@ class _Tries:
         assert state.outcome is not None
         self.last = _outcome_text(state.outcome)
         self.failures += not _waited_out(state.outcome)
+        self.refused += state.outcome.failed and isinstance(state.outcome.exception(), httpx.ConnectError)
 
     def stop(self, state: RetryCallState) -> bool:
         """Tenacity ``stop``: out of failed attempts, or the next pause would outlast the deadline."""
-        return self.failures > self.retries or state.upcoming_sleep >= self.remaining()
+        return (self.failures > self.retries or self.refused > min(self.retries, CONNECT_RETRIES)
+                or state.upcoming_sleep >= self.remaining())
 
     @property
     def counted(self) -> str:

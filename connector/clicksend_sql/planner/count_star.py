@@ -13,8 +13,9 @@ def count_star(statement: exp.Expr, scans: dict[str, Scan]) -> str | None:
 
     Only when the statement reads the table directly (:func:`direct_read`): a DISTINCT, GROUP BY,
     LIMIT or unpushed WHERE between the table and the count would make ``total`` wrong. A table
-    reached through its parent rows is counted from them when the catalog names the parent's
-    count column (``ContactLists.ContactsCount``), else from each stream's ``total``.
+    reached through its parent rows (all of them, or those among a key list) is counted from them
+    when the catalog names the parent's count column (``ContactLists.ContactsCount``), else from
+    each stream's ``total``.
 
     >>> import sqlglot
     >>> from clicksend_sql.catalog import load_catalog
@@ -26,7 +27,8 @@ def count_star(statement: exp.Expr, scans: dict[str, Scan]) -> str | None:
     scan = direct_read(statement, scans)
     if scan is None or len(statement.expressions) != 1 or scan.endpoint is None or scan.endpoint.shape != "paginator":
         return None
-    if scan.fan_out and (scan.params or scan.pushed):  # a parent's count is of all its rows, unfiltered
+    link = scan.table.parent  # a parent row's count is of all its child rows: only its key may be filtered on
+    if scan.fan_out and (scan.params or any(link is None or c.column.name != link.column for c in scan.pushed)):
         return None
     if any(statement.args.get(k) for k in ("order", "limit", "offset")):
         return None

@@ -48,15 +48,16 @@ def extract_conditions(
 ) -> dict[str, list[Reference]]:
     """Per table, one :class:`Reference` per occurrence with its pushable conditions.
 
-    ``session.evaluate(expr, sql_type)`` turns a constant expression into a Python value of the
+    ``session.evaluate_all(exprs, sql_type)`` turns constant expressions into Python values of the
     column's type under DuckDB's own comparison rules (so ``now() - INTERVAL 1 DAY`` and
-    parameters work); it returns None when the value cannot be pushed.
+    parameters work); it gives None for a value that cannot be pushed.
 
     >>> import sqlglot
     >>> from types import SimpleNamespace
     >>> from clicksend_sql.catalog import load_catalog
     >>> from clicksend_sql.planner.find_tables import find_tables
-    >>> cat = load_catalog(); session = SimpleNamespace(evaluate=lambda x, t: int(x.name), local_columns=lambda t: None)
+    >>> cat = load_catalog()
+    >>> session = SimpleNamespace(evaluate_all=lambda xs, t: [int(x.name) for x in xs], local_columns=lambda t: None)
     >>> e = sqlglot.parse_one("SELECT * FROM Contacts c WHERE c.ListId IN (1, 2) AND lower(c.Email) = 'x'", read="duckdb")
     >>> ref = extract_conditions(e, find_tables(e, cat), cat, session)["contacts"][0]
     >>> [str(c) for c in ref.conditions], ref.leftover
@@ -238,7 +239,7 @@ def _conditions(conjunct: exp.Expr, table: Table, session: Session) -> list[Cond
     except UnknownColumnError:
         return None
     try:
-        evaluated = tuple(session.evaluate(v, col.type) for v in values)
+        evaluated = tuple(session.evaluate_all(values, col.type))
     except SQLError:  # no value of the column's type: DuckDB decides, failing only where it evaluates the conjunct
         return None
     if any(v is None for v in evaluated):

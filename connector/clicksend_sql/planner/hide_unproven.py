@@ -18,7 +18,8 @@ optimizer is not used at all: only each scope's own conjuncts are candidates.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from sqlglot import exp
 
@@ -64,13 +65,15 @@ def hide_unproven(expression: exp.Expr) -> Callable[[exp.Expr], exp.Expr] | None
     hidden: dict[str, exp.Expr] = {}
     for number, part in enumerate(targets):
         hidden[str(number)] = part.copy()
-        part.replace(Hidden(this=exp.Literal.number(number), expressions=[c.copy() for c in part.find_all(exp.Column)]))
+    _replace_all([(part, Hidden(this=exp.Literal.number(number), expressions=[c.copy() for c in part.find_all(exp.Column)]))
+                  for number, part in enumerate(targets)])
 
     def reveal(tree: exp.Expr) -> exp.Expr:
         while True:
             stand_ins = list(tree.find_all(Hidden))
             if not stand_ins:
                 return tree
+            swaps = []
             for stand_in in stand_ins:
                 original = hidden[stand_in.name].copy()
                 for column, moved in zip(list(original.find_all(exp.Column)), stand_in.expressions):
@@ -78,9 +81,27 @@ def hide_unproven(expression: exp.Expr) -> Callable[[exp.Expr], exp.Expr] | None
                 if stand_in is tree:
                     tree = original
                 else:
-                    stand_in.replace(original)
+                    swaps.append((stand_in, original))
+            _replace_all(swaps)
 
     return reveal
+
+
+def _replace_all(swaps: Sequence[tuple[exp.Expr, exp.Expr]]) -> None:
+    """Put each new node where its old one is. Items of one list (an IN list's constants) are
+    swapped with one ``set``: sqlglot re-parents the whole list on every replace, so replacing
+    3,000 constants one by one takes seconds."""
+    lists: dict[tuple[int, str], tuple[exp.Expr, str, list[Any]]] = {}
+    for old, new in swaps:
+        parent, key = old.parent, old.arg_key
+        items = parent.args.get(key) if parent is not None and key else None
+        if isinstance(items, list) and old.index is not None:
+            assert parent is not None and key is not None
+            lists.setdefault((id(parent), key), (parent, key, list(items)))[2][old.index] = new
+        else:
+            old.replace(new)
+    for parent, key, items in lists.values():
+        parent.set(key, items)
 
 
 def _unproven_parts(expression: exp.Expr) -> list[exp.Expr]:

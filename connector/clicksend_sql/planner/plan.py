@@ -8,6 +8,7 @@ request is made.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
@@ -43,6 +44,9 @@ class Session(Protocol):
     def evaluate(self, expression: exp.Expr, sql_type: str) -> Any:
         """The value a constant has for a column of ``sql_type`` under DuckDB's comparison rules:
         None when it cannot be pushed, :data:`NO_MATCH` when no value of the column equals it."""
+
+    def evaluate_all(self, expressions: Sequence[exp.Expr], sql_type: str) -> list[Any]:
+        """:meth:`evaluate` of each constant (an IN list's), in as few DuckDB queries as it can."""
 
     def setting(self, name: str) -> str:
         """A DuckDB setting in force (``default_order``, ``default_collation``, ...)."""
@@ -94,6 +98,7 @@ class Scan:
     endpoint: Endpoint | None = None
     streams: list[dict[str, Any]] = field(default_factory=lambda: [{}])  # path variable values per stream
     fan_out: str | None = None  # path variable filled from every parent row
+    keys: tuple[Any, ...] | None = None  # with fan_out: only the parent rows whose key is one of these
     params: dict[str, Any] = field(default_factory=dict)
     pushed: list[Condition] = field(default_factory=list)
     local: list[str] = field(default_factory=list)
@@ -104,6 +109,7 @@ class Scan:
     complete: bool = False  # every conjunct on the table is a condition (pushed, or in checks)
     search_term: str | None = None  # a keyword the table's search finds the rows by, before any fan-out
     order: str | None = None
+    choice: str = ""  # which way a key list is read (per key, or through the parent's listing) and why
 
     @property
     def path(self) -> str:
@@ -122,8 +128,10 @@ class Scan:
         else:
             per_stream = f"ceil({self.max_rows}/page size)" if self.max_rows is not None else "ceil(rows/100)"
         parent = self.table.parent
+        among = f" among the {len(self.keys)} keys" if self.keys is not None else ""
         if self.fan_out and parent and self.mode == "count" and parent.count_column:
-            return f"the {parent.table} pages only (each row's {parent.count_column})"
+            which = f", for the rows{among}" if among else ""
+            return f"the {parent.table} pages only (each row's {parent.count_column}{which})"
         streams = f"{len(self.streams)} x " if len(self.streams) > 1 else ""
         if not (self.fan_out and parent):
             return f"{streams}{per_stream}"
@@ -131,8 +139,9 @@ class Scan:
             return (f"1 search (nothing more when it finds none), the {parent.table} pages, then 1 GET per hit "
                     f"per {parent.table} row, or the listing when that takes fewer")
         if self.max_rows is not None:
-            return f"the {parent.table} pages as needed, then each {parent.table} row in turn ({per_stream}) until {self.max_rows} rows"
-        return f"the {parent.table} pages, then each {parent.table} row x {streams}{per_stream}"
+            return (f"the {parent.table} pages as needed, then each {parent.table} row{among} in turn ({per_stream}) "
+                    f"until {self.max_rows} rows")
+        return f"the {parent.table} pages, then each {parent.table} row{among} x {streams}{per_stream}"
 
 
 @dataclass
@@ -151,7 +160,8 @@ class Plan:
                 "mode": s.mode,
                 "endpoint": f"{s.endpoint.method} /v3{s.path}" if s.endpoint else "",
                 "streams": "; ".join(", ".join(f"{k}={v}" for k, v in stream.items()) for stream in s.streams if stream)
-                or ("per parent row" if s.fan_out else ""),
+                or (f"per parent row{f' whose {s.fan_out} is one of {len(s.keys)} keys' if s.keys is not None else ''}"
+                    if s.fan_out else ""),
                 "params": ", ".join([f"{k}={v}" for k, v in s.params.items()]
                                     + ([f"search {s.table.search.param}={s.search_term}"] if s.search_term and s.table.search else [])),
                 "pushed": " AND ".join(str(c) for c in s.pushed),
@@ -160,6 +170,7 @@ class Plan:
                 "exact": s.exact,
                 "limit": s.max_rows,
                 "expected_requests": s.describe_requests(),
+                "choice": s.choice,
             }
             for s in self.scans.values()
         ]

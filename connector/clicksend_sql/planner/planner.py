@@ -14,6 +14,7 @@ from ..catalog import Catalog
 from .count_star import count_star
 from .extract_conditions import extract_conditions
 from .find_tables import QUALIFIERS, find_tables
+from .key_list_cost import key_list_cost
 from .plan import Plan, Session
 from .pushdown_filters import pushdown_filters
 from .pushdown_limit import pushdown_limit
@@ -31,7 +32,8 @@ def view_name(table: str) -> str:
 
 
 def plan(statement: exp.Expr, catalog: Catalog, session: Session) -> Plan:
-    """Plan a statement: find tables, extract conditions, push filters, LIMIT and count(*).
+    """Plan a statement: find tables, extract conditions, push filters (a long key list through the
+    parent's listing), LIMIT and count(*).
 
     Like sqlglot's ``optimize``, it works on a copy: the caller's tree is left as it was.
     """
@@ -42,6 +44,8 @@ def plan(statement: exp.Expr, catalog: Catalog, session: Session) -> Plan:
         name: pushdown_filters(catalog.table(name), conditions[name], catalog, view_name(name), pushdown=session.pushdown)
         for name in references
     }
+    for scan in scans.values():
+        key_list_cost(scan)
     pushdown_limit(statement, scans, session)
     result = Plan(statement=statement, scans=scans, count_alias=count_star(statement, scans))
     result.duckdb_sql = _point_at_views(statement, references).sql("duckdb")

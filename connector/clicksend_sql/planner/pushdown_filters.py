@@ -18,9 +18,8 @@ from typing import Any
 
 from ..catalog import Catalog, Column, Filter, Table
 from ..errors import MissingFilterError
+from .key_list_cost import fewer_by_key
 from .plan import Condition, Reference, Scan
-
-MAX_KEY_LOOKUPS = 200  # beyond this many key combinations a listing is cheaper than gets
 
 
 def pushdown_filters(
@@ -110,7 +109,7 @@ def _plan_key_lookup(scan: Scan, conditions: Sequence[Condition]) -> bool:
         if values is None:
             return False
         choices.append([(var, v) for v in values])
-    if math.prod(len(c) for c in choices) > MAX_KEY_LOOKUPS:
+    if not fewer_by_key(scan, math.prod(len(c) for c in choices), "GET"):
         return False
     scan.mode = "get"
     scan.endpoint = table.get

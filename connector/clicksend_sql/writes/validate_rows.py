@@ -95,7 +95,7 @@ def row_problems(write: WriteRows, default_country: str | None) -> dict[int, str
             why = {v: impossible(v, default_country) for v in pc.unique(values).to_pylist() if v is not None}
             bad = pa.array([v for v, reason in why.items() if reason is not None], pa.string())
             note(pc.is_in(values, value_set=bad),
-                 lambda i, n=name, vs=values: f"{n} = {vs[i].as_py()!r} cannot be a phone number: {why[vs[i].as_py()]}.")
+                 lambda i, n=name, vs=values, w=why: f"{n} = {vs[i].as_py()!r} cannot be a phone number: {w[vs[i].as_py()]}.")
     if write.kind in ("UPDATE", "DELETE"):
         for key in identity_columns(table):
             note(rows.column(key).is_null(), lambda _, k=key: f"{k} is NULL.")

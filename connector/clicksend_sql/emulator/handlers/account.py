@@ -91,7 +91,7 @@ def buy_number(ctx: Ctx) -> Any:
     number = ctx.params["dedicated_number"]
     if numbers.get(number) is not None:
         raise bad_request({"dedicated_number": "You already own this number."})
-    row = dedicated_number(Gen(ctx.rng, ctx.store, ctx.now))
+    row = dedicated_number(Gen(ctx.rng, ctx.store, ctx.now, ctx.now))
     row["dedicated_number"] = number
     _charge(ctx.store, Decimal(row["price"]))
     numbers.add(row)

@@ -35,7 +35,7 @@ for _base in ("/sms-campaigns", "/mms-campaigns", "/email-campaigns"):
 
 
 def _new_campaign(ctx: Ctx, res: Resource, body: dict[str, Any], lst: Row, total: int, scheduled: bool) -> Row:
-    row = blank_like(res.make(Gen(ctx.rng, ctx.store, ctx.now)))
+    row = blank_like(res.make(Gen(ctx.rng, ctx.store, ctx.now, ctx.now)))
     merge_body(row, body, frozen=(res.id_field, "status", "date_added"))
     row.update({res.id_field: ctx.store.next_id(res.key, res.id_start), "user_id": ctx.principal.user_id if ctx.principal else 0,
                 "subaccount_id": ctx.principal.subaccount_id if ctx.principal else 0, "list_id": lst["list_id"],

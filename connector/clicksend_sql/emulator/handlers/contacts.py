@@ -97,7 +97,7 @@ def view_contacts(ctx: Ctx) -> Any:
 @route("POST", "/lists/{list_id}/contacts")
 def create_contact(ctx: Ctx) -> Any:
     lst = owned_list(ctx, "list_id")
-    row = blank_like(contact(Gen(ctx.rng, ctx.store, ctx.now)))
+    row = blank_like(contact(Gen(ctx.rng, ctx.store, ctx.now, ctx.now)))
     _apply_contact_body(row, ctx.obj(), ctx.store.account.get("country", "AU"))
     row.update(contact_id=ctx.store.next_id("contacts", 100_001), list_id=lst["list_id"], date_added=ctx.now,
                date_updated=ctx.now, _list_name=lst["list_name"])

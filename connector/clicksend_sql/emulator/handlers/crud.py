@@ -48,7 +48,7 @@ def stamp(template: Any, now: int) -> Any:
 
 def new_row(ctx: Ctx, res: Resource, body: dict[str, Any]) -> Row:
     """A created row: the resource's shape, blank, with the body applied and id/date set."""
-    row = blank_like(res.make(Gen(ctx.rng, ctx.store, ctx.now)))
+    row = blank_like(res.make(Gen(ctx.rng, ctx.store, ctx.now, ctx.now)))
     merge_body(row, body, frozen=(res.id_field,))
     if res.id_start:
         new_id: Any = ctx.store.next_id(res.key, res.id_start)

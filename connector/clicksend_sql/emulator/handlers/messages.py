@@ -17,7 +17,7 @@ from urllib.parse import quote
 
 import phonenumbers
 
-from .. import fake, messaging, spec
+from .. import events, fake, messaging, spec
 from ..envelope import ApiError, bad_request
 from ..resources import CURRENCY, MAIN_SUBACCOUNT_ID, USER_ID, Gen, fax_receipt, sms_receipt, voice_receipt
 from ..state import Row, Store
@@ -230,9 +230,13 @@ def _record(ctx: Ctx, channel: Channel, m: Message, echo: Message, *, scheduled:
     row["status"] = "Scheduled" if scheduled else row["status"]
     ctx.store.table(f"{channel.name}-history", "message_id").add(row)
     if channel.receipt and not scheduled and not is_test:
-        receipt = channel.receipt(Gen(ctx.rng, ctx.store, ctx.now))
+        receipt = channel.receipt(Gen(ctx.rng, ctx.store, ctx.now, ctx.now))
         receipt.update(message_id=echo["message_id"], custom_string=echo["custom_string"])
-        ctx.store.table(f"{channel.name}-receipts", "message_id").add(receipt)
+        if channel is SMS:  # delivered at once: listed for POLL rules, pushed to URL rules (events.py)
+            receipt.update(timestamp_send=ctx.now, subaccount_id=echo["subaccount_id"])
+            events.receive_receipt(ctx.store, receipt)
+        else:
+            ctx.store.table(f"{channel.name}-receipts", "message_id").add(receipt)
 
 
 def _sms_history(ctx: Ctx, m: Message, e: Message) -> Row:
@@ -497,11 +501,12 @@ def _polled(ctx: Ctx, rules: str) -> bool:
 
 
 def _unread(ctx: Ctx, table: str, rules: str) -> list[Row]:
+    """Unread rows, while a POLL rule is enabled, without those no POLL rule caught on arrival."""
     if not _polled(ctx, rules):
         return []
-    read = ctx.store.read_set(table)
+    hidden = ctx.store.read_set(table) | ctx.store.unpolled_set(table)
     rows = ctx.store.table(table, "message_id").rows()
-    return [r for r in rows if r["message_id"] not in read] if read else rows
+    return [r for r in rows if r["message_id"] not in hidden] if hidden else rows
 
 
 def _mark_read(ctx: Ctx, table: str) -> dict[str, Any]:
@@ -531,6 +536,40 @@ def mark_inbound_read(ctx: Ctx) -> Any:
         raise ApiError(404, "Inbound record not found.")
     ctx.store.read_set("inbound-sms").add(ctx.params["message_id"])
     return 1
+
+
+POLL_URL = "poll"  # the test endpoints' url for "send it to ClickSend, to be polled" (spec)
+
+
+@route("POST", "/sms/inbound")
+def test_inbound(ctx: Ctx) -> Any:
+    """Send a made-up inbound SMS to ``url`` (as ``webhook_type``); ``url`` "poll" stores it to be
+    listed instead. The account's own rules are not involved."""
+    body = ctx.obj()
+    row = events.sample_inbound_row(ctx.rng, ctx.now)
+    url = text(body.get("url")).strip()
+    if url.lower() == POLL_URL:
+        events.store_polled(ctx.store, events.INBOUND, row)
+    else:
+        sub = ctx.principal.subaccount_id if ctx.principal else MAIN_SUBACCOUNT_ID
+        events.push_to(ctx.store, "inbound", row["message_id"], url, text(body.get("webhook_type")),
+                       events.inbound_payload(row, sub))
+    return {k: v for k, v in row.items() if k != "timestamp"}  # the spec's example has timestamp_send only
+
+
+@route("POST", "/sms/receipts")
+def test_receipt(ctx: Ctx) -> Any:
+    """Send a made-up delivery receipt to ``url`` (form fields); ``url`` "poll" stores it to be
+    listed by GET /sms/receipts instead (spec)."""
+    body = ctx.obj()
+    sub = ctx.principal.subaccount_id if ctx.principal else MAIN_SUBACCOUNT_ID
+    receipt = events.sms_receipt_row(fake.uuid_upper(ctx.rng), ctx.now, ctx.now, subaccount_id=sub)
+    url = text(body.get("url")).strip()
+    if url.lower() == POLL_URL:
+        events.store_polled(ctx.store, events.RECEIPTS, receipt)
+    else:
+        events.push_to(ctx.store, "receipt", receipt["message_id"], url, "post", events.receipt_payload(receipt))
+    return receipt
 
 
 @route("GET", "/sms/inbound/{original_message_id}")

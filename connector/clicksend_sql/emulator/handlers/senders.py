@@ -53,7 +53,7 @@ def _link(url: str, query: dict[str, str]) -> str:
 
 
 def _new(ctx: Ctx, res: Resource) -> Row:
-    row = blank_like(res.make(Gen(ctx.rng, ctx.store, ctx.now)))
+    row = blank_like(res.make(Gen(ctx.rng, ctx.store, ctx.now, ctx.now)))
     merge_body(row, ctx.obj(), frozen=("id", "account_id", "created_timestamp", "updated_timestamp", "status"))
     row.update(id=fake.uuid_lower(ctx.rng), account_id=ACCOUNT_UUID, workspace_id=ACCOUNT_UUID, user_id=USER_UUID,
                created_timestamp=fake.iso(ctx.now),
