@@ -66,7 +66,10 @@ def _run(client: Any, code: str, *, interrupt_when: Callable[[], bool] | None = 
         if message["msg_type"] == "status" and message["content"]["execution_state"] == "idle":
             break
         assert time.monotonic() - sent < TIMEOUT_S, "the cell did not finish"
-    reply = client.get_shell_msg(timeout=TIMEOUT_S)
+    # wait_for_ready asks again each second the kernel is slow to start, and leaves the spare
+    # kernel_info replies queued: the reply is the one whose parent is this execute
+    while (reply := client.get_shell_msg(timeout=TIMEOUT_S))["parent_header"].get("msg_id") != msg_id:
+        pass
     return reply["content"], messages, time.monotonic() - interrupted_at if interrupted_at else 0.0
 
 
