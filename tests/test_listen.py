@@ -73,6 +73,10 @@ def test_poll_mode_processes_only_new_messages_and_marks_them_read(emu: Emulator
         sent = [emu.inbound(from_=f"+6141111111{i}", to="+61480000000", body=f"hello {i}", custom_string="")
                 for i in range(3)]
         until(lambda: listener.stats.processed == 3)
+        time.sleep(0.5)  # quiet polls after one that marked messages read
+        sent.append(emu.inbound(from_="+61411111113", to="+61480000000", body="hello 3", custom_string=""))
+        until(lambda: listener.stats.processed == 4)
+        assert listener.stats.errors == []
     assert rules(con) == []  # its rule is gone with it
     kept = con.sql("SELECT MessageId, Sender, Body, Custom FROM replies ORDER BY Body").fetchall()
     assert kept == [(m["message_id"], m["from"], m["body"], "") for m in sent]  # the empty custom_string is kept
@@ -164,6 +168,44 @@ def test_the_inbox_keeps_a_listing_s_order_and_the_first_of_an_event_listed_twic
         inbox.finish(["C", "A"])
         assert inbox.put(rows) == 0 and inbox.pending().column("MessageId").to_pylist() == ["B"]
         assert inbox.processed() == 2
+        inbox.close()
+
+
+def test_a_redelivery_racing_the_finish_of_its_first_delivery_is_dropped(tmp_path: Path) -> None:
+    """A webhook sender's retry that lands while the batch holding its first delivery is being
+    finished (CI saw the statement run twice for one message): the finish is made to run the
+    moment the redelivery's put first lets go of the inbox's lock, and the event is not queued again."""
+    from clicksend_sql.catalog import load_catalog
+    from clicksend_sql.listen.events import INBOUND
+    from clicksend_sql.listen.inbox import Inbox
+    from clicksend_sql.listen.webhook import events_of
+
+    table = load_catalog().table("InboundSMS")
+    event = events_of(table, "POST", b"", "application/json", orjson.dumps(
+        {"message_id": "F1", "from": "+61411111111", "body": "hi", "timestamp": 1764800000}))
+
+    class FinishOnRelease:
+        """The inbox's lock, running ``then`` once, right after its first release."""
+
+        def __init__(self, lock: Any, then: Callable[[], None]) -> None:
+            self.lock, self.then = lock, then
+
+        def __enter__(self) -> None:
+            self.lock.acquire()
+
+        def __exit__(self, *exc_info: object) -> None:
+            self.lock.release()
+            then, self.then = self.then, lambda: None
+            then()
+
+    with duckdb.connect(str(tmp_path / "state.duckdb")) as db:
+        inbox = Inbox(db, INBOUND, table)
+        assert inbox.put(event) == 1 and inbox.pending().num_rows == 1  # the first delivery, handed over
+        lock = inbox._lock
+        inbox._lock = FinishOnRelease(lock, lambda: inbox.finish(["F1"]))  # type: ignore[assignment]
+        inbox.put(event)  # the redelivery
+        inbox._lock = lock
+        assert inbox.processed() == 1 and inbox.pending().num_rows == 0, "F1 was queued again after it was done"
         inbox.close()
 
 

@@ -62,7 +62,7 @@ class Inbox:
     def first_start(self) -> bool:
         """True once: the first time this kind is listened to with this state (then only new events count)."""
         with self._transaction() as db:
-            if db.execute("SELECT 1 FROM _clicksend_listen_started WHERE kind = ?", [self.kind]).fetchone():
+            if db.execute("SELECT 1 FROM _clicksend_listen_started WHERE kind = ?", [self.kind]).fetchall():
                 return False
             db.execute("INSERT INTO _clicksend_listen_started VALUES (?, ?)", [self.kind, time.time()])
             return True
@@ -84,15 +84,6 @@ class Inbox:
                                     [self.kind]).fetchall()
         return [int(rule) for rule, pid in rows if not _alive(int(pid))]
 
-    def done_among(self, ids: Sequence[str]) -> set[str]:
-        """Which of ``ids`` were processed (or skipped as backlog) already."""
-        if not ids:
-            return set()
-        with self._lock:
-            rows = self._db.execute("SELECT message_id FROM _clicksend_listen_done WHERE kind = ? AND message_id IN "
-                                    "(SELECT unnest(?))", [self.kind, list(ids)]).fetchall()
-        return {r[0] for r in rows}
-
     def skip(self, ids: Sequence[str]) -> None:
         """Events from before the first start: never handed to the statement (unless ``--backlog``)."""
         if not ids:
@@ -101,27 +92,26 @@ class Inbox:
             self._done(db, ids, skipped=True)
 
     def put(self, rows: pa.Table) -> int:
-        """Typed rows (the catalog table's columns) into the inbox; those done or queued already are dropped."""
-        ids = self.events.ids(rows)
-        done = self.done_among(ids)
+        """Typed rows (the catalog table's columns) into the inbox; those done or queued already are
+        dropped, in the insert's own transaction (a redelivery landing while the first delivery's
+        batch is finished would otherwise be queued again, and handed to the statement twice)."""
         fresh: dict[str, dict[str, Any]] = {}
-        for i, r in zip(ids, rows.to_pylist(), strict=True):
-            if i not in done:
-                fresh.setdefault(i, r)  # the first of an event listed twice, as a row-by-row insert kept
+        for i, r in zip(self.events.ids(rows), rows.to_pylist(), strict=True):
+            fresh.setdefault(i, r)  # the first of an event listed twice, as a row-by-row insert kept
         if not fresh:
             return 0
         payloads = [json.dumps(r, default=_json_value) for r in fresh.values()]
+        now = time.time()
         with self._transaction() as db:
-            before = db.execute("SELECT count(*) FROM _clicksend_listen_inbox WHERE kind = ?", [self.kind]).fetchone()
             # one statement for the whole set (executemany runs one INSERT per row: ~2 ms a row);
             # received a microsecond apart keeps the order the events came in
-            now = time.time()
-            db.execute("INSERT OR IGNORE INTO _clicksend_listen_inbox "
-                       "SELECT $kind, unnest($ids), unnest($received), unnest($payloads)",
-                       {"kind": self.kind, "ids": list(fresh), "received": [now + n * 1e-6 for n in range(len(fresh))],
-                        "payloads": payloads})
-            after = db.execute("SELECT count(*) FROM _clicksend_listen_inbox WHERE kind = ?", [self.kind]).fetchone()
-        return int(after[0]) - int(before[0]) if before and after else 0
+            [(added,)] = db.execute(
+                "INSERT OR IGNORE INTO _clicksend_listen_inbox "
+                "SELECT $kind, id, received, payload FROM (SELECT unnest($ids) AS id, unnest($received) AS received, "
+                "unnest($payloads) AS payload) WHERE id NOT IN (SELECT message_id FROM _clicksend_listen_done WHERE kind = $kind)",
+                {"kind": self.kind, "ids": list(fresh), "received": [now + n * 1e-6 for n in range(len(fresh))],
+                 "payloads": payloads}).fetchall()
+        return int(added)
 
     def pending(self, limit: int = 1000) -> pa.Table:
         """The oldest events waiting, as the catalog table's columns and types."""
@@ -135,9 +125,9 @@ class Inbox:
     def oldest(self, column: str) -> datetime | None:
         """The earliest ``column`` (a time) among the events waiting; None when none waits."""
         with self._lock:
-            row = self._db.execute(f"SELECT min(CAST(json_extract_string(payload, '$.\"{column}\"') AS TIMESTAMPTZ)) "
-                                   "FROM _clicksend_listen_inbox WHERE kind = ?", [self.kind]).fetchone()
-        return row[0] if row else None
+            [(oldest,)] = self._db.execute(f"SELECT min(CAST(json_extract_string(payload, '$.\"{column}\"') AS TIMESTAMPTZ)) "
+                                           "FROM _clicksend_listen_inbox WHERE kind = ?", [self.kind]).fetchall()
+        return oldest
 
     def finish(self, ids: Sequence[str]) -> None:
         """The statement succeeded for these: done, and out of the inbox, together."""
@@ -155,9 +145,9 @@ class Inbox:
 
     def processed(self) -> int:
         with self._lock:
-            row = self._db.execute("SELECT count(*) FROM _clicksend_listen_done WHERE kind = ? AND NOT skipped",
-                                   [self.kind]).fetchone()
-        return int(row[0]) if row else 0
+            [(processed,)] = self._db.execute("SELECT count(*) FROM _clicksend_listen_done WHERE kind = ? AND NOT skipped",
+                                              [self.kind]).fetchall()
+        return int(processed)
 
 
 def _json_value(value: Any) -> Any:
