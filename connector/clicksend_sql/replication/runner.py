@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import dlt
 import pyarrow as pa
 from dlt.common.pipeline import get_dlt_pipelines_dir
+from dlt.common.runtime import signals
 from dlt.pipeline.exceptions import PipelineStepFailed
 
 from ..errors import ClickSendSQLError
@@ -168,8 +169,7 @@ def _load(pipeline: dlt.Pipeline, source: Any, tombstones: Callable[[], list[Any
     try:
         pipeline.sync_destination()  # a fresh machine takes the cursors from the destination
         if pipeline.has_pending_data:
-            pipeline.normalize()
-            pipeline.load()
+            _normalize_and_load(pipeline)
         try:
             pipeline.extract(source, refresh=refresh, loader_file_format=fmt)
             deleted = tombstones()
@@ -178,8 +178,7 @@ def _load(pipeline: dlt.Pipeline, source: Any, tombstones: Callable[[], list[Any
         except BaseException:
             pipeline.abort_packages()
             raise
-        pipeline.normalize()
-        pipeline.load()
+        _normalize_and_load(pipeline)
     except PipelineStepFailed as failed:
         if _in_chain(failed, KeyboardInterrupt) is not None:  # Ctrl-C: dlt wraps it like any failure; the caller (the CLI: exit 130) wants it back
             raise KeyboardInterrupt from failed
@@ -191,6 +190,17 @@ def _load(pipeline: dlt.Pipeline, source: Any, tombstones: Callable[[], list[Any
             f"Replication stopped in dlt's {failed.step} step: {cause}. Nothing was half-written; run it again "
             "to complete it."
         ) from cause
+
+
+def _normalize_and_load(pipeline: dlt.Pipeline) -> None:
+    """dlt's normalize and load steps, Ctrl-C kept. dlt defers a SIGINT that lands in them and forgets
+    it if the step then completes (the command went on and printed its report): held here for both
+    steps, the load is still never cut in half, and the interrupt is raised once they are done."""
+    with signals.intercepted_signals():
+        pipeline.normalize()
+        pipeline.load()
+        if signals.was_signal_received():
+            raise KeyboardInterrupt
 
 
 def _file_format(pipeline: dlt.Pipeline) -> Any:
