@@ -139,6 +139,24 @@ def test_an_auto_reply_goes_through_the_write_path_once(emu: Emulator, con: Conn
     assert not [line for line in emu.requests() if line.startswith("POST /v3/sms/send")]  # and nothing was sent
 
 
+def test_a_dry_run_listener_sends_nothing_and_makes_no_rule(emu: Emulator, tmp_path: Path) -> None:
+    """dry_run: the auto-reply shows its request and sends nothing; the listener makes no rule of its
+    own (it hears what the account's POLL rules list) and remembers none, so no later start deletes
+    a real rule by a dry run's made-up number. Judged by the emulator's request log."""
+    reply = "INSERT INTO SMSHistory (\"To\", Body) SELECT \"From\", 'Thanks!' FROM inbound"
+    dry = clicksend_sql.connect(emu.username, emu.api_key, base_url=emu.base_url, rate_limit=None, dry_run=True)
+    state = tmp_path / "state.duckdb"
+    with dry:
+        emu.reset_stats()
+        with dry.listen(reply, state=state, interval=0.1) as listener:
+            emu.inbound(from_="+61411111111", to="+61480000000", body="hello")
+            until(lambda: listener.stats.processed == 1)
+            remembered = listener._inbox._db.sql("SELECT rule_id FROM _clicksend_listen_rules").fetchall()
+    assert remembered == []  # what a killed run would leave for the next start to delete
+    changes = [line for line in emu.requests() if not line.startswith(("GET ", "POST /v3/sms/price"))]
+    assert changes == [], changes
+
+
 def test_receipts_keep_message_statuses_current(emu: Emulator, con: Connection) -> None:
     con.sql("CREATE TABLE statuses (MessageId VARCHAR PRIMARY KEY, StatusCode INTEGER)")
     keep = "INSERT OR REPLACE INTO statuses SELECT MessageId, StatusCode FROM receipts"

@@ -164,7 +164,12 @@ class Listener:
         return f"http://{self.host}:{self.port}/{self._server.config.app.token}"
 
     # --- the rule and the receiver -----------------------------------------------------------------
-    def _make_rule(self, action: str, address: str) -> int:
+    def _make_rule(self, action: str, address: str) -> int | None:
+        """Make the rule that hands this listener its events, and remember it in the state. A dry run
+        makes none (its INSERT would answer with the planned request, not a rule id, and a later start
+        would delete whichever real rule has that number): it hears what existing POLL rules list."""
+        if self._session.dry_run:
+            return None
         values = self.kind.rule(action, address, self.number, self.match, self.term, "json")
         columns = ", ".join(f'"{c}"' for c in values)
         result = self._session.sql(
