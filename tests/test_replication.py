@@ -434,6 +434,51 @@ def test_ctrl_c_while_loading_stops_the_run_after_a_whole_load(duck: DuckDBDesti
         assert rerun.table("Contacts").new == 0  # the interrupted run's load was whole
 
 
+def test_the_source_alone_in_a_users_own_pipeline(tmp_path: Path, pipelines_dir: Path) -> None:
+    """``dlt_source()`` run by a pipeline the user built (README "The engine is dlt"): an exact copy,
+    then a second run that asks ClickSend only for what changed since the cursor."""
+    import dlt
+
+    dest = DuckDBDestination(tmp_path / "own.duckdb", dataset="crm")
+    with account(seed=11, sizes=SMALL) as acct:
+        pipeline = dlt.pipeline(pipeline_name="my_crm", destination=dlt.destinations.duckdb(str(dest.path)),
+                                dataset_name="crm", pipelines_dir=str(pipelines_dir))
+        pipeline.run(clicksend_sql.dlt_source(acct.con, ["Contacts", "SMSHistory"]))
+        assert_copy_is_exact(acct, dest, "Contacts", CONTACTS)
+        assert_copy_is_exact(acct, dest, "SMSHistory", SMS)
+
+        acct.add_contact(sorted(acct.lists())[0])
+        acct.emu.reset_stats()
+        pipeline.run(clicksend_sql.dlt_source(acct.con, ["Contacts", "SMSHistory"]))
+        asked = acct.emu.requests()
+        assert_copy_is_exact(acct, dest, "Contacts", CONTACTS)
+        contact_reads = [line for line in asked if "/contacts" in line]
+        assert contact_reads and all("updated_after=" in line for line in contact_reads), asked
+        assert all("date_from=" in line for line in asked if line.startswith("GET /v3/sms/history")), asked
+
+
+def test_a_full_refresh_reads_everything_again_and_starts_the_history_over(duck: DuckDBDestination,
+                                                                           pipelines_dir: Path) -> None:
+    """``full_refresh=True`` (``--full-refresh``): every page read again, the copy exact, and the
+    history rebuilt with one open version per contact (README: old versions are not recovered)."""
+    with account(seed=12, sizes=SMALL) as acct:
+        rep = Replicator(acct, duck, pipelines_dir, history=["Contacts"])
+        rep.run(["Contacts"])
+        list_id = sorted(acct.lists())[0]
+        changed = acct.contacts_of(list_id)[0]
+        acct.update_contact(list_id, changed["contact_id"], first_name="Second Version")
+        rep.run(["Contacts"])
+        n = len(in_clicksend(acct, "Contacts", ["ContactId"]))
+        assert duck.count("contacts_history") == n + 1
+
+        refreshed = rep.run(["Contacts"], full_refresh=True)
+        assert not any("updated_after=" in line for line in refreshed.requests), "a refresh reads everything"
+        assert refreshed.table("Contacts").read == n
+        assert_copy_is_exact(acct, duck, "Contacts", CONTACTS)
+        hist = duck.table("contacts_history")
+        assert duck.rows(f"SELECT count(*), count(DISTINCT contact_id), count(_dlt_valid_to) FROM {hist}") == [(n, n, 0)]
+
+
 def test_a_copy_locked_by_another_process_is_a_clear_error(duck: DuckDBDestination, pipelines_dir: Path) -> None:
     """A DuckDB file another process holds open for writing (a BI tool, a second run): the package's
     error, naming the lock, before any request."""
