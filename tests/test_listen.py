@@ -167,6 +167,24 @@ def test_receipts_keep_message_statuses_current(emu: Emulator, con: Connection) 
     assert con.sql("SELECT * FROM statuses").fetchall() == [(message_id, 301)]
 
 
+def test_receipts_in_webhook_mode(emu: Emulator, con: Connection) -> None:
+    """--receipts with --public-url: a URL delivery-receipt rule, ClickSend's push of a receipt
+    processed once, and the rule gone when the listener stops."""
+    con.sql("CREATE TABLE statuses (MessageId VARCHAR PRIMARY KEY, StatusCode INTEGER)")
+    keep = "INSERT OR REPLACE INTO statuses SELECT MessageId, StatusCode FROM receipts"
+    message_id = con.sql("SELECT MessageId FROM SMSHistory WHERE Direction = 'out' LIMIT 1").fetchone()[0]  # type: ignore[index]
+    receipt_rules = 'SELECT Action, ActionAddress FROM SMSDeliveryReceiptRules WHERE Action = \'URL\''
+    before = con.sql(receipt_rules).fetchall()
+    port = free_port()
+    with con.listen(keep, receipts=True, public_url=f"http://127.0.0.1:{port}", port=port, interval=5) as listener:
+        assert con.sql(receipt_rules).fetchall() == [*before, ("URL", listener.url)]
+        emu.receipt(message_id, status_code=301)
+        until(lambda: listener.stats.processed == 1)
+    assert con.sql(receipt_rules).fetchall() == before
+    assert con.sql("SELECT * FROM statuses").fetchall() == [(message_id, 301)]
+    assert [d["status"] for d in emu.deliveries() if d.get("url", "").startswith(f"http://127.0.0.1:{port}/")] == ["delivered"]
+
+
 def test_the_inbox_keeps_a_listing_s_order_and_the_first_of_an_event_listed_twice(tmp_path: Path) -> None:
     from clicksend_sql.catalog import load_catalog
     from clicksend_sql.listen.events import INBOUND
