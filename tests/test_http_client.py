@@ -12,6 +12,8 @@ import base64
 import logging
 import math
 import socket
+import subprocess
+import sys
 import time
 from collections.abc import Awaitable, Iterator
 from contextlib import aclosing
@@ -378,3 +380,67 @@ def test_requests_cancelled_at_any_point_leave_the_pool_usable(emu: Emulator) ->
             await cancel_after(steps)
 
     run(main())
+
+
+# --- a list walk's later pages over aiohttp --------------------------------------------------------
+
+
+def _page_request(emu: Emulator, page: int = 2) -> httpx.Request:
+    return httpx.Request("GET", f"{emu.base_url}/sms/history?limit=15&page={page}",
+                         headers={"Authorization": httpx.BasicAuth(emu.username, emu.api_key)._auth_header})
+
+
+def test_the_aiohttp_transport_raises_httpx_s_errors_for_what_happened() -> None:
+    """Before the request was written: ConnectError (a GET or a send may be repeated); after it,
+    a read error or timeout, never a connect error (the request may have been acted on). Sends never
+    come this way at all."""
+    from clicksend_sql.http.aiohttp_transport import AiohttpTransport
+
+    async def attempt(request: httpx.Request, timeout: float = 5) -> httpx.Response:
+        transport = AiohttpTransport(limit=2, timeout=timeout)
+        try:
+            response = await transport.handle_async_request(request)
+            await response.aread()
+            return response
+        finally:
+            await transport.aclose()
+
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        closed = unused.getsockname()[1]
+    with pytest.raises(httpx.ConnectError):
+        run(attempt(httpx.Request("GET", f"http://127.0.0.1:{closed}/v3/sms/history?page=2")))
+    with Emulator(seed=0, sizes={"sms-history": 30}, latency_ms=0, jitter_ms=0) as emu:
+        ok = run(attempt(_page_request(emu)))
+        assert ok.status_code == 200 and len(ok.json()["data"]["data"]) == 15 and ok.num_bytes_downloaded == len(ok.content)
+        emu.fault("GET /v3/sms/history", "drop")
+        with pytest.raises((httpx.RemoteProtocolError, httpx.ReadError)):
+            run(attempt(_page_request(emu)))
+        with pytest.raises(httpx.UnsupportedProtocol):
+            run(attempt(httpx.Request("POST", f"{emu.base_url}/sms/send", json={})))
+        assert not [line for line in emu.requests() if line.startswith("POST")]
+    with Emulator(seed=0, sizes={"sms-history": 30}, latency_ms=1500, jitter_ms=0) as slow, pytest.raises(httpx.ReadTimeout):
+        run(attempt(_page_request(slow), timeout=0.3))
+
+
+def test_the_aiohttp_transport_takes_the_proxy_the_environment_names(monkeypatch: pytest.MonkeyPatch) -> None:
+    from clicksend_sql.http.aiohttp_transport import AiohttpTransport
+
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.internal:3128")
+    monkeypatch.setenv("NO_PROXY", "reseller.example")
+    transport = AiohttpTransport(limit=1, timeout=1)
+    assert transport._proxy(httpx.URL("https://rest.clicksend.com/v3/sms/history?page=2")) == "http://proxy.internal:3128"
+    assert transport._proxy(httpx.URL("https://reseller.example/v3/sms/history?page=2")) is None
+
+
+def test_only_a_walk_of_several_pages_imports_aiohttp(emu: Emulator) -> None:
+    """A one-page query keeps the CLI's start-up (aiohttp costs ~0.1 s to import); a longer walk
+    reads its later pages over aiohttp, every row once."""
+    script = ("import sys, clicksend_sql\n"
+              f"con = clicksend_sql.connect({emu.username!r}, {emu.api_key!r}, base_url={emu.base_url!r}, cache_ttl=0)\n"
+              "con.sql('SELECT count(*) FROM ContactLists').fetchall()\n"
+              "print('aiohttp' in sys.modules)\n"
+              "print(con.sql('SELECT count(DISTINCT MessageId) FROM SMSHistory').fetchall()[0][0])\n"
+              "print('aiohttp' in sys.modules)\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.stdout.split() == ["False", str(HISTORY_ROWS), "True"], done.stderr

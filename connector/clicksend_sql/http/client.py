@@ -1,7 +1,8 @@
 """The async HTTP client every SQL statement goes through.
 
-One :class:`ClickSendClient` owns an ``httpx.AsyncClient`` and enforces three policies in one
-place so callers never repeat them:
+One :class:`ClickSendClient` owns an ``httpx.AsyncClient`` (and, for a list walk's later pages,
+one over aiohttp: :mod:`.aiohttp_transport`) and enforces three policies in one place so callers
+never repeat them:
 
 * a pace and a number of requests in flight, learnt from the server per account unless given
   (:mod:`.rate_control`, :mod:`.pacing`);
@@ -37,6 +38,7 @@ from tenacity import AsyncRetrying, RetryCallState, wait_random_exponential
 from ..config import Settings
 from ..errors import ConfigurationError, DeadlineError, InvalidRequestError
 from ..redaction import redact_bytes, redact_text, secret_forms
+from .aiohttp_transport import AiohttpTransport
 from .errors import status_error, transport_error
 from .pacing import Slots
 from .pagination import PAGE_STYLES, PAGINATORS, PageWalk, one_at_a_time
@@ -157,14 +159,14 @@ class ClickSendClient:
         self._backoff = wait_random_exponential(multiplier=backoff_base, max=backoff_max)
         self._auth = httpx.BasicAuth(settings.username, settings.api_key)
         self._secrets = secret_forms(settings.username, settings.api_key)
-        self._http = httpx.AsyncClient(
-            base_url=settings.base_url,
-            timeout=httpx.Timeout(timeout),
-            limits=httpx.Limits(max_connections=self._most, max_keepalive_connections=self._most),
-            headers={"User-Agent": user_agent, "Accept": "application/json"},
-            follow_redirects=False,
-            transport=transport,
-        )
+        self._client = partial(httpx.AsyncClient, base_url=settings.base_url, timeout=httpx.Timeout(timeout),
+                               limits=httpx.Limits(max_connections=self._most, max_keepalive_connections=self._most),
+                               headers={"User-Agent": user_agent, "Accept": "application/json"}, follow_redirects=False)
+        self._timeout = timeout
+        self._http = self._client(transport=transport)
+        # a list walk's later pages (the bulk of a large read) over aiohttp, made at the first such page;
+        # a scripted transport (tests) serves every request
+        self._pages: httpx.AsyncClient | None = self._http if transport is not None else None
 
     def __repr__(self) -> str:
         return f"ClickSendClient(base_url={self.settings.base_url!r}, username={self.settings.username!r})"
@@ -182,6 +184,8 @@ class ClickSendClient:
             send.cancel()
         await asyncio.gather(*self._sending, return_exceptions=True)
         await self._http.aclose()
+        if self._pages is not None and self._pages is not self._http:
+            await self._pages.aclose()
         self.rate_control.save()
 
     async def request(
@@ -263,7 +267,7 @@ class ClickSendClient:
             retry_error_callback=_last_outcome,
         )
         try:
-            response: httpx.Response = await retrying(partial(self._attempt, method, path, query, content, auth, tries))
+            response: httpx.Response = await retrying(partial(self._attempt, method, path, query, content, auth, tries, page))
         except TimeoutError as exc:
             last = f"; last: {tries.last}" if tries.last else ""
             raise DeadlineError(redact_text(
@@ -334,6 +338,7 @@ class ClickSendClient:
         content: bytes | None,
         auth: bool,
         tries: _Tries,
+        page: int | None,
     ) -> httpx.Response:
         """One try: take a slot, wait for its turn (any 429 pause, the pace), send; count it all.
         Everything after the slot is bounded by what is left of the deadline (``TimeoutError``).
@@ -356,7 +361,7 @@ class ClickSendClient:
                     waited = await self.rate_control.turn()
                 self._count(wait_seconds=time.monotonic() - started, requests=1, bytes_sent=len(content) if content else 0)
                 # in a context of its own: nothing that cancels a statement's tasks reaches the send
-                send = asyncio.get_running_loop().create_task(self._send(method, path, params, content, auth, waited),
+                send = asyncio.get_running_loop().create_task(self._send(method, path, params, content, auth, waited, page),
                                                               context=contextvars.Context())
                 sent = True
                 self._sending.add(send)
@@ -370,13 +375,16 @@ class ClickSendClient:
         return response
 
     async def _send(
-        self, method: str, path: str, params: Mapping[str, Any] | None, content: bytes | None, auth: bool, waited: bool
+        self, method: str, path: str, params: Mapping[str, Any] | None, content: bytes | None, auth: bool, waited: bool,
+        page: int | None,
     ) -> httpx.Response:
         """The request itself, holding the slot :meth:`_attempt` took until httpx is done with it;
-        the pace learns from the response (``waited``: the pace held the request back)."""
+        the pace learns from the response (``waited``: the pace held the request back). A list
+        walk's later pages go over aiohttp (:mod:`.aiohttp_transport`), everything else over httpx's own."""
+        http = self._pages_client() if page is not None and page > 1 and method == "GET" else self._http
         sending = time.monotonic()
         try:
-            response = await self._http.request(
+            response = await http.request(
                 method,
                 path,
                 params=params,
@@ -393,6 +401,11 @@ class ClickSendClient:
             log.debug("%s %s -> %d in %.1f ms", method, path, response.status_code,
                       (time.monotonic() - sending) * 1000)
         return response
+
+    def _pages_client(self) -> httpx.AsyncClient:
+        if self._pages is None:
+            self._pages = self._client(transport=AiohttpTransport(limit=self._most, timeout=self._timeout))
+        return self._pages
 
     def _sent(self, send: asyncio.Future[httpx.Response]) -> None:
         """A send is done: forget it, and take its error if the caller that wanted it is gone."""
