@@ -431,6 +431,9 @@ def test_the_aiohttp_transport_takes_the_proxy_the_environment_names(monkeypatch
     transport = AiohttpTransport(limit=1, timeout=1)
     assert transport._proxy(httpx.URL("https://rest.clicksend.com/v3/sms/history?page=2")) == "http://proxy.internal:3128"
     assert transport._proxy(httpx.URL("https://reseller.example/v3/sms/history?page=2")) is None
+    monkeypatch.delenv("HTTPS_PROXY")
+    monkeypatch.setenv("ALL_PROXY", "http://all.internal:8080")
+    assert AiohttpTransport(limit=1, timeout=1)._proxy(httpx.URL("https://rest.clicksend.com/v3/x")) == "http://all.internal:8080"
 
 
 def test_only_a_walk_of_several_pages_imports_aiohttp(emu: Emulator) -> None:

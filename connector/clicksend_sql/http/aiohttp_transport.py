@@ -63,13 +63,14 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         return httpx.Response(status, headers=raw_headers, stream=httpx.ByteStream(body), request=request)  # read (and counted) by httpx
 
     def _proxy(self, url: httpx.URL) -> str | None:
-        """The proxy the environment names for this origin (``HTTPS_PROXY``, ``NO_PROXY``...), as
-        httpx takes them; looked up once per origin (aiohttp's ``trust_env`` reads them, and
-        ``~/.netrc``, on every request)."""
+        """The proxy the environment names for this origin (``HTTPS_PROXY``, ``ALL_PROXY``,
+        ``NO_PROXY``), as httpx takes them; looked up once per origin (aiohttp's ``trust_env``
+        reads them, and ``~/.netrc``, on every request)."""
         origin = (url.scheme, url.host)
         if origin not in self._proxies:
-            bypass = urllib.request.proxy_bypass(url.host)
-            self._proxies[origin] = None if bypass else urllib.request.getproxies().get(url.scheme)
+            proxies = urllib.request.getproxies()
+            named = proxies.get(url.scheme) or proxies.get("all")
+            self._proxies[origin] = None if urllib.request.proxy_bypass(url.host) else named
         return self._proxies[origin]
 
     async def aclose(self) -> None:
