@@ -140,21 +140,34 @@ def test_an_auto_reply_goes_through_the_write_path_once(emu: Emulator, con: Conn
 
 
 def test_a_dry_run_listener_sends_nothing_and_makes_no_rule(emu: Emulator, tmp_path: Path) -> None:
-    """dry_run: the auto-reply shows its request and sends nothing; the listener makes no rule of its
-    own (it hears what the account's POLL rules list) and remembers none, so no later start deletes
-    a real rule by a dry run's made-up number. Judged by the emulator's request log."""
-    reply = "INSERT INTO SMSHistory (\"To\", Body) SELECT \"From\", 'Thanks!' FROM inbound"
-    dry = clicksend_sql.connect(emu.username, emu.api_key, base_url=emu.base_url, rate_limit=None, dry_run=True)
+    """``listen --dry-run``: the auto-reply shows its request and sends nothing, and the listener makes
+    no rule of its own (it hears what the account's POLL rules list). Killed, it leaves no rule in its
+    state either: the next start with that state touches no rule but its own (a dry run once stored
+    its planned request's number, 1, as a rule id, and the next start went to delete the account's
+    rule 1). Judged by the emulator's request log."""
     state = tmp_path / "state.duckdb"
-    with dry:
-        emu.reset_stats()
-        with dry.listen(reply, state=state, interval=0.1) as listener:
-            emu.inbound(from_="+61411111111", to="+61480000000", body="hello")
-            until(lambda: listener.stats.processed == 1)
-            remembered = listener._inbox._db.sql("SELECT rule_id FROM _clicksend_listen_rules").fetchall()
-    assert remembered == []  # what a killed run would leave for the next start to delete
-    changes = [line for line in emu.requests() if not line.startswith(("GET ", "POST /v3/sms/price"))]
-    assert changes == [], changes
+    env = {**os.environ, "CLICKSEND_USERNAME": emu.username, "CLICKSEND_API_KEY": emu.api_key,
+           "CLICKSEND_BASE_URL": emu.base_url}
+    reply = "INSERT INTO SMSHistory (\"To\", Body) SELECT \"From\", 'Thanks!' FROM inbound"
+    emu.reset_stats()
+    dry = subprocess.Popen([str(SCRIPT), "listen", "--dry-run", "--state", str(state), "--sql", reply, "--interval", "0.1"],
+                           env=env, stderr=subprocess.PIPE, text=True)
+    try:
+        assert dry.stderr is not None and "Listening" in dry.stderr.readline()
+        emu.inbound(from_="+61411111111", to="+61480000000", body="hello")
+        assert "message(s) processed" in dry.stderr.readline()
+    finally:
+        dry.send_signal(signal.SIGKILL)  # no clean-up: only the state says what it made
+        dry.wait(timeout=30)
+    with clicksend_sql.connect(emu.username, emu.api_key, base_url=emu.base_url, rate_limit=None) as con:
+        con.listen(KEEP, state=state, interval=0.1).start().stop()
+    asked = emu.requests()
+    assert not [line for line in asked if line.startswith("POST /v3/sms/send")], asked
+    made = [line for line in asked if line.startswith("POST /v3/automations/sms/inbound")]
+    touched = {line.rsplit("/", 1)[1] for line in asked if line.startswith(("GET /v3/automations/sms/inbound/",
+                                                                             "DELETE /v3/automations/sms/inbound/"))}
+    # one rule made, and the only one read or deleted: the second listener's own, nothing for the dry run
+    assert len(made) == len(touched) == 1, asked
 
 
 def test_receipts_keep_message_statuses_current(emu: Emulator, con: Connection) -> None:
