@@ -413,6 +413,10 @@ def test_the_aiohttp_transport_raises_httpx_s_errors_for_what_happened() -> None
     with Emulator(seed=0, sizes={"sms-history": 30}, latency_ms=0, jitter_ms=0) as emu:
         ok = run(attempt(_page_request(emu)))
         assert ok.status_code == 200 and len(ok.json()["data"]["data"]) == 15 and ok.num_bytes_downloaded == len(ok.content)
+        exact = httpx.Request("GET", f"{emu.base_url}/sms/history", params={"page": 2, "limit": 15, "q": "status:Sent/x!"})
+        emu.reset_stats()
+        run(attempt(exact))
+        assert emu.requests() == [f"GET {exact.url.raw_path.decode()}"]  # the query exactly as httpx encoded it
         emu.fault("GET /v3/sms/history", "drop")
         with pytest.raises((httpx.RemoteProtocolError, httpx.ReadError)):
             run(attempt(_page_request(emu)))
@@ -424,16 +428,21 @@ def test_the_aiohttp_transport_raises_httpx_s_errors_for_what_happened() -> None
 
 
 def test_the_aiohttp_transport_takes_the_proxy_the_environment_names(monkeypatch: pytest.MonkeyPatch) -> None:
-    from clicksend_sql.http.aiohttp_transport import AiohttpTransport
+    from clicksend_sql.http.aiohttp_transport import AiohttpTransport, reaches
 
     monkeypatch.setenv("HTTPS_PROXY", "http://proxy.internal:3128")
     monkeypatch.setenv("NO_PROXY", "reseller.example")
     transport = AiohttpTransport(limit=1, timeout=1)
     assert transport._proxy(httpx.URL("https://rest.clicksend.com/v3/sms/history?page=2")) == "http://proxy.internal:3128"
     assert transport._proxy(httpx.URL("https://reseller.example/v3/sms/history?page=2")) is None
+    monkeypatch.setenv("HTTPS_PROXY", "proxy.corp:3128")  # no scheme: httpx takes it as an HTTP proxy
+    assert AiohttpTransport(limit=1, timeout=1)._proxy(httpx.URL("https://rest.clicksend.com/v3/x")) == "http://proxy.corp:3128"
     monkeypatch.delenv("HTTPS_PROXY")
     monkeypatch.setenv("ALL_PROXY", "http://all.internal:8080")
     assert AiohttpTransport(limit=1, timeout=1)._proxy(httpx.URL("https://rest.clicksend.com/v3/x")) == "http://all.internal:8080"
+    assert reaches("https://rest.clicksend.com/v3")
+    monkeypatch.setenv("ALL_PROXY", "socks5://socks.internal:1080")  # httpx's alone: later pages stay on httpx
+    assert not reaches("https://rest.clicksend.com/v3")
 
 
 def test_only_a_walk_of_several_pages_imports_aiohttp(emu: Emulator) -> None:
@@ -447,3 +456,4 @@ def test_only_a_walk_of_several_pages_imports_aiohttp(emu: Emulator) -> None:
               "print('aiohttp' in sys.modules)\n")
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert done.stdout.split() == ["False", str(HISTORY_ROWS), "True"], done.stderr
+    assert done.stderr == "", done.stderr  # the connection is never closed: its aiohttp session is, quietly

@@ -7,18 +7,53 @@ come this way (:class:`~.client.ClickSendClient` chooses): a send keeps httpx's 
 whose errors say whether the request left (which decides whether it may be repeated), and a
 query of one page never imports aiohttp.
 
-aiohttp's failures are raised as the httpx errors they are: one before the request was written
-is a ``ConnectError`` / ``ConnectTimeout``, one after it a ``ReadError`` / ``ReadTimeout`` /
-``RemoteProtocolError``; the client retries a GET after any of them.
+aiohttp's failures are raised as the httpx errors they are: one while connecting is a
+``ConnectError`` / ``ConnectTimeout``, one after it a ``ReadError`` / ``ReadTimeout`` /
+``RemoteProtocolError``; the client retries a GET after any of them. (aiohttp itself sends a GET
+again once on a fresh connection when a reused one turns out closed, so a connect error can follow
+a request that was written: one more reason no send ever comes this way.)
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import ssl
 import urllib.request
+import weakref
 from typing import Any
 
 import httpx
+
+
+def reaches(url: str) -> bool:
+    """Whether this transport reaches ``url`` as httpx would: directly or through an HTTP(S) proxy
+    (a SOCKS proxy is httpx's alone).
+
+    >>> reaches("https://rest.clicksend.com/v3")
+    True
+    """
+    proxy = environment_proxy(httpx.URL(url))
+    return proxy is None or proxy.startswith(("http://", "https://"))
+
+
+def environment_proxy(url: httpx.URL) -> str | None:
+    """The proxy the environment names for ``url`` (``HTTPS_PROXY``, else ``ALL_PROXY``;
+    ``NO_PROXY``), as httpx reads them."""
+    if urllib.request.proxy_bypass(url.host):
+        return None
+    proxies = urllib.request.getproxies()
+    named = proxies.get(url.scheme) or proxies.get("all")
+    return _with_scheme(named) if named else None
+
+
+def _with_scheme(proxy: str) -> str:
+    """A proxy named without a scheme is an HTTP proxy, as httpx takes it.
+
+    >>> _with_scheme("proxy.corp:3128"), _with_scheme("https://proxy.corp"), _with_scheme("socks5://p:1080")
+    ('http://proxy.corp:3128', 'https://proxy.corp', 'socks5://p:1080')
+    """
+    return proxy if "://" in proxy else f"http://{proxy}"
 
 
 class AiohttpTransport(httpx.AsyncBaseTransport):
@@ -35,18 +70,23 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         import aiohttp
+        import yarl
 
         if request.method != "GET":
             raise httpx.UnsupportedProtocol(f"{request.method}: this transport reads pages only")
         if self._session is None:
             self._session = aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(limit=self._limit, ssl=self._ssl),
-                timeout=aiohttp.ClientTimeout(total=None, sock_connect=self._timeout, sock_read=self._timeout),
+                # connect: the wait for a connection and the DNS lookup too, as httpx's connect timeout
+                timeout=aiohttp.ClientTimeout(connect=self._timeout, sock_connect=self._timeout, sock_read=self._timeout),
                 auto_decompress=False,
             )
+            # a connection dropped unclosed (a script's end, a notebook's next connect()) closes it
+            weakref.finalize(self, _close, asyncio.get_running_loop(), self._session)
         headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.headers.raw if k.lower() != b"host"]
+        url = yarl.URL(str(request.url), encoded=True)  # the query exactly as httpx encoded it
         try:
-            async with self._session.get(str(request.url), headers=headers, allow_redirects=False,
+            async with self._session.get(url, headers=headers, allow_redirects=False,
                                          proxy=self._proxy(request.url)) as answer:
                 body = await answer.read()
                 status, raw_headers = answer.status, answer.raw_headers
@@ -63,17 +103,27 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         return httpx.Response(status, headers=raw_headers, stream=httpx.ByteStream(body), request=request)  # read (and counted) by httpx
 
     def _proxy(self, url: httpx.URL) -> str | None:
-        """The proxy the environment names for this origin (``HTTPS_PROXY``, ``ALL_PROXY``,
-        ``NO_PROXY``), as httpx takes them; looked up once per origin (aiohttp's ``trust_env``
-        reads them, and ``~/.netrc``, on every request)."""
+        """:func:`environment_proxy`, looked up once per origin (aiohttp's ``trust_env`` reads the
+        environment, and ``~/.netrc``, on every request)."""
         origin = (url.scheme, url.host)
         if origin not in self._proxies:
-            proxies = urllib.request.getproxies()
-            named = proxies.get(url.scheme) or proxies.get("all")
-            self._proxies[origin] = None if urllib.request.proxy_bypass(url.host) else named
+            self._proxies[origin] = environment_proxy(url)
         return self._proxies[origin]
 
     async def aclose(self) -> None:
         if self._session is not None:
             await self._session.close()
             self._session = None
+
+
+def _close(loop: asyncio.AbstractEventLoop, session: Any) -> None:
+    """Close a session its transport was dropped without closing, on its own loop (waited for,
+    unless this is that loop's thread); nothing to do once its loop has stopped."""
+    if session.closed or not loop.is_running():
+        return
+    with contextlib.suppress(RuntimeError):
+        if asyncio.get_running_loop() is loop:
+            loop.create_task(session.close())
+            return
+    with contextlib.suppress(Exception):
+        asyncio.run_coroutine_threadsafe(session.close(), loop).result(timeout=5)

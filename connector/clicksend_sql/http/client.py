@@ -39,6 +39,7 @@ from ..config import Settings
 from ..errors import ConfigurationError, DeadlineError, InvalidRequestError
 from ..redaction import redact_bytes, redact_text, secret_forms
 from .aiohttp_transport import AiohttpTransport
+from .aiohttp_transport import reaches as aiohttp_reaches
 from .errors import status_error, transport_error
 from .pacing import Slots
 from .pagination import PAGE_STYLES, PAGINATORS, PageWalk, one_at_a_time
@@ -183,9 +184,11 @@ class ClickSendClient:
         for send in list(self._sending):
             send.cancel()
         await asyncio.gather(*self._sending, return_exceptions=True)
-        await self._http.aclose()
-        if self._pages is not None and self._pages is not self._http:
-            await self._pages.aclose()
+        try:
+            await self._http.aclose()
+        finally:
+            if self._pages is not None and self._pages is not self._http:
+                await self._pages.aclose()
         self.rate_control.save()
 
     async def request(
@@ -403,8 +406,10 @@ class ClickSendClient:
         return response
 
     def _pages_client(self) -> httpx.AsyncClient:
+        """The client of later pages: over aiohttp, unless only httpx reaches the API (a SOCKS proxy)."""
         if self._pages is None:
-            self._pages = self._client(transport=AiohttpTransport(limit=self._most, timeout=self._timeout))
+            self._pages = (self._client(transport=AiohttpTransport(limit=self._most, timeout=self._timeout))
+                           if aiohttp_reaches(self.settings.base_url) else self._http)
         return self._pages
 
     def _sent(self, send: asyncio.Future[httpx.Response]) -> None:
