@@ -434,6 +434,33 @@ def test_ctrl_c_while_loading_stops_the_run_after_a_whole_load(duck: DuckDBDesti
         assert rerun.table("Contacts").new == 0  # the interrupted run's load was whole
 
 
+def test_sigterm_while_loading_ends_the_process_after_a_whole_load(tmp_path: Path, pipelines_dir: Path) -> None:
+    """SIGTERM in dlt's load step: held until the load is done, then given to the process's own
+    handler (by default: the end, exit -15), not turned into a Ctrl-C, and not lost."""
+    script = (
+        "import os, signal, sys\n"
+        "from dlt.load import Load\n"
+        "import clicksend_sql\n"
+        "from clicksend_sql.emulator import Emulator\n"
+        "run = Load.run\n"
+        "def late(self, *args, **kwargs):\n"
+        "    metrics = run(self, *args, **kwargs)\n"
+        "    if not metrics.pending_items:\n"
+        "        os.kill(os.getpid(), signal.SIGTERM)\n"
+        "    return metrics\n"
+        "Load.run = late\n"
+        "with Emulator(seed=8, sizes={'contacts': 40, 'lists': 2}) as emu:\n"
+        "    con = clicksend_sql.connect(emu.username, emu.api_key, base_url=emu.base_url)\n"
+        "    clicksend_sql.replicate(con, ['Contacts'], destination=sys.argv[1], pipelines_dir=sys.argv[2])\n"
+        "    print('went on', flush=True)\n"
+    )
+    target = DuckDBDestination(tmp_path / "term.duckdb")
+    done = subprocess.run([sys.executable, "-c", script, target.uri, str(pipelines_dir)], capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == -signal.SIGTERM and "went on" not in done.stdout, (done.returncode, done.stderr)
+    assert target.count("contacts") == 40  # the load was whole
+
+
 def test_the_source_alone_in_a_users_own_pipeline(tmp_path: Path, pipelines_dir: Path) -> None:
     """``dlt_source()`` run by a pipeline the user built (README "The engine is dlt"): an exact copy,
     then a second run that asks ClickSend only for what changed since the cursor."""

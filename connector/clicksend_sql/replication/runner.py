@@ -10,14 +10,16 @@ an interruption left behind is completed by the next run before anything else.
 from __future__ import annotations
 
 import os
+import signal
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import dlt
 import pyarrow as pa
+from dlt.common.exceptions import SignalReceivedException
 from dlt.common.pipeline import get_dlt_pipelines_dir
 from dlt.common.runtime import signals
 from dlt.pipeline.exceptions import PipelineStepFailed
@@ -193,14 +195,19 @@ def _load(pipeline: dlt.Pipeline, source: Any, tombstones: Callable[[], list[Any
 
 
 def _normalize_and_load(pipeline: dlt.Pipeline) -> None:
-    """dlt's normalize and load steps, Ctrl-C kept. dlt defers a SIGINT that lands in them and forgets
-    it if the step then completes (the command went on and printed its report): held here for both
-    steps, the load is still never cut in half, and the interrupt is raised once they are done."""
+    """dlt's normalize and load steps, a Ctrl-C or SIGTERM kept. dlt defers one that lands in them
+    and forgets it if the step then completes (the command went on and printed its report): held
+    here for both steps, the load is still never cut in half, and the signal goes to the handler it
+    was meant for once they are done (Ctrl-C: KeyboardInterrupt; SIGTERM: by default, the end)."""
+    held: SignalReceivedException | None = None
     with signals.intercepted_signals():
         pipeline.normalize()
         pipeline.load()
         if signals.was_signal_received():
-            raise KeyboardInterrupt
+            held = cast(SignalReceivedException, signals.exception_for_signal())
+    if held is not None:  # the handlers are the caller's again
+        signal.raise_signal(held.signal_code)
+        raise held  # a handler that returned: still, the run did not finish
 
 
 def _file_format(pipeline: dlt.Pipeline) -> Any:
