@@ -25,6 +25,7 @@ import pytest
 import clicksend_sql
 from clicksend_sql import Connection
 from clicksend_sql.emulator import Emulator
+from clicksend_sql.errors import ConfigurationError
 
 SCRIPT = Path(sys.executable).with_name("clicksend-sql")
 KEEP = 'INSERT OR IGNORE INTO replies SELECT MessageId, "From", Body, CustomString FROM inbound'
@@ -168,6 +169,37 @@ def test_a_dry_run_listener_sends_nothing_and_makes_no_rule(emu: Emulator, tmp_p
                                                                              "DELETE /v3/automations/sms/inbound/"))}
     # one rule made, and the only one read or deleted: the second listener's own, nothing for the dry run
     assert len(made) == len(touched) == 1, asked
+
+
+def test_a_dry_run_leaves_a_killed_listeners_rule_for_the_next_real_start(emu: Emulator, tmp_path: Path) -> None:
+    """A dry run deletes nothing, so it forgets nothing: the rule a killed listener left stays in the
+    state until a real start deletes it (a dry run once forgot it, and it stayed in ClickSend)."""
+    state = tmp_path / "state.duckdb"
+    env = {**os.environ, "CLICKSEND_USERNAME": emu.username, "CLICKSEND_API_KEY": emu.api_key,
+           "CLICKSEND_BASE_URL": emu.base_url}
+    killed = subprocess.Popen([str(SCRIPT), "listen", "--state", str(state), "--sql", "SELECT 1 FROM inbound"],
+                              env=env, stderr=subprocess.PIPE, text=True)
+    try:
+        assert killed.stderr is not None and "Listening" in killed.stderr.readline()
+    finally:
+        killed.send_signal(signal.SIGKILL)
+        killed.wait(timeout=30)
+    emu.reset_stats()
+    with clicksend_sql.connect(emu.username, emu.api_key, base_url=emu.base_url, dry_run=True) as dry:
+        dry.listen("SELECT 1 FROM inbound", state=state).start().stop()
+    assert not [line for line in emu.requests() if not line.startswith("GET ")], emu.requests()
+    with clicksend_sql.connect(emu.username, emu.api_key, base_url=emu.base_url) as con:
+        con.listen("SELECT 1 FROM inbound", state=state).start().stop()
+        assert rules(con) == []
+    assert len([line for line in emu.requests() if line.startswith("DELETE ")]) == 2  # the killed one's, then its own
+
+
+def test_listen_refuses_what_it_cannot_do_clearly(emu: Emulator, con: Connection) -> None:
+    with clicksend_sql.connect(emu.username, emu.api_key, base_url=emu.base_url, dry_run=True) as dry:
+        with pytest.raises(ConfigurationError, match="dry run makes no rule.*poll mode"):
+            dry.listen(KEEP, public_url="http://127.0.0.1:1")
+    with duckdb.connect() as db, pytest.raises(ConfigurationError, match=r"listen\(state=.*path of a DuckDB file"):
+        con.listen(KEEP, state=db)  # type: ignore[arg-type]
 
 
 def test_receipts_keep_message_statuses_current(emu: Emulator, con: Connection) -> None:

@@ -32,7 +32,7 @@ from .call import run_call
 from .catalog import Catalog, load_catalog
 from .config import Limits, Settings, resolve_settings
 from .engine import Engine, EventLoopThread, make_client
-from .errors import ConnectionClosedError, InterfaceError, SQLError, UnsupportedStatementError
+from .errors import ConfigurationError, ConnectionClosedError, InterfaceError, SQLError, UnsupportedStatementError
 from .execution import ProgressCallback
 from .explain import run_explain
 from .http import AUTO, DEFAULT_DEADLINE, DEFAULT_RETRIES, Concurrency, RateLimit
@@ -274,6 +274,8 @@ class Connection:
         """
         from .listen.listener import Listener
 
+        if state is not None and not isinstance(state, (str, Path)):
+            raise ConfigurationError(f"listen(state={state!r}): give the path of a DuckDB file (str or Path).")
         store = duckdb.connect(str(state)) if state is not None else None
         return Listener(self, sql=sql, callback=callback, receipts=receipts, state=store, **options)
 

@@ -75,6 +75,9 @@ class Listener:
             raise ConfigurationError(f"match={match!r}: give any, starts with, contains or does not contain.")
         if match != "any" and not term:
             raise ConfigurationError(f"match={match!r} needs a term.")
+        if public_url and con.dry_run:
+            raise ConfigurationError("A dry run makes no rule, so in webhook mode (public_url) nothing would call it: "
+                                     "listen in poll mode for a dry run (it hears what the account's POLL rules list).")
         self.kind: EventKind = RECEIPTS if receipts else INBOUND
         self.table = con.catalog.table(self.kind.table)
         self._session = con.cursor()  # the worker's own session: the caller's connection stays free
@@ -180,7 +183,10 @@ class Listener:
         return rule
 
     def _delete_rule(self, rule: int) -> None:
-        """Delete a rule a listener made (one already gone counts as deleted) and forget it."""
+        """Delete a rule a listener made (one already gone counts as deleted) and forget it. A dry
+        run deletes nothing, so it forgets nothing: the next real start deletes what a killed one left."""
+        if self._session.dry_run:
+            return
         self._session.sql(f'DELETE FROM "{self.kind.rules}" WHERE "{self.kind.rule_key}" = ?', [rule])
         self._inbox.rule_gone(rule)
 
