@@ -182,8 +182,11 @@ def _load(pipeline: dlt.Pipeline, source: Any, tombstones: Callable[[], list[Any
             raise
         _normalize_and_load(pipeline)
     except PipelineStepFailed as failed:
-        if _in_chain(failed, KeyboardInterrupt) is not None:  # Ctrl-C: dlt wraps it like any failure; the caller (the CLI: exit 130) wants it back
-            raise KeyboardInterrupt from failed
+        interrupted = _in_chain(failed, KeyboardInterrupt)
+        if interrupted is not None:  # Ctrl-C (or a signal dlt held and raised): dlt wraps it like any failure
+            if isinstance(interrupted, SignalReceivedException):
+                signal.raise_signal(interrupted.signal_code)  # to the handler it was meant for, as below
+            raise KeyboardInterrupt from failed  # the caller (the CLI: exit 130) wants it back
         cause = failed.__cause__ or failed.exception
         ours = _in_chain(failed, ClickSendSQLError)
         if ours is not None:
