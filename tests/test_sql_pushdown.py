@@ -18,6 +18,7 @@ import pytest
 
 from clicksend_sql import Connection
 from clicksend_sql.emulator import Emulator
+from clicksend_sql.errors import SQLDataError
 
 from conftest import RawApi, open_connection
 
@@ -335,6 +336,17 @@ def test_a_constant_the_column_can_never_hold_needs_no_request(
     assert con.sql(f"SELECT * FROM {table} WHERE {where.format(**facts)}").fetchall() == []
     assert con.sql(f"SELECT count(*) FROM {table} WHERE {where.format(**facts)}").fetchone() == (0,)
     assert emu.stats()["total"] == 0
+
+
+def test_no_row_can_match_yet_a_constant_duckdb_refuses_still_fails(con: Connection, emu: Emulator) -> None:
+    """``ContactsCount = NULL`` matches nothing, but the other side of the OR holds a cast DuckDB
+    refuses, and DuckDB fails on every row it evaluates it on: the rows are fetched so it does (the
+    random-seed differential found the planner answering 0 with no request)."""
+    sql = ('SELECT count(*) FROM ContactLists t WHERE NOT (t.ContactsCount <> NULL OR t.ContactsCount = CAST(? AS BIGINT))')
+    with pytest.raises(SQLDataError, match="out of range"):
+        con.sql(sql, [99999999999999999999999]).fetchall()
+    emu.reset_stats()
+    assert con.sql(sql, [5]).fetchall() == [(0,)] and emu.stats()["total"] == 0  # a value DuckDB takes: no request
 
 
 def test_a_fractional_key_among_real_ones_is_dropped_not_rounded(

@@ -66,7 +66,7 @@ class DuckDBSession:
 
     def evaluate(self, expression: exp.Expr, sql_type: str) -> Any:
         """The value of a constant for a column of ``sql_type``: None when it must not be pushed,
-        NO_MATCH when no value of the column can equal it."""
+        NO_MATCH when no value of the column can equal it, SQLError when DuckDB refuses it."""
         return self.evaluate_all([expression], sql_type)[0]
 
     def evaluate_all(self, expressions: Sequence[exp.Expr], sql_type: str) -> list[Any]:
@@ -86,6 +86,19 @@ class DuckDBSession:
             answers.update(zip(batch, found) if found else ((i, self._facts_alone(constants[i], sql_type, target)) for i in batch))
         return [self._judge(answers[i] if i in answers else self._facts_alone(c, sql_type, target), c, sql_type, target)
                 for i, c in enumerate(constants)]
+
+    def refuses(self, expressions: Sequence[exp.Expr]) -> bool:
+        """Whether DuckDB refuses one of these constants (those without a subquery), in one query."""
+        constants = [self._params.evaluation(e) for e in expressions]
+        plain = [(copy, bound) for copy, bound in constants if copy.find(exp.Select) is None]
+        if not plain:
+            return False
+        try:
+            self._one("SELECT " + ", ".join(f"({copy.sql('duckdb')})" for copy, _ in plain),
+                      {k: v for _, bound in plain for k, v in bound.items()})
+        except _EVALUATION_ERRORS:
+            return True
+        return False
 
     def _facts(self, constants: Sequence[tuple[exp.Expr, dict[str, Any]]], sql_type: str,
                target: str) -> list[tuple[Any, ...]] | None:
@@ -122,10 +135,12 @@ class DuckDBSession:
 
     @staticmethod
     def _judge(facts: tuple[Any, ...] | None, constant: tuple[exp.Expr, dict[str, Any]], sql_type: str, target: str) -> Any:
-        """The value to push for a constant, from its :meth:`_facts` (None: DuckDB refused it, and
-        will itself say what is wrong when it runs the statement)."""
+        """The value to push for a constant, from its :meth:`_facts`. SQLError when DuckDB refuses the
+        constant (its facts are None) or no value of the column's type is given: DuckDB will itself
+        say what is wrong wherever it evaluates it, so the rows it evaluates it on must reach it."""
         if facts is None:
-            return None
+            copy, values = constant
+            raise SQLError(f"DuckDB refuses {'the parameter' if values else copy.sql('duckdb')} as a {sql_type} value.")
         kind, is_null, value, equal, micros = facts
         if is_null:
             return NO_MATCH  # column = NULL is never true

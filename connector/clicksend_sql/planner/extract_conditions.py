@@ -191,21 +191,44 @@ def _restrict(ref: Reference, table: Table, alias: str, scope: Scope, session: S
     source = scope.selected_sources[alias][1]
     if not isinstance(source, exp.Table):  # a ClickSend reference is a table, never a derived scope
         return
+    kept: list[exp.Expr] = []  # the conjuncts DuckDB alone applies
     for conjunct in _candidate_conjuncts(scope, source):
         tables = {c.table for c in conjunct.walk(prune=lambda n: isinstance(n, exp.Subquery)) if isinstance(c, exp.Column)}
         if any(isinstance(n, exp.Subquery) and not _local_scalar(n) for n in conjunct.walk()):
             tables.add("")  # a subquery that reads this scope or ClickSend: never a condition on its own
-        converted = _conditions(conjunct, table, session) if tables == {alias} else None
+        try:
+            converted = _conditions(conjunct, table, session) if tables == {alias} else None
+            truth = session.evaluate(conjunct, "BOOLEAN") if converted is None and not tables and _is_constant(conjunct) else None
+        except SQLError:  # a constant DuckDB refuses: DuckDB decides, failing where it evaluates the conjunct
+            converted, truth, ref.refused = None, None, True
         if converted is not None:
             ref.conditions.extend(converted)
         elif not tables and _is_constant(conjunct):
-            truth = session.evaluate(conjunct, "BOOLEAN")
             if truth is NO_MATCH or truth is False:
                 ref.impossible = True
             elif truth is not True:
                 ref.leftover.append(_unqualified_sql(conjunct))
+                kept.append(conjunct)
         else:
             ref.leftover.append(_unqualified_sql(conjunct))
+            kept.append(conjunct)
+    if not ref.refused and (ref.impossible or any(c.op in ("=", "IN") and not c.values for c in ref.conditions)):
+        ref.refused = _refuses(kept, session)  # no row would reach DuckDB: unless a constant there fails it anyway
+
+
+def _refuses(conjuncts: list[exp.Expr], session: Session) -> bool:
+    """Whether DuckDB refuses a constant inside these conjuncts (an out-of-range cast, say): it then
+    fails the statement on whatever row it evaluates it on, so an empty fetch would hide that."""
+    def constants(node: exp.Expr) -> Iterator[exp.Expr]:
+        if isinstance(node, (exp.Column, exp.Identifier, exp.Star)):
+            return
+        if _is_constant(node):
+            yield node
+        else:
+            for child in node.iter_expressions():
+                yield from constants(child)
+
+    return session.refuses([c for conjunct in conjuncts for c in constants(conjunct) if not isinstance(c, (exp.Literal, exp.Null))])
 
 
 def _conditions(conjunct: exp.Expr, table: Table, session: Session) -> list[Condition] | None:
@@ -238,10 +261,7 @@ def _conditions(conjunct: exp.Expr, table: Table, session: Session) -> list[Cond
         col = table.column(column.name)
     except UnknownColumnError:
         return None
-    try:
-        evaluated = tuple(session.evaluate_all(values, col.type))
-    except SQLError:  # no value of the column's type: DuckDB decides, failing only where it evaluates the conjunct
-        return None
+    evaluated = tuple(session.evaluate_all(values, col.type))  # SQLError: a constant DuckDB refuses (see _restrict)
     if any(v is None for v in evaluated):
         return None
     if NO_MATCH in evaluated:

@@ -43,10 +43,14 @@ class Session(Protocol):
 
     def evaluate(self, expression: exp.Expr, sql_type: str) -> Any:
         """The value a constant has for a column of ``sql_type`` under DuckDB's comparison rules:
-        None when it cannot be pushed, :data:`NO_MATCH` when no value of the column equals it."""
+        None when it cannot be pushed, :data:`NO_MATCH` when no value of the column equals it;
+        raises SQLError when DuckDB refuses the constant (it fails wherever it evaluates it)."""
 
     def evaluate_all(self, expressions: Sequence[exp.Expr], sql_type: str) -> list[Any]:
         """:meth:`evaluate` of each constant (an IN list's), in as few DuckDB queries as it can."""
+
+    def refuses(self, expressions: Sequence[exp.Expr]) -> bool:
+        """Whether DuckDB refuses to evaluate one of these constants (an out-of-range cast, say)."""
 
     def setting(self, name: str) -> str:
         """A DuckDB setting in force (``default_order``, ``default_collation``, ...)."""
@@ -82,6 +86,7 @@ class Reference:
     leftover: list[str] = field(default_factory=list)
     held: list[str] = field(default_factory=list)  # why nothing may be pushed for this reference
     impossible: bool = False  # a constant conjunct is false: no row can qualify
+    refused: bool = False  # a conjunct holds a constant DuckDB refuses: its rows must reach DuckDB, which fails on them
 
     @property
     def complete(self) -> bool:

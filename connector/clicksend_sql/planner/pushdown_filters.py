@@ -42,7 +42,10 @@ def pushdown_filters(
     scan = Scan(
         table=table, view=view, local=[s for r in references for s in r.leftover], held=[h for r in references for h in r.held]
     )
-    if all(r.impossible for r in references):  # WHERE false: no row can qualify, nothing is fetched
+    # a constant DuckDB refuses fails the statement on the rows it is evaluated on: then they are
+    # fetched even when no row can qualify, so DuckDB fails as it would on the same table of its own
+    refused = any(r.refused for r in references)
+    if all(r.impossible for r in references) and not refused:  # WHERE false: no row can qualify, nothing is fetched
         scan.endpoint, scan.streams, scan.exact = table.list, [], complete
         return scan
     conditions = [_path_safe(c) for c in _shared(references) if not any(r.held for r in references)]
@@ -50,9 +53,10 @@ def pushdown_filters(
         conditions = [c for c in conditions if _required(table, c)]
         scan.held.append("pushdown is off")
     impossible = [c for c in conditions if c.op in ("=", "IN") and not c.values]
-    if impossible:  # e.g. ListId = 1401.5: no row can match, so nothing is fetched
+    if impossible and not refused:  # e.g. ListId = 1401.5: no row can match, so nothing is fetched
         scan.endpoint, scan.streams, scan.pushed, scan.exact = table.list, [], impossible, complete
         return scan
+    conditions = [c for c in conditions if c not in impossible]
     if pushdown and _plan_key_lookup(scan, conditions):
         return scan
     scan.endpoint = table.list

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlglot import exp
 
+from ..errors import SQLError
 from .direct_read import direct_read
 from .plan import Scan, Session
 
@@ -55,7 +56,10 @@ def _count(node: exp.Expr | None, session: Session) -> int | None:
     """A LIMIT/OFFSET value (a literal or a parameter), or None when it is not a plain count."""
     if node is None:
         return None
-    value = session.evaluate(node, "BIGINT")
+    try:
+        value = session.evaluate(node, "BIGINT")
+    except SQLError:  # DuckDB refuses it, and says so when it runs the statement
+        return None
     return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
 
 
