@@ -82,8 +82,11 @@ class DuckDBSession:
         plain = [i for i, (copy, _) in enumerate(constants) if copy.find(exp.Select) is None]
         for start in range(0, len(plain), _BATCH):
             batch = plain[start:start + _BATCH]
-            found = self._facts([constants[i] for i in batch], sql_type, target)
-            answers.update(zip(batch, found) if found else ((i, self._facts_alone(constants[i], sql_type, target)) for i in batch))
+            together = self._facts([constants[i] for i in batch], sql_type, target)
+            if together is not None:
+                answers.update(zip(batch, together))
+            else:  # one is refused: each alone says which (a batch of one was that query already)
+                answers.update((i, None if len(batch) == 1 else self._facts_alone(constants[i], sql_type, target)) for i in batch)
         return [self._judge(answers[i] if i in answers else self._facts_alone(c, sql_type, target), c, sql_type, target)
                 for i, c in enumerate(constants)]
 

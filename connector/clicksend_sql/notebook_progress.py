@@ -23,8 +23,8 @@ from collections.abc import Callable
 from typing import Any
 
 from .execution import Progress
+from .output import PROGRESS_AFTER_SECONDS  # a quick statement shows no bar at all
 
-SHOW_AFTER_SECONDS = 0.5  # a quick statement shows no bar at all
 UPDATES_PER_SECOND = 5.0
 
 
@@ -55,7 +55,7 @@ class NotebookProgress:
     def __call__(self, progress: Progress) -> None:
         self._scans[id(progress)] = progress
         now = time.monotonic()
-        if now - self._started < SHOW_AFTER_SECONDS or now - self._shown < 1 / UPDATES_PER_SECOND:
+        if now - self._started < PROGRESS_AFTER_SECONDS or now - self._shown < 1 / UPDATES_PER_SECOND:
             return
         self._shown = now
         self._render()

@@ -12,7 +12,7 @@ import click
 
 from ..errors import ClickSendSQLError
 from .app import Knobs
-from .delivery import is_loopback_host
+from ..config import is_loopback_host
 from .seed import SIZE_NAMES, api_key_for, check_sizes, utc_today
 from ..serving import bind, quiet_server
 from .server import make_app

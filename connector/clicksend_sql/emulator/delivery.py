@@ -23,7 +23,6 @@ Every delivery is kept (the newest :data:`LOG_SIZE`) for ``GET /_emulator/delive
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import logging
 import time
 from collections import deque
@@ -34,22 +33,12 @@ from urllib.parse import urlencode, urlsplit
 import httpx
 import orjson
 
+from ..config import is_loopback_host
+
 LOG = logging.getLogger("clicksend_sql.emulator")
 LOG_SIZE = 1000
 WEBHOOK_TYPES = ("post", "get", "json")
 USER_AGENT = "clicksend-sql-emulator"
-
-
-def is_loopback_host(host: str) -> bool:
-    """Whether only this machine can reach ``host`` (a name other than localhost may resolve anywhere).
-
-    >>> is_loopback_host("127.0.0.1"), is_loopback_host("::1"), is_loopback_host("localhost"), is_loopback_host("0.0.0.0")
-    (True, True, True, False)
-    """
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return host.lower() == "localhost"
 
 
 def refusal(url: str) -> str | None:

@@ -66,12 +66,6 @@ def inbound_rule_matches(rule: Row, message: Row) -> bool:
     return True  # 0 and anything undocumented: any message
 
 
-def receipt_rule_matches(rule: Row, receipt: Row) -> bool:
-    """Receipt rules catch every report: ``match_type`` 0 is "all reports" and the other values'
-    filters are not documented (assumed to catch all too)."""
-    return True
-
-
 def _int(raw: Any, default: int) -> int:
     try:
         return int(raw)
@@ -211,7 +205,9 @@ def receive_receipt(store: Store, receipt: Row) -> list[Delivery]:
         sent.update(status=receipt_texts(code)[1], status_code=str(code), status_text=receipt["status_text"],
                     error_code=str(receipt.get("error_code") or code) if failed else "",
                     error_text=str(receipt.get("error_text") or "") if failed else "")
-    rules = [r for r in _rules(store, RECEIPT_RULES) if receipt_rule_matches(r, receipt)]
+    # every enabled receipt rule catches every report: match_type 0 is "all reports", and the other
+    # values' filters are not documented (assumed to catch all too)
+    rules = _rules(store, RECEIPT_RULES)
     _arrive(store, RECEIPTS, rules, receipt, receipt["message_id"])
     return _push(store, "receipt", receipt["message_id"], rules, lambda: receipt_payload(receipt), "receipt_rule_id",
                  typed=False)

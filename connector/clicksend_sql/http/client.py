@@ -26,7 +26,7 @@ import time
 from collections.abc import AsyncGenerator, Mapping
 from contextlib import aclosing
 from contextvars import ContextVar
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass
 from functools import partial
 from importlib.metadata import version
 from typing import Any
@@ -75,7 +75,7 @@ _JSON_HEADERS = {"Content-Type": "application/json"}
 
 @dataclass
 class RequestStats:
-    """Per-client counters; the engine diffs two snapshots to report one statement's cost.
+    """Per-client counters; a statement's own are counted beside them (``statement_counters``).
 
     ``requests`` counts attempts (retries included); ``cached`` the GETs answered from the
     connection's cache instead (no request made). ``wait_seconds`` is summed over requests,
@@ -89,22 +89,6 @@ class RequestStats:
     wait_seconds: float = 0.0
     rate_limited: int = 0
     cached: int = 0
-
-    def snapshot(self) -> RequestStats:
-        """A copy that later requests do not change.
-
-        >>> s = RequestStats(requests=3); t = s.snapshot(); s.requests += 1; t.requests
-        3
-        """
-        return replace(self)
-
-    def __sub__(self, other: RequestStats) -> RequestStats:
-        """The counts accrued between two snapshots.
-
-        >>> RequestStats(requests=5, wait_seconds=1.5) - RequestStats(requests=2, wait_seconds=0.5)
-        RequestStats(requests=3, retries=0, bytes_received=0, bytes_sent=0, wait_seconds=1.0, rate_limited=0, cached=0)
-        """
-        return RequestStats(**{f.name: getattr(self, f.name) - getattr(other, f.name) for f in fields(self)})
 
 
 statement_counters: ContextVar[tuple[RequestStats, ...]] = ContextVar("statement_counters", default=())

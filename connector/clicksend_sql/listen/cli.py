@@ -63,8 +63,10 @@ def listen_command(statement: str, database: str | None, state: str | None, rece
         if database:
             options["database"] = database
         with connection_for(options, ProgressDisplay(err)) as con:
-            where = state or database or str(default_state(con.settings))
-            Path(where).parent.mkdir(parents=True, exist_ok=True)
+            # with --database the state lives in it, through this connection (not a second handle on the file)
+            where = state or (None if database else str(default_state(con.settings)))
+            if where is not None:
+                Path(where).parent.mkdir(parents=True, exist_ok=True)
             listener = con.listen(statement, receipts=receipts, state=where, public_url=public_url, host=host,
                                   port=port, number=number, match=match, term=term, backlog=backlog,
                                   interval=interval, on_error=said,

@@ -29,7 +29,7 @@ import pyarrow.compute as pc
 
 from ..errors import ClickSendSQLError, ConfigurationError
 from ..serving import bind, quiet_server
-from .events import INBOUND, RECEIPTS, EventKind, MatchType, matches
+from .events import INBOUND, MATCH_TYPES, RECEIPTS, EventKind, MatchType, matches
 from .inbox import Inbox
 from .webhook import WebhookApp
 
@@ -71,8 +71,8 @@ class Listener:
                  on_error: Callable[[BatchError], None] | None = None) -> None:
         if (sql is None) == (callback is None):
             raise ConfigurationError("listen needs exactly one of sql= (a statement over the batch) and callback=.")
-        if match not in ("any", "starts with", "contains", "does not contain"):
-            raise ConfigurationError(f"match={match!r}: give any, starts with, contains or does not contain.")
+        if match not in MATCH_TYPES:
+            raise ConfigurationError(f"match={match!r}: give {', '.join(MATCH_TYPES)}.")
         if match != "any" and not term:
             raise ConfigurationError(f"match={match!r} needs a term.")
         if public_url and con.dry_run:

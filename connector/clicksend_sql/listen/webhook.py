@@ -68,7 +68,6 @@ class WebhookApp:
 
     def __init__(self, table: Table, token: str, accept: Callable[[pa.Table], object]) -> None:
         self.table, self.token, self.accept = table, token, accept
-        self.refused = 0  # requests answered 4xx
         self._waiting: list[tuple[pa.Table, asyncio.Future[None]]] = []  # events not yet handed to accept
         self._storing: asyncio.Task[None] | None = None
 
@@ -130,8 +129,6 @@ class WebhookApp:
             self._storing = None
 
     async def _answer(self, send: Send, status: int, payload: dict[str, Any]) -> None:
-        if status >= 400:
-            self.refused += 1
         body = orjson.dumps(payload)
         await send({"type": "http.response.start", "status": status,
                     "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})

@@ -351,9 +351,7 @@ class Session:
             finally:
                 if portal is not None:
                     portal.close()
-        unnamed = self.portals.pop("", None)  # a Query ends the unnamed portal, as PostgreSQL does
-        if unnamed is not None:
-            unnamed.close()
+        self._drop_portal("")  # a Query ends the unnamed portal, as PostgreSQL does
         yield codec.ready_for_query(self.status)
 
     def _prepare(self, text: str, parameter_types: tuple[int, ...]) -> Prepared:
@@ -383,9 +381,7 @@ class Session:
             values = [decode_parameter(v, types[i], formats[i] == 1) for i, v in enumerate(bind.parameters)]
         except ValueError as exc:
             raise PgError(INVALID_PARAMETER_VALUE, str(exc)) from None
-        old = self.portals.pop(bind.portal, None)
-        if old is not None:
-            old.close()
+        self._drop_portal(bind.portal)
         self.portals[bind.portal] = Portal(prepared, values or None, bind.result_formats)
 
     def _describe(self, describe: codec.Describe) -> bytes:
@@ -609,9 +605,13 @@ class Session:
         if close.kind == "S":
             self.prepared.pop(close.name, None)
         else:
-            portal = self.portals.pop(close.name, None)
-            if portal is not None:
-                portal.close()
+            self._drop_portal(close.name)
+
+    def _drop_portal(self, name: str) -> None:
+        """Close and forget the portal of this name, if there is one (its stream's requests stop)."""
+        portal = self.portals.pop(name, None)
+        if portal is not None:
+            portal.close()
 
     def _close_portals(self) -> None:
         for portal in self.portals.values():

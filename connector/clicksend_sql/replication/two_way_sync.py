@@ -36,7 +36,6 @@ if TYPE_CHECKING:
     from ..connection import Connection
 
 UPDATED = "updated_date"  # the user's table: when its row last changed (conflicts go to the newer side)
-_CHUNK = 500  # rows per INSERT statement into the user's table
 
 
 @dataclass

@@ -504,9 +504,11 @@ def _unread(ctx: Ctx, table: str, rules: str) -> list[Row]:
     """Unread rows, while a POLL rule is enabled, without those no POLL rule caught on arrival."""
     if not _polled(ctx, rules):
         return []
-    hidden = ctx.store.read_set(table) | ctx.store.unpolled_set(table)
+    read, unpolled = ctx.store.read_set(table), ctx.store.unpolled_set(table)
     rows = ctx.store.table(table, "message_id").rows()
-    return [r for r in rows if r["message_id"] not in hidden] if hidden else rows
+    if not (read or unpolled):
+        return rows
+    return [r for r in rows if (m := r["message_id"]) not in read and m not in unpolled]
 
 
 def _mark_read(ctx: Ctx, table: str) -> dict[str, Any]:
