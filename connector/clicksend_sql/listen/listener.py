@@ -72,7 +72,7 @@ class Listener:
         if (sql is None) == (callback is None):
             raise ConfigurationError("listen needs exactly one of sql= (a statement over the batch) and callback=.")
         if match not in MATCH_TYPES:
-            raise ConfigurationError(f"match={match!r}: give {', '.join(MATCH_TYPES)}.")
+            raise ConfigurationError(f"match={match!r}: give any, starts with, contains or does not contain.")
         if match != "any" and not term:
             raise ConfigurationError(f"match={match!r} needs a term.")
         if public_url and con.dry_run:
