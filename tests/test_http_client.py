@@ -390,20 +390,18 @@ def _page_request(emu: Emulator, page: int = 2) -> httpx.Request:
                          headers={"Authorization": httpx.BasicAuth(emu.username, emu.api_key)._auth_header})
 
 
-def test_the_aiohttp_transport_raises_httpx_s_errors_for_what_happened() -> None:
+def test_aiohttp_pages_raise_httpx_s_errors_for_what_happened() -> None:
     """Before the request was written: ConnectError (a GET or a send may be repeated); after it,
     a read error or timeout, never a connect error (the request may have been acted on). Sends never
-    come this way at all."""
-    from clicksend_sql.http.aiohttp_transport import AiohttpTransport
+    come this way at all: the client sends only a walk's later pages here."""
+    from clicksend_sql.http.aiohttp_pages import AiohttpPages
 
     async def attempt(request: httpx.Request, timeout: float = 5) -> httpx.Response:
-        transport = AiohttpTransport(limit=2, timeout=timeout)
+        pages = AiohttpPages(limit=2, timeout=timeout)
         try:
-            response = await transport.handle_async_request(request)
-            await response.aread()
-            return response
+            return await pages.get(str(request.url), request.headers)
         finally:
-            await transport.aclose()
+            await pages.aclose()
 
     with socket.socket() as unused:
         unused.bind(("127.0.0.1", 0))
@@ -420,26 +418,37 @@ def test_the_aiohttp_transport_raises_httpx_s_errors_for_what_happened() -> None
         emu.fault("GET /v3/sms/history", "drop")
         with pytest.raises((httpx.RemoteProtocolError, httpx.ReadError)):
             run(attempt(_page_request(emu)))
-        with pytest.raises(httpx.UnsupportedProtocol):
-            run(attempt(httpx.Request("POST", f"{emu.base_url}/sms/send", json={})))
-        assert not [line for line in emu.requests() if line.startswith("POST")]
     with Emulator(seed=0, sizes={"sms-history": 30}, latency_ms=1500, jitter_ms=0) as slow, pytest.raises(httpx.ReadTimeout):
         run(attempt(_page_request(slow), timeout=0.3))
 
 
-def test_the_aiohttp_transport_takes_the_proxy_the_environment_names(monkeypatch: pytest.MonkeyPatch) -> None:
-    from clicksend_sql.http.aiohttp_transport import AiohttpTransport, reaches
+_QUERY_TEXT = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=12)
+
+
+@given(path=st.lists(st.text("abz09-_.~ %:@!$&'()*+,;=é", min_size=1, max_size=8), min_size=1, max_size=3),
+       params=st.dictionaries(_QUERY_TEXT, st.one_of(_QUERY_TEXT, st.integers(), st.booleans()), max_size=4),
+       base=st.sampled_from(["https://rest.clicksend.com/v3", "http://127.0.0.1:8080/v3/", "https://h.example"]))
+def test_a_later_page_is_asked_for_at_the_url_httpx_would_send(path: list[str], params: dict[str, Any], base: str) -> None:
+    """Later pages skip httpx's client layer; their URLs are byte for byte the ones it builds."""
+    client = ClickSendClient(Settings(username="u", api_key="k", base_url=base))
+    joined = "/" + "/".join(path)
+    expected = client._http.build_request("GET", joined, params=params).url
+    assert client._page_url(joined, params) == str(expected)
+
+
+def test_aiohttp_pages_take_the_proxy_the_environment_names(monkeypatch: pytest.MonkeyPatch) -> None:
+    from clicksend_sql.http.aiohttp_pages import AiohttpPages, reaches
 
     monkeypatch.setenv("HTTPS_PROXY", "http://proxy.internal:3128")
     monkeypatch.setenv("NO_PROXY", "reseller.example")
-    transport = AiohttpTransport(limit=1, timeout=1)
-    assert transport._proxy(httpx.URL("https://rest.clicksend.com/v3/sms/history?page=2")) == "http://proxy.internal:3128"
-    assert transport._proxy(httpx.URL("https://reseller.example/v3/sms/history?page=2")) is None
+    transport = AiohttpPages(limit=1, timeout=1)
+    assert transport._proxy("https", "rest.clicksend.com") == "http://proxy.internal:3128"
+    assert transport._proxy("https", "reseller.example") is None
     monkeypatch.setenv("HTTPS_PROXY", "proxy.corp:3128")  # no scheme: httpx takes it as an HTTP proxy
-    assert AiohttpTransport(limit=1, timeout=1)._proxy(httpx.URL("https://rest.clicksend.com/v3/x")) == "http://proxy.corp:3128"
+    assert AiohttpPages(limit=1, timeout=1)._proxy("https", "rest.clicksend.com") == "http://proxy.corp:3128"
     monkeypatch.delenv("HTTPS_PROXY")
     monkeypatch.setenv("ALL_PROXY", "http://all.internal:8080")
-    assert AiohttpTransport(limit=1, timeout=1)._proxy(httpx.URL("https://rest.clicksend.com/v3/x")) == "http://all.internal:8080"
+    assert AiohttpPages(limit=1, timeout=1)._proxy("https", "rest.clicksend.com") == "http://all.internal:8080"
     assert reaches("https://rest.clicksend.com/v3")
     monkeypatch.setenv("ALL_PROXY", "socks5://socks.internal:1080")  # httpx's alone: later pages stay on httpx
     assert not reaches("https://rest.clicksend.com/v3")

@@ -271,6 +271,28 @@ def test_a_page_that_repeats_page_one_is_an_error_not_an_endless_scan(server: Sc
     assert "GET /sms/history (page " in str(info.value) and "is page 1, not the page asked for" in str(info.value)
 
 
+MIXED = [{"message_id": "m2", "body": "a", "date": 1700000000}, {"message_id": "m3", "body": 7, "date": "1700000001"}]
+
+
+@pytest.mark.parametrize(("second", "why"), [
+    (page(1, 2, MIXED), "is page 1, not the page asked for"),  # types Arrow's reader refuses: the slow path's check
+    (envelope({"current_page": 2, "last_page": 2, "data": {"rows": []}}),
+     "is not a ClickSend page (no list of rows at data.data)"),
+    (envelope({"current_page": 2, "last_page": 2}), "is not a ClickSend page (no list of rows at data.data)"),
+    (envelope({"current_page": "two", "last_page": 2, "data": MIXED[:1]}), "has current_page = 'two', not a whole number"),
+    (envelope({"last_page": 2, "data": MIXED[:1]}), "is a page without current_page"),
+])
+def test_a_later_page_that_is_not_the_page_asked_for_is_an_error_naming_it(
+    server: ScriptedServer, second: bytes, why: str
+) -> None:
+    """Later pages are checked as their rows are parsed (not parsed twice): in Arrow's reader, or
+    in the slow path when it refuses their types; page 2 of two must be page 2, holding rows."""
+    server.play(Answer(body=page(1, 2, [{"message_id": "m1", "body": "hi", "date": 1700000000}])), Answer(body=second))
+    with connect_to(server, retries=0, deadline=5) as con, pytest.raises(InvalidResponseError) as info:
+        bounded(lambda: con.sql(STATEMENTS[0]))
+    assert "GET /sms/history (page 2)" in str(info.value) and why in str(info.value), str(info.value)
+
+
 @pytest.mark.parametrize("body", [b"<html><body>502 Bad Gateway</body></html>", b"", b'{"http_code":200,', b"null"])
 @pytest.mark.parametrize("statement", STATEMENTS[:2])
 def test_a_body_that_is_not_json_is_an_invalid_response(server: ScriptedServer, body: bytes, statement: str) -> None:

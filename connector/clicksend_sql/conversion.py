@@ -24,6 +24,7 @@ import pyarrow.json as pj
 
 from .catalog import Column, Table
 from .errors import DataError, InvalidResponseError
+from .http.responses import not_the_page
 
 _DECIMAL_RE = re.compile(r"DECIMAL\((\d+),\s*(\d+)\)")
 _OBJECT_START = re.compile(rb"[ \t\r\n]*\{")
@@ -31,6 +32,15 @@ _OBJECT_START = re.compile(rb"[ \t\r\n]*\{")
 
 class ConversionError(DataError):
     """A value could not be converted to its column's declared type."""
+
+
+class WrongPage(Exception):
+    """Body ``index`` of a page walk's bodies is not the page asked for (``why``, as
+    :func:`~.http.responses.not_the_page` says); the reader names the request."""
+
+    def __init__(self, index: int, why: str) -> None:
+        super().__init__(why)
+        self.index, self.why = index, why
 
 
 @cache
@@ -84,8 +94,13 @@ def empty_rows(table: Table) -> pa.Table:
     return pa.Table.from_batches([], arrow_schema(table))
 
 
-def bodies_to_arrow(table: Table, bodies: Sequence[bytes], shape: str, rows_key: str | None = None) -> pa.Table:
+def bodies_to_arrow(
+    table: Table, bodies: Sequence[bytes], shape: str, rows_key: str | None = None, *,
+    pages: Sequence[int | None] = (),
+) -> pa.Table:
     """Convert response bodies (pages, or single-object answers) to one typed Arrow table.
+    ``pages``: the page numbers of a ``paginator`` walk's bodies (None: unchecked), each checked to
+    be that page while it is parsed anyway (:class:`WrongPage` when one is not).
 
     >>> from clicksend_sql.catalog import load_catalog
     >>> t = load_catalog().table("ContactLists")
@@ -99,12 +114,12 @@ def bodies_to_arrow(table: Table, bodies: Sequence[bytes], shape: str, rows_key:
     single = shape in ("object", "object_no_envelope")
     try:
         if all(c.field == "." for c in table.columns) or table.columns[0].field == ".":
-            raw = _scalar_rows(bodies, path)
+            raw = _scalar_rows(bodies, path, pages)
         else:
             try:
-                raw = _read_fast(bodies, path, single)
+                raw = _read_fast(bodies, path, single, pages)
             except (pa.ArrowException, KeyError):
-                raw = _read_slow(bodies, path, single)
+                raw = _read_slow(bodies, path, single, pages)
         return _typed(table, raw)
     except (ValueError, pa.ArrowException) as exc:  # orjson.JSONDecodeError is a ValueError
         endpoint = table.get if single and table.get is not None else table.list
@@ -124,7 +139,9 @@ def bodies_to_arrow(table: Table, bodies: Sequence[bytes], shape: str, rows_key:
 _PARSING_POOL = pa.system_memory_pool()
 
 
-def _read_fast(bodies: Sequence[bytes], path: tuple[str, ...], single: bool) -> dict[str, pa.Array]:
+def _read_fast(
+    bodies: Sequence[bytes], path: tuple[str, ...], single: bool, pages: Sequence[int | None]
+) -> dict[str, pa.Array]:
     """Arrow's JSON reader over all bodies at once (one body per line), then unnest ``path``.
 
     Only bodies that open a JSON object are given to it: pyarrow's reader crashes the process
@@ -140,6 +157,8 @@ def _read_fast(bodies: Sequence[bytes], path: tuple[str, ...], single: bool) -> 
     if not path:
         return {name: parsed.column(name).combine_chunks() for name in parsed.column_names}
     node: pa.Array = parsed.column(path[0]).combine_chunks(memory_pool=_PARSING_POOL)
+    if any(page is not None for page in pages):
+        _check_pages(node, pages)
     for key in path[1:]:
         node = pc.struct_field(node, key)
     if not single:
@@ -153,20 +172,37 @@ def _read_fast(bodies: Sequence[bytes], path: tuple[str, ...], single: bool) -> 
     return {node.type.field(i).name: node.field(i) for i in range(node.type.num_fields)}
 
 
+def _check_pages(envelopes: pa.Array, pages: Sequence[int | None]) -> None:
+    """Each page's ``data``: the page asked for, holding a list of rows. A ``data`` that is not an
+    object with ``current_page`` fails here (an Arrow error or KeyError): the slow path says which."""
+    current = pc.struct_field(envelopes, "current_page").to_pylist()
+    rows = pc.struct_field(envelopes, "data")
+    listed = rows.is_valid().to_pylist() if pa.types.is_list(rows.type) else [False] * len(rows)
+    for index, (value, has_rows, page) in enumerate(zip(current, listed, pages, strict=True)):
+        if page is not None and (why := not_the_page(value, page, has_rows=has_rows)):
+            raise WrongPage(index, why)
+
+
 def _dig(doc: Any, path: tuple[str, ...]) -> Any:
     for key in path:
         doc = doc.get(key) if isinstance(doc, dict) else None
     return doc
 
 
-def _parsed_rows(bodies: Sequence[bytes], path: tuple[str, ...], single: bool) -> list[Any]:
+def _parsed_rows(
+    bodies: Sequence[bytes], path: tuple[str, ...], single: bool, pages: Sequence[int | None]
+) -> list[Any]:
     """The rows at ``path`` of every body; a body that is not an object holding ``path`` is not
     an answer of this endpoint (a proxy's ``{}`` or ``null`` must not read as no rows)."""
     rows: list[Any] = []
-    for body in bodies:
+    for index, body in enumerate(bodies):
         document = orjson.loads(body)
         if not isinstance(document, dict) or (path and path[0] not in document):
             raise ValueError(f"a body is {type(document).__name__}, not an object holding {'.'.join(path) or 'a row'}")
+        page = pages[index] if pages else None
+        if page is not None and (why := not_the_page(_dig(document, ("data", "current_page")), page,
+                                                     has_rows=isinstance(_dig(document, ("data", "data")), list))):
+            raise WrongPage(index, why)
         found = _dig(document, path)
         if not single and isinstance(found, dict) and isinstance(found.get("data"), list):
             found = found["data"]  # documented as a bare array, answered as a paginator
@@ -177,18 +213,20 @@ def _parsed_rows(bodies: Sequence[bytes], path: tuple[str, ...], single: bool) -
     return rows
 
 
-def _read_slow(bodies: Sequence[bytes], path: tuple[str, ...], single: bool) -> dict[str, pa.Array]:
+def _read_slow(
+    bodies: Sequence[bytes], path: tuple[str, ...], single: bool, pages: Sequence[int | None]
+) -> dict[str, pa.Array]:
     """Parse in Python and build columns, normalising fields whose JSON type varies."""
-    rows = [r for r in _parsed_rows(bodies, path, single) if isinstance(r, dict)]
+    rows = [r for r in _parsed_rows(bodies, path, single, pages) if isinstance(r, dict)]
     fields: dict[str, None] = {}
     for row in rows:
         fields.update(dict.fromkeys(row))
     return {name: tolerant_array([row.get(name) for row in rows]) for name in fields}
 
 
-def _scalar_rows(bodies: Sequence[bytes], path: tuple[str, ...]) -> dict[str, pa.Array]:
+def _scalar_rows(bodies: Sequence[bytes], path: tuple[str, ...], pages: Sequence[int | None]) -> dict[str, pa.Array]:
     """Rows that are bare scalars (``/timezones`` returns a list of strings)."""
-    return {".": tolerant_array(_parsed_rows(bodies, path, single=False))}
+    return {".": tolerant_array(_parsed_rows(bodies, path, False, pages))}
 
 
 def tolerant_array(values: list[Any]) -> pa.Array:

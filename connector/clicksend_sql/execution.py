@@ -27,7 +27,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .catalog import Catalog, Table
-from .conversion import arrow_schema, bodies_to_arrow
+from .conversion import WrongPage, arrow_schema, bodies_to_arrow
 from .errors import APIError, ForbiddenError, NotFoundError
 from .http import ApiResponse, ClickSendClient
 from .planner import Condition, Reference, Scan
@@ -436,18 +436,18 @@ class Executor:
                 return
             self._page_arrived(progress, response, shape)
             single = "object_no_envelope" if shape == "object_no_envelope" else "object"
-            yield await self._convert(scan, [response.content], single, stream, progress)
+            yield await self._convert(scan, [response], single, stream, progress)
             return
         try:
             if shape not in ("paginator", "cursor", "cursor_no_envelope"):
                 response = await self._client.request("GET", path, params=scan.params or None, auth=scan.table.auth)
                 self._page_arrived(progress, response, shape)
-                yield await self._convert(scan, [response.content], shape, stream, progress)
+                yield await self._convert(scan, [response], shape, stream, progress)
                 return
             async with aclosing(self._pages(scan, path, shape, wanted)) as pages:
-                pending: list[bytes] = []  # bodies only: a page's parsed JSON (its check) is let go at once
+                pending: list[ApiResponse] = []
                 async for response in pages:
-                    pending.append(response.content)
+                    pending.append(response)
                     self._page_arrived(progress, response, shape)
                     # DuckDB waiting gets each page at once. Chunks doubling up to 64 pages cut the CPU
                     # per page by 40% but grew a 300,000-row COPY by 40-50 MB (bench_streaming.py).
@@ -475,13 +475,20 @@ class Executor:
             max_rows=None if checked else wanted,
             rows_key=scan.endpoint.rows_key,
             in_order=checked and scan.order is not None,
+            check_pages=False,  # by _convert, as Arrow parses them
         )
 
     async def _convert(
-        self, scan: Scan, bodies: list[bytes], shape: str, stream: dict[str, Any], progress: Progress
+        self, scan: Scan, answers: list[ApiResponse], shape: str, stream: dict[str, Any], progress: Progress
     ) -> pa.Table:
+        """The rows of ``answers``, typed; a page-number walk's later pages checked to be the pages asked for."""
         rows_key = scan.endpoint.rows_key if scan.endpoint else None
-        table = await asyncio.to_thread(bodies_to_arrow, scan.table, bodies, shape, rows_key)
+        bodies = [answer.content for answer in answers]
+        pages = [answer.page if answer.page != 1 else None for answer in answers] if shape == "paginator" else []
+        try:
+            table = await asyncio.to_thread(bodies_to_arrow, scan.table, bodies, shape, rows_key, pages=pages)
+        except WrongPage as wrong:
+            raise answers[wrong.index].invalid(wrong.why) from None
         table = _fill_path_columns(scan.table, table, stream)
         secrets = (self._client.settings.api_key,)
         if may_hold(bodies, secrets):

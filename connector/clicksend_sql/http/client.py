@@ -1,7 +1,7 @@
 """The async HTTP client every SQL statement goes through.
 
 One :class:`ClickSendClient` owns an ``httpx.AsyncClient`` (and, for a list walk's later pages,
-one over aiohttp: :mod:`.aiohttp_transport`) and enforces three policies in one place so callers
+an aiohttp session: :mod:`.aiohttp_pages`) and enforces three policies in one place so callers
 never repeat them:
 
 * a pace and a number of requests in flight, learnt from the server per account unless given
@@ -23,7 +23,7 @@ import contextvars
 import logging
 import math
 import time
-from collections.abc import AsyncGenerator, Mapping
+from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
 from contextlib import aclosing
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -38,8 +38,8 @@ from tenacity import AsyncRetrying, RetryCallState, wait_random_exponential
 from ..config import Settings
 from ..errors import ConfigurationError, DeadlineError, InvalidRequestError
 from ..redaction import redact_bytes, redact_text, secret_forms
-from .aiohttp_transport import AiohttpTransport
-from .aiohttp_transport import reaches as aiohttp_reaches
+from .aiohttp_pages import AiohttpPages
+from .aiohttp_pages import reaches as aiohttp_reaches
 from .errors import status_error, transport_error
 from .pacing import Slots
 from .pagination import PAGE_STYLES, PAGINATORS, PageWalk, one_at_a_time
@@ -62,6 +62,7 @@ from .retries import (
     _should_retry,
     _Tries,
     _wait,
+    wants_retry,
 )
 
 log = logging.getLogger("clicksend_sql.http")
@@ -71,6 +72,12 @@ USER_AGENT = f"clicksend-sql/{version('clicksend-sql')}"
 # Every failure httpx can raise for a request (InvalidURL and StreamError are not HTTPErrors).
 _HTTPX_ERRORS = (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError)
 _JSON_HEADERS = {"Content-Type": "application/json"}
+
+
+def _auth_headers(auth: httpx.BasicAuth) -> dict[str, str]:
+    """The headers ``auth`` adds to a request, for requests sent without httpx's client."""
+    request = next(auth.sync_auth_flow(httpx.Request("GET", "https://clicksend.invalid")))
+    return {"Authorization": request.headers["Authorization"]}
 
 
 @dataclass
@@ -149,9 +156,12 @@ class ClickSendClient:
                                headers={"User-Agent": user_agent, "Accept": "application/json"}, follow_redirects=False)
         self._timeout = timeout
         self._http = self._client(transport=transport)
-        # a list walk's later pages (the bulk of a large read) over aiohttp, made at the first such page;
-        # a scripted transport (tests) serves every request
-        self._pages: httpx.AsyncClient | None = self._http if transport is not None else None
+        # a list walk's later pages (the bulk of a large read) over aiohttp, made at the first such page,
+        # unless a scripted transport (tests) serves every request
+        self._pages: AiohttpPages | None = None
+        self._pages_wanted = transport is None
+        self._page_urls: dict[str, httpx.URL] = {}  # each walk's path, as httpx makes it absolute
+        self._page_headers = {**self._http.headers, **_auth_headers(self._auth)}
 
     def __repr__(self) -> str:
         return f"ClickSendClient(base_url={self.settings.base_url!r}, username={self.settings.username!r})"
@@ -171,7 +181,7 @@ class ClickSendClient:
         try:
             await self._http.aclose()
         finally:
-            if self._pages is not None and self._pages is not self._http:
+            if self._pages is not None:
                 await self._pages.aclose()
         self.rate_control.save()
 
@@ -244,17 +254,9 @@ class ClickSendClient:
             raise InvalidRequestError(redact_text(text, self._secrets)) from exc
         retry_transient = method in SAFE_METHODS if retry is None else retry
         tries = _Tries(self._retries, self._deadline)
-        retrying = AsyncRetrying(
-            stop=tries.stop,
-            retry=partial(_should_retry, retry_transient),
-            wait=partial(_wait, self._backoff),
-            sleep=self._sleep,
-            after=tries.record,
-            before_sleep=self._count_retry,
-            retry_error_callback=_last_outcome,
-        )
+        attempt = partial(self._attempt, method, path, query, content, auth, tries, page)
         try:
-            response: httpx.Response = await retrying(partial(self._attempt, method, path, query, content, auth, tries, page))
+            response = await self._retried(attempt, tries, retry_transient)
         except TimeoutError as exc:
             last = f"; last: {tries.last}" if tries.last else ""
             raise DeadlineError(redact_text(
@@ -273,6 +275,41 @@ class ClickSendClient:
             retried=retry_transient, username=self.settings.username, secrets=self._secrets,
         )
 
+    async def _retried(
+        self, attempt: Callable[[], Awaitable[httpx.Response]], tries: _Tries, retry_transient: bool
+    ) -> httpx.Response:
+        """``attempt`` until its outcome is not to be retried. The first try runs outside tenacity,
+        whose setup costs as much CPU as the rest of a page's request: nearly every request is
+        answered the first time. Any other first outcome is handed to tenacity as its first attempt."""
+        try:
+            first: httpx.Response | Exception = await attempt()
+        except Exception as exc:
+            first = exc
+        if isinstance(first, httpx.Response) and not wants_retry(first, retry_transient):
+            return first
+        retrying = AsyncRetrying(
+            stop=tries.stop,
+            retry=partial(_should_retry, retry_transient),
+            wait=partial(_wait, self._backoff),
+            sleep=self._sleep,
+            after=tries.record,
+            before_sleep=self._count_retry,
+            retry_error_callback=_last_outcome,
+        )
+        replayed = False
+
+        async def first_then_again() -> httpx.Response:
+            nonlocal replayed
+            if replayed:
+                return await attempt()
+            replayed = True
+            if isinstance(first, Exception):
+                raise first
+            return first
+
+        response: httpx.Response = await retrying(first_then_again)
+        return response
+
     @property
     def concurrency(self) -> int:
         """How many requests may be on the wire at once at most (with ``"auto"``: what the slots may grow to)."""
@@ -288,6 +325,7 @@ class ClickSendClient:
         max_rows: int | None = None,
         rows_key: str | None = None,
         in_order: bool = False,
+        check_pages: bool = True,
     ) -> AsyncGenerator[ApiResponse, None]:
         """Every page of a list endpoint, each as an :class:`ApiResponse` with ``page`` set.
 
@@ -298,12 +336,15 @@ class ClickSendClient:
         walked in order. ``max_rows`` stops once enough pages to cover that many rows were fetched.
         ``in_order`` fetches one page at a time, in order, for a caller that stops reading once the
         rows it has are enough (a LIMIT over a filter the API applies only roughly).
+        ``check_pages=False``: the caller checks each later page of a ``"page"`` walk to be the page
+        its ``page`` says, with :func:`~.responses.not_the_page`, as it parses the rows.
         Close the iterator (``contextlib.aclosing``) when stopping early so in-flight pages are cancelled.
         """
         paginator = PAGINATORS.get(style)
         if paginator is None:
             raise ValueError(f"Unknown pagination style {style!r}; expected one of {PAGE_STYLES}")
-        walk = PageWalk(page_size, max_rows, window=one_at_a_time if in_order else self._window, rows_key=rows_key)
+        walk = PageWalk(page_size, max_rows, window=one_at_a_time if in_order else self._window, rows_key=rows_key,
+                        check_pages=check_pages)
         pages = paginator.pages(partial(self._page, path), params, walk)
         async with aclosing(pages):
             async for response in pages:
@@ -367,18 +408,21 @@ class ClickSendClient:
     ) -> httpx.Response:
         """The request itself, holding the slot :meth:`_attempt` took until httpx is done with it;
         the pace learns from the response (``waited``: the pace held the request back). A list
-        walk's later pages go over aiohttp (:mod:`.aiohttp_transport`), everything else over httpx's own."""
-        http = self._pages_client() if page is not None and page > 1 and method == "GET" else self._http
+        walk's later pages go over aiohttp (:mod:`.aiohttp_pages`), everything else over httpx."""
+        pages = self._pages_reader() if page is not None and page > 1 and method == "GET" and auth else None
         sending = time.monotonic()
         try:
-            response = await http.request(
-                method,
-                path,
-                params=params,
-                content=content,
-                headers=_JSON_HEADERS if content is not None else None,
-                auth=self._auth if auth else None,
-            )
+            if pages is not None:
+                response = await pages.get(self._page_url(path, params), self._page_headers)
+            else:
+                response = await self._http.request(
+                    method,
+                    path,
+                    params=params,
+                    content=content,
+                    headers=_JSON_HEADERS if content is not None else None,
+                    auth=self._auth if auth else None,
+                )
         finally:
             self._slots.release()
         self.rate_control.observe(response, sending, waited, id(self))
@@ -389,12 +433,24 @@ class ClickSendClient:
                       (time.monotonic() - sending) * 1000)
         return response
 
-    def _pages_client(self) -> httpx.AsyncClient:
-        """The client of later pages: over aiohttp, unless only httpx reaches the API (a SOCKS proxy)."""
-        if self._pages is None:
-            self._pages = (self._client(transport=AiohttpTransport(limit=self._most, timeout=self._timeout))
-                           if aiohttp_reaches(self.settings.base_url) else self._http)
+    def _pages_reader(self) -> AiohttpPages | None:
+        """Where later pages go: aiohttp, unless only httpx reaches the API (a SOCKS proxy) or a
+        scripted transport (tests) serves every request."""
+        if self._pages is None and self._pages_wanted:
+            self._pages_wanted = aiohttp_reaches(self.settings.base_url)
+            if self._pages_wanted:
+                self._pages = AiohttpPages(limit=self._most, timeout=self._timeout)
         return self._pages
+
+    def _page_url(self, path: str, params: Mapping[str, Any] | None) -> str:
+        """The URL httpx's client would send for ``GET path?params``: the path made absolute once
+        per walk, the query encoded as httpx encodes it (URL parsing is most of its client's cost)."""
+        base = self._page_urls.get(path)
+        if base is None:
+            base = self._page_urls[path] = self._http.build_request("GET", path).url
+        if base.query:  # a path with a query of its own: merged as httpx merges
+            return str(base.copy_merge_params(params or {}))
+        return f"{base}?{httpx.QueryParams(params)}" if params else str(base)
 
     def _sent(self, send: asyncio.Future[httpx.Response]) -> None:
         """A send is done: forget it, and take its error if the caller that wanted it is gone."""

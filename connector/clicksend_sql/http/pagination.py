@@ -39,13 +39,17 @@ def one_at_a_time() -> int:
 class PageWalk:
     """What one walk asks for, whatever the envelope: ``page_size`` rows a page, stop once pages
     covering ``max_rows`` were fetched, ``window()`` page-numbered pages fetched at once (asked
-    again as pages arrive: the client's slots grow with its pace), and the member holding the
-    rows of a bare-cursor page (``None``: its one list-valued member)."""
+    again as pages arrive: the client's slots grow with its pace), the member holding the
+    rows of a bare-cursor page (``None``: its one list-valued member), and whether the later pages
+    of a page-number walk are checked here to be the pages asked for (``False``: their reader
+    checks them as it parses them anyway, with :func:`~.responses.not_the_page`; a parse here would
+    cost as much CPU as the rest of the walk)."""
 
     page_size: int
     max_rows: int | None = None
     window: Callable[[], int] = one_at_a_time
     rows_key: str | None = None
+    check_pages: bool = True
 
 
 class ListPaginator(ABC):
@@ -74,16 +78,17 @@ class PageNumberPaginator(ListPaginator):
         last_page = paginator.last_page
         if walk.max_rows is not None:
             last_page = min(last_page, max(1, math.ceil(walk.max_rows / (paginator.per_page or walk.page_size))))
-        fetches = (partial(_later_page, fetch, query, n) for n in range(2, last_page + 1))
+        fetches = (partial(_later_page, fetch, query, n, walk.check_pages) for n in range(2, last_page + 1))
         async with aclosing(_as_completed(fetches, window=walk.window)) as rest:
             async for response in rest:
                 yield response
 
 
-async def _later_page(fetch: FetchPage, query: Mapping[str, Any], page: int) -> ApiResponse:
-    """Page ``page``, checked to be that page: a server repeating one body cannot scan forever."""
+async def _later_page(fetch: FetchPage, query: Mapping[str, Any], page: int, check: bool) -> ApiResponse:
+    """Page ``page``, checked to be that page unless its reader checks it."""
     response = await fetch({**query, "page": page}, page)
-    response.paginator()
+    if check:
+        response.paginator()
     return response
 
 

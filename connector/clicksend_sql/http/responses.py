@@ -19,6 +19,7 @@ import orjson
 from ..errors import InvalidResponseError
 
 _WHOLE_NUMBER = re.compile(r"[0-9]{1,18}")
+NOT_A_PAGE = "is not a ClickSend page (no list of rows at data.data)"
 
 
 @dataclass(frozen=True)
@@ -90,26 +91,52 @@ class ApiResponse:
         if isinstance(data, list) and self.page in (None, 1):
             return None
         if not isinstance(data, dict) or not isinstance(data.get("data"), list):
-            raise self.invalid("is not a ClickSend page (no list of rows at data.data)")
-        counts = {name: self._whole_number(data, name) for name in ("current_page", "last_page", "per_page", "total")}
+            raise self.invalid(NOT_A_PAGE)
+        try:
+            counts = {name: whole_number(data.get(name), name) for name in ("current_page", "last_page", "per_page", "total")}
+        except ValueError as exc:
+            raise self.invalid(str(exc)) from None
         current, last = counts.pop("current_page"), counts.pop("last_page")
         if current is None or last is None:
             raise self.invalid("is a page without current_page or last_page")
-        if self.page is not None and current != self.page:
-            raise self.invalid(f"is page {current}, not the page asked for")
+        if self.page is not None and (wrong := not_the_page(current, self.page)):
+            raise self.invalid(wrong)
         return Paginator(current, max(last, 1), **counts)
 
-    def _whole_number(self, paginator: Mapping[str, Any], name: str) -> int | None:
-        """A paginator count: ClickSend sends ints, integral floats or digit strings; null is absent.
-        A count fits a BIGINT, so ``total`` can become one."""
-        value = paginator.get(name)
-        if isinstance(value, str) and _WHOLE_NUMBER.fullmatch(value):
-            return int(value)
-        if isinstance(value, float) and value.is_integer():
-            value = int(value)
-        if value is None or (isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**63):
-            return value
-        raise self.invalid(f"has {name} = {value!r:.40}, not a whole number of at most 63 bits")
+
+def whole_number(value: Any, name: str) -> int | None:
+    """A paginator count named ``name``: ClickSend sends ints, integral floats or digit strings;
+    null is absent. A count fits a BIGINT, so ``total`` can become one.
+
+    >>> whole_number("31", "total"), whole_number(3.0, "last_page"), whole_number(None, "total")
+    (31, 3, None)
+    """
+    if isinstance(value, str) and _WHOLE_NUMBER.fullmatch(value):
+        return int(value)
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if value is None or (isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**63):
+        return value
+    raise ValueError(f"has {name} = {value!r:.40}, not a whole number of at most 63 bits")
+
+
+def not_the_page(current_page: Any, page: int, *, has_rows: bool = True) -> str | None:
+    """Why a body is not page ``page`` of a page-number walk (None: it is): its paginator's
+    ``current_page`` is another (a proxy repeating one page must not read as its rows twice), or
+    it has no list of rows (it must not read as an empty page).
+
+    >>> not_the_page(1, 3), not_the_page("3", 3), not_the_page(3, 3, has_rows=False)
+    ('is page 1, not the page asked for', None, 'is not a ClickSend page (no list of rows at data.data)')
+    """
+    if not has_rows:
+        return NOT_A_PAGE
+    try:
+        current = whole_number(current_page, "current_page")
+    except ValueError as exc:
+        return str(exc)
+    if current is None:
+        return "is a page without current_page"
+    return None if current == page else f"is page {current}, not the page asked for"
 
 
 @dataclass(frozen=True)

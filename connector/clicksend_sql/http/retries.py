@@ -87,7 +87,16 @@ def _should_retry(retry_transient: bool, state: RetryCallState) -> bool:
     assert outcome is not None
     if outcome.failed:
         return _retriable(outcome.exception(), retry_transient)
-    status = outcome.result().status_code
+    return wants_retry(outcome.result(), retry_transient)
+
+
+def wants_retry(response: httpx.Response, retry_transient: bool) -> bool:
+    """Whether an answer is to be tried again: a 429, or a 5xx of a request safe to repeat.
+
+    >>> wants_retry(httpx.Response(429), False), wants_retry(httpx.Response(503), False), wants_retry(httpx.Response(503), True)
+    (True, False, True)
+    """
+    status = response.status_code
     return status == 429 or (retry_transient and status >= 500)
 
 
