@@ -5,10 +5,14 @@ requests, a table read twice fetched once, and EXPLAIN saying what each decision
 
 from __future__ import annotations
 
+import asyncio
 import math
 from collections.abc import Iterator
+from contextlib import aclosing
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 
 import clicksend_sql
@@ -169,3 +173,64 @@ def test_explain_says_what_each_decision_costs(con: Connection) -> None:
     assert "evaluated first: no value of the column" in str(nothing["pushed"])
     assert nothing["expected_requests"] == explained("SELECT * FROM Contacts WHERE false")["expected_requests"] == "none (no row can match)"
     assert con.sql(beyond).fetchall() == [] and con.last_stats.requests == 0
+
+
+# --- the chunks a walk's pages are converted in -------------------------------------------------
+
+
+class _Reader:
+    """The feed as :func:`execution._chunks` sees it: whether a reader waits for rows."""
+
+    def __init__(self, hungry: bool) -> None:
+        self.hungry = hungry
+
+
+def _chunked(script: list[float], *, hungry: bool = True, eager: bool = False, stop_after: int | None = None
+             ) -> tuple[list[list[int]], list[int], bool]:
+    """Pages 1.. arriving after the pauses of ``script`` (seconds), chunked: the chunks' page
+    numbers, the pages reported as they arrived, and whether the walk was closed."""
+    from clicksend_sql.execution import _chunks
+    from clicksend_sql.http import ApiResponse
+
+    closed = False
+
+    async def pages() -> Any:
+        nonlocal closed
+        try:
+            for number, pause in enumerate(script, start=1):
+                await asyncio.sleep(pause)
+                yield ApiResponse(200, b"{}", httpx.Headers(), "GET", "/sms/history", page=number)
+        finally:
+            closed = True
+
+    async def main() -> tuple[list[list[int]], list[int]]:
+        arrived: list[int] = []
+        chunks: list[list[int]] = []
+        walk = pages()
+        async with aclosing(walk), aclosing(_chunks(walk, _Reader(hungry), eager=eager,  # type: ignore[arg-type]
+                                                    arrived=lambda page: arrived.append(page.page))) as gathered:
+            async for chunk in gathered:
+                chunks.append([page.page for page in chunk])
+                if stop_after is not None and len(chunks) == stop_after:
+                    break
+        return chunks, arrived
+
+    chunks, arrived = asyncio.run(main())
+    return chunks, arrived, closed
+
+
+def test_pages_arriving_together_are_converted_together(monkeypatch: pytest.MonkeyPatch) -> None:
+    """While rows are awaited a page waits CHUNK_SECONDS for others (converting each alone cost
+    twice the CPU), and no longer: a slow next page does not hold it back."""
+    monkeypatch.setattr("clicksend_sql.execution.CHUNK_SECONDS", 0.3)
+    chunks, arrived, closed = _chunked([0, 0, 0, 1.0, 0])
+    assert chunks == [[1, 2, 3], [4, 5]] and arrived == [1, 2, 3, 4, 5] and closed
+    assert _chunked([0], hungry=True)[0] == [[1]]  # a one-page walk waits for nothing
+    assert _chunked([0, 0, 0], eager=True)[0] == [[1], [2], [3]]  # rows counted against a LIMIT: at once
+    assert _chunked([0, 0, 0.4, 0], hungry=False)[0] == [[1, 2, 3, 4]]  # a busy reader: pages gather
+
+
+def test_a_walk_stopped_while_a_page_is_awaited_is_closed(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("clicksend_sql.execution.CHUNK_SECONDS", 0.1)
+    chunks, arrived, closed = _chunked([0, 0.5, 30], stop_after=2)
+    assert chunks == [[1], [2]] and arrived == [1, 2] and closed
