@@ -130,6 +130,20 @@ def test_memory_stays_within_the_cap(account: Emulator) -> None:
     assert again.stats.requests >= 1 and again.stats.cached >= 1  # the oldest pages went, the newest stayed
 
 
+def test_a_scan_larger_than_half_the_cache_keeps_only_its_first_page(account: Emulator) -> None:
+    """Kept, a 1,000,000-row scan would hold the whole cache (128 MB) and a re-run would still miss
+    every page, least recently used going first; the result cache must not cost a COPY its memory."""
+    scan = "SELECT Status, count(*) FROM SMSHistory GROUP BY ALL"
+    with _connect(account, cache_size_mb=0.3) as con:  # 300 KiB: its six pages (about 60 KiB each) are more than half
+        first = con.sql(scan)
+        cache = con._engine.client.cache
+        assert cache is not None and len(cache) == 1 and cache.bytes < 100 * 1024
+        again = con.sql(scan)
+        assert (first.stats.requests, again.stats.requests, again.stats.cached) == (6, 5, 1)
+        con.sql("SELECT * FROM ContactLists")  # a walk within half the cache is kept whole
+        assert con.sql("SELECT * FROM ContactLists").stats.requests == 0
+
+
 def test_explain_says_whether_a_table_comes_from_the_cache(account: Emulator) -> None:
     with _connect(account) as con:
         account.reset_stats()

@@ -214,7 +214,10 @@ class ClickSendClient:
         retry: bool | None = None,
         auth: bool = True,
         page: int | None = None,
+        keep: bool = True,
     ) -> ApiResponse:
+        """:meth:`request`, answered from the cache when the statement allows it; ``keep=False``:
+        the answer is not stored there."""
         method = method.upper()
         query = {k: v for k, v in params.items() if v is not None} if params else None
         if method != "GET" and self.cache is not None:
@@ -230,7 +233,7 @@ class ClickSendClient:
                 self._count(cached=1)
                 return hit
         answer = await self._fetch(method, path, query, json, retry=retry, auth=auth, page=page)
-        if cache is not None:
+        if cache is not None and keep:
             cache.put(path, query, answer)
         return answer
 
@@ -345,7 +348,7 @@ class ClickSendClient:
             raise ValueError(f"Unknown pagination style {style!r}; expected one of {PAGE_STYLES}")
         walk = PageWalk(page_size, max_rows, window=one_at_a_time if in_order else self._window, rows_key=rows_key,
                         check_pages=check_pages)
-        pages = paginator.pages(partial(self._page, path), params, walk)
+        pages = paginator.pages(partial(self._page, path, [True] if style == "page" else None), params, walk)
         async with aclosing(pages):
             async for response in pages:
                 yield response
@@ -354,9 +357,15 @@ class ClickSendClient:
         """Pages of a walk started at once: twice the slots, so the next are ready as pages arrive."""
         return 2 * self._slots.size
 
-    async def _page(self, path: str, query: Mapping[str, Any], page: int) -> ApiResponse:
-        """Page ``page`` of a list walk: a GET whose errors name the page."""
-        return await self._request("GET", path, query, page=page)
+    async def _page(self, path: str, kept: list[bool] | None, query: Mapping[str, Any], page: int) -> ApiResponse:
+        """Page ``page`` of a list walk: a GET whose errors name the page. A page-number walk
+        (``kept``: whether its pages are stored in the cache, decided at page 1) larger than the
+        cache admits stores none of its later pages."""
+        answer = await self._request("GET", path, query, page=page, keep=kept is None or kept[0])
+        if kept is not None and page == 1 and self.cache is not None:
+            counts = answer.paginator()
+            kept[0] = counts is None or self.cache.admits(counts.last_page * len(answer.content))
+        return answer
 
     async def _attempt(
         self,

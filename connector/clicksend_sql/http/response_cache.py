@@ -95,6 +95,16 @@ class ResponseCache(Generic[T]):
         with self._lock:
             self._entries[cache_key(path, params)] = entry
 
+    def admits(self, nbytes: int) -> bool:
+        """Whether a list walk of about ``nbytes`` is worth keeping: at most half the budget. A
+        larger one would push out everything else and, read again page by page, find none of its
+        pages (least recently used goes first): memory spent for nothing.
+
+        >>> ResponseCache(max_bytes=1_000).admits(500), ResponseCache(max_bytes=1_000).admits(501)
+        (True, False)
+        """
+        return nbytes <= self._entries.maxsize // 2
+
     def age(self, path: str, params: Mapping[str, Any] | None = None) -> float | None:
         """Seconds since the newest live answer for ``path`` whose parameters include ``params``
         was stored (EXPLAIN says whether a table's first page would come from the cache)."""
