@@ -434,6 +434,8 @@ def test_a_later_page_is_asked_for_at_the_url_httpx_would_send(path: list[str], 
     joined = "/" + "/".join(path)
     expected = client._http.build_request("GET", joined, params=params).url
     assert client._page_url(joined, params) == str(expected)
+    with_query = joined + "?q=a%2Fb"  # a path with a query of its own: whatever httpx makes of it with params
+    assert client._page_url(with_query, params) == str(client._http.build_request("GET", with_query, params=params).url)
 
 
 def test_aiohttp_pages_take_the_proxy_the_environment_names(monkeypatch: pytest.MonkeyPatch) -> None:

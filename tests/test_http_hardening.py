@@ -281,6 +281,8 @@ MIXED = [{"message_id": "m2", "body": "a", "date": 1700000000}, {"message_id": "
     (envelope({"current_page": 2, "last_page": 2}), "is not a ClickSend page (no list of rows at data.data)"),
     (envelope({"current_page": "two", "last_page": 2, "data": MIXED[:1]}), "has current_page = 'two', not a whole number"),
     (envelope({"last_page": 2, "data": MIXED[:1]}), "is a page without current_page"),
+    (b"<html><body>502 Bad Gateway</body></html>", "is not JSON"),  # a proxy's page
+    (b"null", "is not a ClickSend page (no list of rows at data.data)"),
 ])
 def test_a_later_page_that_is_not_the_page_asked_for_is_an_error_naming_it(
     server: ScriptedServer, second: bytes, why: str

@@ -142,6 +142,9 @@ def test_a_scan_larger_than_half_the_cache_keeps_only_its_first_page(account: Em
         assert (first.stats.requests, again.stats.requests, again.stats.cached) == (6, 5, 1)
         con.sql("SELECT * FROM ContactLists")  # a walk within half the cache is kept whole
         assert con.sql("SELECT * FROM ContactLists").stats.requests == 0
+        # two of the six pages (page 1 is kept already): a walk is judged by the pages it reads
+        limited = "SELECT MessageId FROM SMSHistory LIMIT 150"
+        assert (con.sql(limited).stats.requests, con.sql(limited).stats.requests) == (1, 0)
 
 
 def test_explain_says_whether_a_table_comes_from_the_cache(account: Emulator) -> None:

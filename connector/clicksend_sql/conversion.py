@@ -24,7 +24,7 @@ import pyarrow.json as pj
 
 from .catalog import Column, Table
 from .errors import DataError, InvalidResponseError
-from .http.responses import not_the_page
+from .http.responses import NOT_A_PAGE, not_the_page
 
 _DECIMAL_RE = re.compile(r"DECIMAL\((\d+),\s*(\d+)\)")
 _OBJECT_START = re.compile(rb"[ \t\r\n]*\{")
@@ -196,10 +196,17 @@ def _parsed_rows(
     an answer of this endpoint (a proxy's ``{}`` or ``null`` must not read as no rows)."""
     rows: list[Any] = []
     for index, body in enumerate(bodies):
-        document = orjson.loads(body)
-        if not isinstance(document, dict) or (path and path[0] not in document):
-            raise ValueError(f"a body is {type(document).__name__}, not an object holding {'.'.join(path) or 'a row'}")
         page = pages[index] if pages else None
+        try:
+            document = orjson.loads(body)
+        except orjson.JSONDecodeError as exc:
+            if page is None:
+                raise
+            raise WrongPage(index, f"is not JSON ({exc})") from None
+        if not isinstance(document, dict) or (path and path[0] not in document):
+            if page is not None:
+                raise WrongPage(index, NOT_A_PAGE)
+            raise ValueError(f"a body is {type(document).__name__}, not an object holding {'.'.join(path) or 'a row'}")
         if page is not None and (why := not_the_page(_dig(document, ("data", "current_page")), page,
                                                      has_rows=isinstance(_dig(document, ("data", "data")), list))):
             raise WrongPage(index, why)

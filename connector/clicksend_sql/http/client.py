@@ -33,6 +33,7 @@ from typing import Any
 
 import httpx
 import orjson
+from cachetools import LRUCache
 from tenacity import AsyncRetrying, RetryCallState, wait_random_exponential
 
 from ..config import Settings
@@ -160,7 +161,7 @@ class ClickSendClient:
         # unless a scripted transport (tests) serves every request
         self._pages: AiohttpPages | None = None
         self._pages_wanted = transport is None
-        self._page_urls: dict[str, httpx.URL] = {}  # each walk's path, as httpx makes it absolute
+        self._page_urls: LRUCache[str, httpx.URL] = LRUCache(64)  # walks' paths, as httpx makes them absolute
         self._page_headers = {**self._http.headers, **_auth_headers(self._auth)}
 
     def __repr__(self) -> str:
@@ -346,9 +347,10 @@ class ClickSendClient:
         paginator = PAGINATORS.get(style)
         if paginator is None:
             raise ValueError(f"Unknown pagination style {style!r}; expected one of {PAGE_STYLES}")
+        kept = [True]  # whether the walk's pages are stored in the cache: decided once page 1 says how many
         walk = PageWalk(page_size, max_rows, window=one_at_a_time if in_order else self._window, rows_key=rows_key,
-                        check_pages=check_pages)
-        pages = paginator.pages(partial(self._page, path, [True] if style == "page" else None), params, walk)
+                        check_pages=check_pages, planned=partial(self._planned, kept))
+        pages = paginator.pages(partial(self._page, path, kept), params, walk)
         async with aclosing(pages):
             async for response in pages:
                 yield response
@@ -357,15 +359,16 @@ class ClickSendClient:
         """Pages of a walk started at once: twice the slots, so the next are ready as pages arrive."""
         return 2 * self._slots.size
 
-    async def _page(self, path: str, kept: list[bool] | None, query: Mapping[str, Any], page: int) -> ApiResponse:
-        """Page ``page`` of a list walk: a GET whose errors name the page. A page-number walk
-        (``kept``: whether its pages are stored in the cache, decided at page 1) larger than the
-        cache admits stores none of its later pages."""
-        answer = await self._request("GET", path, query, page=page, keep=kept is None or kept[0])
-        if kept is not None and page == 1 and self.cache is not None:
-            counts = answer.paginator()
-            kept[0] = counts is None or self.cache.admits(counts.last_page * len(answer.content))
-        return answer
+    async def _page(self, path: str, kept: list[bool], query: Mapping[str, Any], page: int) -> ApiResponse:
+        """Page ``page`` of a list walk: a GET whose errors name the page, stored in the cache
+        while ``kept`` says so."""
+        return await self._request("GET", path, query, page=page, keep=kept[0])
+
+    def _planned(self, kept: list[bool], first: ApiResponse, pages: int) -> None:
+        """A page-number walk of ``pages`` pages like ``first`` stores its later pages in the cache
+        only when the cache admits that many bytes."""
+        if self.cache is not None:
+            kept[0] = self.cache.admits(pages * len(first.content))
 
     async def _attempt(
         self,
@@ -457,8 +460,8 @@ class ClickSendClient:
         base = self._page_urls.get(path)
         if base is None:
             base = self._page_urls[path] = self._http.build_request("GET", path).url
-        if base.query:  # a path with a query of its own: merged as httpx merges
-            return str(base.copy_merge_params(params or {}))
+        if base.query:  # a path with a query of its own: whatever httpx makes of it with params
+            return str(self._http.build_request("GET", path, params=params).url)
         return f"{base}?{httpx.QueryParams(params)}" if params else str(base)
 
     def _sent(self, send: asyncio.Future[httpx.Response]) -> None:

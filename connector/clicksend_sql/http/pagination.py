@@ -43,13 +43,15 @@ class PageWalk:
     rows of a bare-cursor page (``None``: its one list-valued member), and whether the later pages
     of a page-number walk are checked here to be the pages asked for (``False``: their reader
     checks them as it parses them anyway, with :func:`~.responses.not_the_page`; a parse here would
-    cost as much CPU as the rest of the walk)."""
+    cost as much CPU as the rest of the walk), and ``planned(first, pages)``, told page 1 of a
+    page-number walk and how many pages the walk will fetch once page 1 has said."""
 
     page_size: int
     max_rows: int | None = None
     window: Callable[[], int] = one_at_a_time
     rows_key: str | None = None
     check_pages: bool = True
+    planned: Callable[[ApiResponse, int], None] | None = None
 
 
 class ListPaginator(ABC):
@@ -78,6 +80,8 @@ class PageNumberPaginator(ListPaginator):
         last_page = paginator.last_page
         if walk.max_rows is not None:
             last_page = min(last_page, max(1, math.ceil(walk.max_rows / (paginator.per_page or walk.page_size))))
+        if walk.planned is not None:
+            walk.planned(first, last_page)
         fetches = (partial(_later_page, fetch, query, n, walk.check_pages) for n in range(2, last_page + 1))
         async with aclosing(_as_completed(fetches, window=walk.window)) as rest:
             async for response in rest:
