@@ -93,6 +93,12 @@ def client(emu: Emulator) -> Iterator[httpx.Client]:
         yield c
 
 
+def account_env(emu: Emulator) -> dict[str, str]:
+    """This process's environment with the emulator's account, for a command run as a user would."""
+    return {**os.environ, "CLICKSEND_USERNAME": emu.username, "CLICKSEND_API_KEY": emu.api_key,
+            "CLICKSEND_BASE_URL": emu.base_url}
+
+
 def ok(r: httpx.Response) -> Any:
     """The ``data`` of a 200 answer (anything else fails the test, showing the body)."""
     assert r.status_code == 200, r.text

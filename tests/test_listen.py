@@ -5,7 +5,6 @@ statements write."""
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import socket
 import subprocess
@@ -26,6 +25,8 @@ import clicksend_sql
 from clicksend_sql import Connection
 from clicksend_sql.emulator import Emulator
 from clicksend_sql.errors import ConfigurationError
+
+from conftest import account_env
 
 SCRIPT = Path(sys.executable).with_name("clicksend-sql")
 KEEP = 'INSERT OR IGNORE INTO replies SELECT MessageId, "From", Body, CustomString FROM inbound'
@@ -147,8 +148,7 @@ def test_a_dry_run_listener_sends_nothing_and_makes_no_rule(emu: Emulator, tmp_p
     its planned request's number, 1, as a rule id, and the next start went to delete the account's
     rule 1). Judged by the emulator's request log."""
     state = tmp_path / "state.duckdb"
-    env = {**os.environ, "CLICKSEND_USERNAME": emu.username, "CLICKSEND_API_KEY": emu.api_key,
-           "CLICKSEND_BASE_URL": emu.base_url}
+    env = account_env(emu)
     reply = "INSERT INTO SMSHistory (\"To\", Body) SELECT \"From\", 'Thanks!' FROM inbound"
     emu.reset_stats()
     dry = subprocess.Popen([str(SCRIPT), "listen", "--dry-run", "--state", str(state), "--sql", reply, "--interval", "0.1"],
@@ -175,8 +175,7 @@ def test_a_dry_run_leaves_a_killed_listeners_rule_for_the_next_real_start(emu: E
     """A dry run deletes nothing, so it forgets nothing: the rule a killed listener left stays in the
     state until a real start deletes it (a dry run once forgot it, and it stayed in ClickSend)."""
     state = tmp_path / "state.duckdb"
-    env = {**os.environ, "CLICKSEND_USERNAME": emu.username, "CLICKSEND_API_KEY": emu.api_key,
-           "CLICKSEND_BASE_URL": emu.base_url}
+    env = account_env(emu)
     killed = subprocess.Popen([str(SCRIPT), "listen", "--state", str(state), "--sql", "SELECT 1 FROM inbound"],
                               env=env, stderr=subprocess.PIPE, text=True)
     try:
@@ -358,8 +357,7 @@ def test_the_listen_command_survives_a_kill_and_processes_every_message_once(emu
     database = tmp_path / "kept.duckdb"
     with duckdb.connect(str(database)) as db:
         db.sql(REPLIES)
-    env = {**os.environ, "CLICKSEND_USERNAME": emu.username, "CLICKSEND_API_KEY": emu.api_key,
-           "CLICKSEND_BASE_URL": emu.base_url}
+    env = account_env(emu)
     argv = [str(SCRIPT), "listen", "--database", str(database), "--sql", KEEP, "--interval", "0.1"]
 
     def started() -> tuple[subprocess.Popen[str], list[int]]:
@@ -410,8 +408,7 @@ def test_the_listen_command_survives_a_kill_and_processes_every_message_once(emu
 
 
 def test_ctrl_c_stops_the_listen_command_and_deletes_its_rule(emu: Emulator, tmp_path: Path) -> None:
-    env = {**os.environ, "CLICKSEND_USERNAME": emu.username, "CLICKSEND_API_KEY": emu.api_key,
-           "CLICKSEND_BASE_URL": emu.base_url}
+    env = account_env(emu)
     argv = [str(SCRIPT), "listen", "--state", str(tmp_path / "state.duckdb"), "--sql", "SELECT 1", "--interval", "0.1"]
     process = subprocess.Popen(argv, env=env, stderr=subprocess.PIPE, text=True)
     assert process.stderr is not None

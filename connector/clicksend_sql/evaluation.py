@@ -10,7 +10,7 @@ or the constant is of another family, nothing is pushed and DuckDB alone decides
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import duckdb
@@ -79,7 +79,7 @@ class DuckDBSession:
             return [None] * len(expressions)  # a collation makes '=' match more than the API's exact text
         constants = [self._params.evaluation(e) for e in expressions]
         answers: dict[int, tuple[Any, ...] | None] = {}
-        plain = [i for i, (copy, _) in enumerate(constants) if copy.find(exp.Select) is None]
+        plain = [i for i, (copy, _) in enumerate(constants) if _plain(copy)]
         for start in range(0, len(plain), _BATCH):
             batch = plain[start:start + _BATCH]
             together = self._facts([constants[i] for i in batch], sql_type, target)
@@ -92,39 +92,39 @@ class DuckDBSession:
 
     def refuses(self, expressions: Sequence[exp.Expr]) -> bool:
         """Whether DuckDB refuses one of these constants (those without a subquery), in one query."""
-        constants = [self._params.evaluation(e) for e in expressions]
-        plain = [(copy, bound) for copy, bound in constants if copy.find(exp.Select) is None]
-        if not plain:
-            return False
-        try:
-            self._one("SELECT " + ", ".join(f"({copy.sql('duckdb')})" for copy, _ in plain),
-                      {k: v for _, bound in plain for k, v in bound.items()})
-        except _EVALUATION_ERRORS:
-            return True
-        return False
+        plain = [(copy, bound) for copy, bound in map(self._params.evaluation, expressions) if _plain(copy)]
+        return bool(plain) and self._row(plain, lambda c: [c]) is None
 
     def _facts(self, constants: Sequence[tuple[exp.Expr, dict[str, Any]]], sql_type: str,
                target: str) -> list[tuple[Any, ...]] | None:
         """Per constant, in one query: its type, whether it is NULL, its value as ``sql_type``,
         whether that value equals it, and (for times) its epoch microseconds; None when DuckDB
         refuses the query (some constant it cannot take)."""
-        columns: list[str] = []
+        def facts(c: str) -> list[str]:
+            return [f"typeof({c})", f"{c} IS NULL", f"TRY_CAST({c} AS {sql_type})", f"try(TRY_CAST({c} AS {sql_type}) = {c})",
+                    f"try(epoch_us(TRY_CAST({c} AS TIMESTAMPTZ)))" if target == "time" else "NULL"]
+
+        row = self._row(constants, facts)
+        return None if row is None else [row[n:n + 5] for n in range(0, len(row), 5)]
+
+    def _row(self, constants: Sequence[tuple[exp.Expr, dict[str, Any]]],
+             columns: Callable[[str], list[str]]) -> tuple[Any, ...] | None:
+        """One query selecting ``columns(constant)`` of each constant (its SQL, parenthesised): its
+        row, or None when DuckDB refuses one of them."""
+        selected: list[str] = []
         values: dict[str, Any] = {}
         for copy, bound in constants:
-            c = f"({copy.sql('duckdb')})"
-            columns += [f"typeof({c})", f"{c} IS NULL", f"TRY_CAST({c} AS {sql_type})", f"try(TRY_CAST({c} AS {sql_type}) = {c})"]
-            columns.append(f"try(epoch_us(TRY_CAST({c} AS TIMESTAMPTZ)))" if target == "time" else "NULL")
+            selected += columns(f"({copy.sql('duckdb')})")
             values.update(bound)
         try:
-            row = self._one("SELECT " + ", ".join(columns), values)
+            return self._con.execute("SELECT " + ", ".join(selected), values or None).fetchall()[0]
         except _EVALUATION_ERRORS:
             return None
-        return [row[n:n + 5] for n in range(0, len(row), 5)]
 
     def _facts_alone(self, constant: tuple[exp.Expr, dict[str, Any]], sql_type: str, target: str) -> tuple[Any, ...] | None:
         """:meth:`_facts` of one constant; a subquery (over a local table, say) runs once, into a variable."""
         copy, values = constant
-        if copy.find(exp.Select) is None:
+        if _plain(copy):
             found = self._facts([constant], sql_type, target)
             return found[0] if found else None
         try:
@@ -142,8 +142,7 @@ class DuckDBSession:
         constant (its facts are None) or no value of the column's type is given: DuckDB will itself
         say what is wrong wherever it evaluates it, so the rows it evaluates it on must reach it."""
         if facts is None:
-            copy, values = constant
-            raise SQLError(f"DuckDB refuses {'the parameter' if values else copy.sql('duckdb')} as a {sql_type} value.")
+            raise SQLError(f"DuckDB refuses {_shown(constant)} as a {sql_type} value.")
         kind, is_null, value, equal, micros = facts
         if is_null:
             return NO_MATCH  # column = NULL is never true
@@ -152,9 +151,7 @@ class DuckDBSession:
             # DuckDB casts a string constant (literal or parameter) to the column's type and
             # compares that; a string it cannot cast fails the statement.
             if value is None:
-                copy, values = constant
-                shown = "the parameter" if values else copy.sql("duckdb")  # as errors name it
-                raise SQLError(f"{shown} is not a {sql_type} value; "
+                raise SQLError(f"{_shown(constant)} is not a {sql_type} value; "
                                f"the column accepts {_ACCEPTS.get(sql_type.upper(), sql_type + ' values')}.")
         elif given != target:
             return None  # DuckDB would compare in another type than the API filters by
@@ -166,5 +163,13 @@ class DuckDBSession:
             return None if micros is None else datetime.fromtimestamp(micros / 1_000_000, tz=timezone.utc)
         return value
 
-    def _one(self, sql: str, values: dict[str, Any]) -> tuple[Any, ...]:
-        return self._con.execute(sql, values or None).fetchall()[0]
+
+def _plain(constant: exp.Expr) -> bool:
+    """A constant with no subquery: it can share a query with others."""
+    return constant.find(exp.Select) is None
+
+
+def _shown(constant: tuple[exp.Expr, dict[str, Any]]) -> str:
+    """A constant as DuckDB's errors name it: its SQL, or "the parameter"."""
+    copy, values = constant
+    return "the parameter" if values else copy.sql("duckdb")

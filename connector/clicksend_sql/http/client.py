@@ -152,16 +152,20 @@ class ClickSendClient:
         self._backoff = wait_random_exponential(multiplier=backoff_base, max=backoff_max)
         self._auth = httpx.BasicAuth(settings.username, settings.api_key)
         self._secrets = secret_forms(settings.username, settings.api_key)
-        self._client = partial(httpx.AsyncClient, base_url=settings.base_url, timeout=httpx.Timeout(timeout),
-                               limits=httpx.Limits(max_connections=self._most, max_keepalive_connections=self._most),
-                               headers={"User-Agent": user_agent, "Accept": "application/json"}, follow_redirects=False)
+        self._http = httpx.AsyncClient(
+            base_url=settings.base_url,
+            timeout=httpx.Timeout(timeout),
+            limits=httpx.Limits(max_connections=self._most, max_keepalive_connections=self._most),
+            headers={"User-Agent": user_agent, "Accept": "application/json"},
+            follow_redirects=False,
+            transport=transport,
+        )
         self._timeout = timeout
-        self._http = self._client(transport=transport)
         # a list walk's later pages (the bulk of a large read) over aiohttp, made at the first such page,
         # unless a scripted transport (tests) serves every request
         self._pages: AiohttpPages | None = None
         self._pages_wanted = transport is None
-        self._page_urls: LRUCache[str, httpx.URL] = LRUCache(64)  # walks' paths, as httpx makes them absolute
+        self._page_urls: LRUCache[str, str] = LRUCache(64)  # walks' paths, as httpx makes them absolute
         self._page_headers = {**self._http.headers, **_auth_headers(self._auth)}
 
     def __repr__(self) -> str:
@@ -459,10 +463,10 @@ class ClickSendClient:
         per walk, the query encoded as httpx encodes it (URL parsing is most of its client's cost)."""
         base = self._page_urls.get(path)
         if base is None:
-            base = self._page_urls[path] = self._http.build_request("GET", path).url
-        if base.query:  # a path with a query of its own: whatever httpx makes of it with params
+            base = self._page_urls[path] = str(self._http.build_request("GET", path).url)
+        if "?" in base:  # a path with a query of its own: whatever httpx makes of it with params
             return str(self._http.build_request("GET", path, params=params).url)
-        return f"{base}?{httpx.QueryParams(params)}" if params else str(base)
+        return f"{base}?{httpx.QueryParams(params)}" if params else base
 
     def _sent(self, send: asyncio.Future[httpx.Response]) -> None:
         """A send is done: forget it, and take its error if the caller that wanted it is gone."""

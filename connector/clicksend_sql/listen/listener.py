@@ -72,7 +72,8 @@ class Listener:
         if (sql is None) == (callback is None):
             raise ConfigurationError("listen needs exactly one of sql= (a statement over the batch) and callback=.")
         if match not in MATCH_TYPES:
-            raise ConfigurationError(f"match={match!r}: give any, starts with, contains or does not contain.")
+            *others, last = MATCH_TYPES
+            raise ConfigurationError(f"match={match!r}: give {', '.join(others)} or {last}.")
         if match != "any" and not term:
             raise ConfigurationError(f"match={match!r} needs a term.")
         if public_url and con.dry_run:
@@ -107,14 +108,18 @@ class Listener:
     def start(self) -> Listener:
         """Make the rule (and the receiver), skip the backlog on a first start, start the worker."""
         first = self._inbox.first_start()
-        for left in self._inbox.rules_left():  # a killed run's rule: ClickSend would keep serving it
-            self._delete_rule(left)
-        if self.public_url:
-            self._start_receiver()
-            token = self._server.config.app.token
-            self._rule_id = self._make_rule("URL", f"{self.public_url}/{token}")
-        else:
-            self._rule_id = self._make_rule("POLL", "clicksend-sql")
+        # A dry run makes no rule (its INSERT would answer with the planned request, not a rule id, and
+        # a later start would delete whichever real rule has that number) and so deletes and forgets
+        # none: it hears what existing POLL rules list, and the next real start deletes what a killed
+        # one left. (Webhook mode, where nothing would call it, is refused for a dry run.)
+        if not self._session.dry_run:
+            for left in self._inbox.rules_left():  # a killed run's rule: ClickSend would keep serving it
+                self._delete_rule(left)
+            if self.public_url:
+                self._start_receiver()
+                self._rule_id = self._make_rule("URL", f"{self.public_url}/{self._server.config.app.token}")
+            else:
+                self._rule_id = self._make_rule("POLL", "clicksend-sql")
         if first and not self.backlog:
             listed = self._listed()
             self._inbox.skip(self.kind.ids(listed))
@@ -167,12 +172,8 @@ class Listener:
         return f"http://{self.host}:{self.port}/{self._server.config.app.token}"
 
     # --- the rule and the receiver -----------------------------------------------------------------
-    def _make_rule(self, action: str, address: str) -> int | None:
-        """Make the rule that hands this listener its events, and remember it in the state. A dry run
-        makes none (its INSERT would answer with the planned request, not a rule id, and a later start
-        would delete whichever real rule has that number): it hears what existing POLL rules list."""
-        if self._session.dry_run:
-            return None
+    def _make_rule(self, action: str, address: str) -> int:
+        """Make the rule that hands this listener its events, and remember it in the state."""
         values = self.kind.rule(action, address, self.number, self.match, self.term, "json")
         columns = ", ".join(f'"{c}"' for c in values)
         result = self._session.sql(
@@ -183,10 +184,7 @@ class Listener:
         return rule
 
     def _delete_rule(self, rule: int) -> None:
-        """Delete a rule a listener made (one already gone counts as deleted) and forget it. A dry
-        run deletes nothing, so it forgets nothing: the next real start deletes what a killed one left."""
-        if self._session.dry_run:
-            return
+        """Delete a rule a listener made (one already gone counts as deleted) and forget it."""
         self._session.sql(f'DELETE FROM "{self.kind.rules}" WHERE "{self.kind.rule_key}" = ?', [rule])
         self._inbox.rule_gone(rule)
 

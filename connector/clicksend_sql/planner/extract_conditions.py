@@ -196,23 +196,20 @@ def _restrict(ref: Reference, table: Table, alias: str, scope: Scope, session: S
         tables = {c.table for c in conjunct.walk(prune=lambda n: isinstance(n, exp.Subquery)) if isinstance(c, exp.Column)}
         if any(isinstance(n, exp.Subquery) and not _local_scalar(n) for n in conjunct.walk()):
             tables.add("")  # a subquery that reads this scope or ClickSend: never a condition on its own
+        constant = not tables and _is_constant(conjunct)
         try:
             converted = _conditions(conjunct, table, session) if tables == {alias} else None
-            truth = session.evaluate(conjunct, "BOOLEAN") if converted is None and not tables and _is_constant(conjunct) else None
+            truth = session.evaluate(conjunct, "BOOLEAN") if constant else None
         except SQLError:  # a constant DuckDB refuses: DuckDB decides, failing where it evaluates the conjunct
             converted, truth, ref.refused = None, None, True
         if converted is not None:
             ref.conditions.extend(converted)
-        elif not tables and _is_constant(conjunct):
-            if truth is NO_MATCH or truth is False:
-                ref.impossible = True
-            elif truth is not True:
-                ref.leftover.append(_unqualified_sql(conjunct))
-                kept.append(conjunct)
-        else:
+        elif constant and (truth is NO_MATCH or truth is False):
+            ref.impossible = True
+        elif not (constant and truth is True):
             ref.leftover.append(_unqualified_sql(conjunct))
             kept.append(conjunct)
-    if not ref.refused and (ref.impossible or any(c.op in ("=", "IN") and not c.values for c in ref.conditions)):
+    if not ref.refused and (ref.impossible or any(c.matches_nothing for c in ref.conditions)):
         ref.refused = _refuses(kept, session)  # no row would reach DuckDB: unless a constant there fails it anyway
 
 

@@ -72,6 +72,11 @@ class Condition:
     def __str__(self) -> str:
         return self.sql
 
+    @property
+    def matches_nothing(self) -> bool:
+        """An equality no value of the column can meet (``ListId = 1401.5``): no row qualifies."""
+        return self.op in ("=", "IN") and not self.values
+
 
 @dataclass
 class Reference:

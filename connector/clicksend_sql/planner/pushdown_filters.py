@@ -52,7 +52,7 @@ def pushdown_filters(
     if not pushdown:
         conditions = [c for c in conditions if _required(table, c)]
         scan.held.append("pushdown is off")
-    impossible = [c for c in conditions if c.op in ("=", "IN") and not c.values]
+    impossible = [c for c in conditions if c.matches_nothing]
     if impossible and not refused:  # e.g. ListId = 1401.5: no row can match, so nothing is fetched
         scan.endpoint, scan.streams, scan.pushed, scan.exact = table.list, [], impossible, complete
         return scan
