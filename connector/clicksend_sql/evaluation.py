@@ -14,8 +14,11 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import duckdb
+import pyarrow as pa
 from sqlglot import exp
 
+from .catalog import Table
+from .conversion import arrow_schema
 from .errors import SQLError
 from .parameters import BINDING_ERRORS, Parameters
 from .planner.plan import NO_MATCH
@@ -23,6 +26,7 @@ from .planner.plan import NO_MATCH
 _NUMERIC = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
             "UBIGINT", "UHUGEINT", "FLOAT", "DOUBLE", "DECIMAL")
 _TEMPORAL = ("DATE", "TIMESTAMP", "TIMESTAMP_S", "TIMESTAMP_MS", "TIMESTAMP_NS", "TIMESTAMP WITH TIME ZONE", "TIMESTAMPTZ")
+_PROBE = "__clicksend_probe"  # the one-row table of NULLs conjuncts are tried on (DuckDBSession.refuses)
 _ONCE = "clicksend_sql_constant"  # the DuckDB variable a subquery's value is held in while it is checked
 _BATCH = 400  # constants per query: 3,000 in one take longer than in 8 (DuckDB binds wide SELECTs slowly)
 _ACCEPTS = {"BIGINT": "whole numbers", "INTEGER": "whole numbers", "DOUBLE": "numbers", "BOOLEAN": "true or false",
@@ -90,10 +94,19 @@ class DuckDBSession:
         return [self._judge(answers[i] if i in answers else self._facts_alone(c, sql_type, target), c, sql_type, target)
                 for i, c in enumerate(constants)]
 
-    def refuses(self, expressions: Sequence[exp.Expr]) -> bool:
-        """Whether DuckDB refuses one of these constants (those without a subquery), in one query."""
-        plain = [(copy, bound) for copy, bound in map(self._params.evaluation, expressions) if _plain(copy)]
-        return bool(plain) and self._row(plain, lambda c: [c]) is None
+    def refuses(self, conjuncts: Sequence[exp.Expr], table: Table, alias: str) -> bool:
+        """Whether DuckDB fails evaluating one of these conjuncts on a row of ``table`` whose columns
+        are all NULL, in one query: a constant it cannot take, or cannot cast to the column it is
+        compared with, fails on any row, so the statement fails on the rows where DuckDB meets it.
+        The row is Arrow's: DuckDB folds a constant NULL row away, and the failure with it."""
+        if not conjuncts:
+            return False
+        self._con.register(_PROBE, pa.table({f.name: pa.nulls(1, f.type) for f in arrow_schema(table)}))
+        try:
+            source = f" FROM {_PROBE} AS {exp.to_identifier(alias, quoted=True).sql('duckdb')}"
+            return self._row([self._params.evaluation(c) for c in conjuncts], lambda c: [c], source) is None
+        finally:
+            self._con.unregister(_PROBE)
 
     def _facts(self, constants: Sequence[tuple[exp.Expr, dict[str, Any]]], sql_type: str,
                target: str) -> list[tuple[Any, ...]] | None:
@@ -108,16 +121,16 @@ class DuckDBSession:
         return None if row is None else [row[n:n + 5] for n in range(0, len(row), 5)]
 
     def _row(self, constants: Sequence[tuple[exp.Expr, dict[str, Any]]],
-             columns: Callable[[str], list[str]]) -> tuple[Any, ...] | None:
-        """One query selecting ``columns(constant)`` of each constant (its SQL, parenthesised): its
-        row, or None when DuckDB refuses one of them."""
+             columns: Callable[[str], list[str]], source: str = "") -> tuple[Any, ...] | None:
+        """One query selecting ``columns(constant)`` of each constant (its SQL, parenthesised) from
+        ``source`` (none: no table): its first row, or None when DuckDB refuses one of them."""
         selected: list[str] = []
         values: dict[str, Any] = {}
         for copy, bound in constants:
             selected += columns(f"({copy.sql('duckdb')})")
             values.update(bound)
         try:
-            return self._con.execute("SELECT " + ", ".join(selected), values or None).fetchall()[0]
+            return self._con.execute("SELECT " + ", ".join(selected) + source, values or None).fetchall()[0]
         except _EVALUATION_ERRORS:
             return None
 

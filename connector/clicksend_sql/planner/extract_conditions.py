@@ -191,7 +191,7 @@ def _restrict(ref: Reference, table: Table, alias: str, scope: Scope, session: S
     source = scope.selected_sources[alias][1]
     if not isinstance(source, exp.Table):  # a ClickSend reference is a table, never a derived scope
         return
-    kept: list[exp.Expr] = []  # the conjuncts DuckDB alone applies
+    kept: list[exp.Expr] = []  # the conjuncts DuckDB alone applies to this reference's rows
     for conjunct in _candidate_conjuncts(scope, source):
         tables = {c.table for c in conjunct.walk(prune=lambda n: isinstance(n, exp.Subquery)) if isinstance(c, exp.Column)}
         if any(isinstance(n, exp.Subquery) and not _local_scalar(n) for n in conjunct.walk()):
@@ -208,24 +208,11 @@ def _restrict(ref: Reference, table: Table, alias: str, scope: Scope, session: S
             ref.impossible = True
         elif not (constant and truth is True):
             ref.leftover.append(_unqualified_sql(conjunct))
-            kept.append(conjunct)
+            if tables <= {alias}:
+                kept.append(conjunct)
     if not ref.refused and (ref.impossible or any(c.matches_nothing for c in ref.conditions)):
-        ref.refused = _refuses(kept, session)  # no row would reach DuckDB: unless a constant there fails it anyway
-
-
-def _refuses(conjuncts: list[exp.Expr], session: Session) -> bool:
-    """Whether DuckDB refuses a constant inside these conjuncts (an out-of-range cast, say): it then
-    fails the statement on whatever row it evaluates it on, so an empty fetch would hide that."""
-    def constants(node: exp.Expr) -> Iterator[exp.Expr]:
-        if isinstance(node, (exp.Column, exp.Identifier, exp.Star)):
-            return
-        if _is_constant(node):
-            yield node
-        else:
-            for child in node.iter_expressions():
-                yield from constants(child)
-
-    return session.refuses([c for conjunct in conjuncts for c in constants(conjunct) if not isinstance(c, (exp.Literal, exp.Null))])
+        # no row would reach DuckDB: unless one of its own conjuncts fails on any row it meets
+        ref.refused = session.refuses(kept, table, alias)
 
 
 def _conditions(conjunct: exp.Expr, table: Table, session: Session) -> list[Condition] | None:

@@ -49,8 +49,9 @@ class Session(Protocol):
     def evaluate_all(self, expressions: Sequence[exp.Expr], sql_type: str) -> list[Any]:
         """:meth:`evaluate` of each constant (an IN list's), in as few DuckDB queries as it can."""
 
-    def refuses(self, expressions: Sequence[exp.Expr]) -> bool:
-        """Whether DuckDB refuses to evaluate one of these constants (an out-of-range cast, say)."""
+    def refuses(self, conjuncts: Sequence[exp.Expr], table: Table, alias: str) -> bool:
+        """Whether DuckDB fails evaluating one of these conjuncts on any row of ``table`` (named
+        ``alias`` in them): a constant it cannot take, or cannot cast to the column it meets."""
 
     def setting(self, name: str) -> str:
         """A DuckDB setting in force (``default_order``, ``default_collation``, ...)."""
