@@ -107,7 +107,9 @@ def _modifiers(node: exp.Table) -> list[str]:
 def _optimize(expression: exp.Expr, tables: list[Table], session: Session) -> exp.Expr:
     """qualify (with the referenced tables' columns only: a schema of all 50 costs 50 ms, and the
     local tables' columns, so a subquery over them resolves), then pushdown_predicates and
-    normalize over what they are proven to rewrite right (:func:`hide_unproven`)."""
+    normalize over what they are proven to rewrite right (:func:`hide_unproven`).
+    pushdown_predicates only moves WHERE and ON conjuncts, so a statement with neither skips it
+    (its first call imports sqlglot's Athena, Trino and Presto dialects: 20-35 ms of a CLI query)."""
     schema: dict[str, object] = {
         t.name: {c.name: c.type.replace("TIMESTAMPTZ", "TIMESTAMP") for c in t.columns} for t in tables
     }
@@ -119,8 +121,9 @@ def _optimize(expression: exp.Expr, tables: list[Table], session: Session) -> ex
     reveal = hide_unproven(expression)
     if reveal is None:
         return expression
-    with _row_selecting_clauses_guarded(expression):
-        expression = pushdown_predicates(expression, dialect="duckdb")
+    if expression.find(exp.Where, exp.Join) is not None:  # else nothing to push, and its first call imports 3 dialects
+        with _row_selecting_clauses_guarded(expression):
+            expression = pushdown_predicates(expression, dialect="duckdb")
     return reveal(normalize(expression, dnf=False))
 
 
