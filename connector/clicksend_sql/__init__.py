@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
-from .errors import ClickSendSQLError  # noqa: E402  (http.py reads __version__)
+from .errors import ClickSendSQLError  # noqa: E402  (http/client.py reads __version__)
 
 if TYPE_CHECKING:
     from .connection import Connection, connect

@@ -15,9 +15,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import httpx
-from tenacity import Future, RetryCallState
+
+if TYPE_CHECKING:
+    from tenacity import Future, RetryCallState
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 """Methods retried after a 5xx or a dropped connection unless the caller says otherwise."""
