@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+import os
 import subprocess
 import sys
 import threading
@@ -30,6 +31,7 @@ from clicksend_sql.errors import ConfigurationError
 from clicksend_sql.http import ClickSendClient
 from clicksend_sql.http.pacing import Slots
 from clicksend_sql.http.rate_control import RateControl, account_control
+from clicksend_sql.http.rate_state import KEPT_SECONDS, SWEEP_SECONDS, _forget_old
 
 PAGE = 100
 
@@ -94,6 +96,24 @@ def test_another_process_starts_at_its_share_of_the_learnt_rate(rate_files: Path
     assert float(child.stdout) == pytest.approx(15.0, rel=0.35)
     assert account_control(other) is not account_control(settings)  # per account
     assert account_control(other).rate == 4.0  # an account nothing was learnt for starts politely
+
+
+def test_files_of_accounts_unused_for_a_week_are_swept_at_most_hourly(rate_files: Path) -> None:
+    """A connect does not scan a folder of thousands of accounts (a test run's) every time."""
+    rate_files.mkdir(parents=True)
+    now = time.time()
+    old, fresh = rate_files / "account-old.json", rate_files / "account-fresh.json"
+    for path, age in ((old, KEPT_SECONDS + 60), (fresh, 60)):
+        path.write_text("{}")
+        os.utime(path, (now - age, now - age))
+    _forget_old(rate_files, now)
+    assert not old.exists() and fresh.exists()
+    old.write_text("{}")
+    os.utime(old, (now - KEPT_SECONDS - 60, now - KEPT_SECONDS - 60))
+    _forget_old(rate_files, now + SWEEP_SECONDS - 1)  # swept within the hour: left alone
+    assert old.exists()
+    _forget_old(rate_files, now + SWEEP_SECONDS + 1)
+    assert not old.exists() and fresh.exists()
 
 
 def test_with_the_headers_stripped_it_converges_from_429s_alone() -> None:

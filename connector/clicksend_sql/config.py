@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import platformdirs
@@ -122,14 +122,20 @@ def normalize_base_url(url: str) -> str:
 
 def _read_profile(config_file: Path, profile: str, *, required: bool) -> Mapping[str, str]:
     """The ``[profiles.NAME]`` table of the config file; empty when absent and not required."""
-    import tomllib  # ~15 ms to import: only when settings are read from a profile
-
     try:
-        document = tomllib.loads(config_file.read_text(encoding="utf-8"))
+        text = config_file.read_text(encoding="utf-8")
     except FileNotFoundError:
-        document = {}
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        text = ""
+    except (OSError, UnicodeDecodeError) as exc:
         raise ConfigurationError(f"Cannot read config file {str(config_file)!r}: {exc}") from None
+    document: dict[str, Any] = {}
+    if text:
+        import tomllib  # 4-15 ms to import: only when there is a file to read
+
+        try:
+            document = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigurationError(f"Cannot read config file {str(config_file)!r}: {exc}") from None
     profiles = document.get("profiles", {})
     if not isinstance(profiles, dict):
         raise ConfigurationError(f"In {str(config_file)!r}, 'profiles' must be a table of [profiles.NAME] tables.")
