@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from clicksend_sql import Connection
+from clicksend_sql import Connection, duckdb_parser
 from clicksend_sql.emulator import Emulator
 from clicksend_sql.errors import ClickSendSQLError, SQLError, SQLSyntaxError, UnsupportedStatementError
 
@@ -43,6 +43,19 @@ def test_a_script_with_one_refused_statement_runs_none_of_it(local_con: Connecti
     with pytest.raises(SQLSyntaxError, match="line 2"):
         local_con.sql("CREATE TABLE made AS SELECT 1 AS a;\nSELECT a FROM made WHERE a BETWEEN SYMMETRIC 2 AND 0")
     assert local_con.sql("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'made'").fetchone() == (0,)
+
+
+def test_a_statement_duckdb_parses_is_read_by_the_sessions_own_parser(local_con: Connection) -> None:
+    """No private DuckDB database is opened for it (15-20 ms of a CLI query); for a refusal one
+    is, as DuckDB's position comes as data only where errors_as_json is set, a global setting."""
+    duckdb_parser.reserved_words()  # whatever else reads the private parser has read it
+    duckdb_parser._parser.cache_clear()
+    assert local_con.sql("SELECT 42 AS answer").fetchone() == (42,)
+    assert duckdb_parser._parser.cache_info().currsize == 0
+    with pytest.raises(SQLSyntaxError, match='line 1, column 11: syntax error at or near "FROM"'):
+        local_con.sql("SELECT (1 FROM t")
+    assert duckdb_parser._parser.cache_info().currsize == 1
+    assert local_con.sql("SELECT current_setting('errors_as_json')").fetchone() == (False,)
 
 
 def test_placeholders_reach_duckdbs_parser_in_its_own_form(con: Connection) -> None:

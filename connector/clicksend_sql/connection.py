@@ -216,7 +216,7 @@ class Connection:
     def sql_each(self, text: str, params: Params = None, *, cache: bool = True) -> list[Result]:
         """Run one or more statements in order and return every statement's result."""
         with self._session():
-            statements = parse(text)
+            statements = parse(text, self._engine.duckdb)
             if not statements:
                 raise SQLError("The statement is empty.")
             parameters = Parameters(params)
@@ -237,7 +237,7 @@ class Connection:
         if not isinstance(rows_per_batch, int) or rows_per_batch < 1:
             raise SQLError(f"rows_per_batch={rows_per_batch!r}: give a positive number of rows.")
         with self._session():
-            statements = parse(text)
+            statements = parse(text, self._engine.duckdb)
             if len(statements) != 1:
                 raise SQLError(f"stream() takes exactly one statement; it got {len(statements)}. Run the others with sql().")
             statement, parameters = statements[0], Parameters(params)
@@ -291,7 +291,7 @@ class Connection:
     def explain(self, text: str, params: Params = None) -> Result:
         """The plan of a statement: per table the endpoint, parameters, pushed and local predicates."""
         with self._session():
-            statements = parse(text)
+            statements = parse(text, self._engine.duckdb)
             if len(statements) != 1:
                 raise SQLError("EXPLAIN takes exactly one statement.")
             with deep_recursion():

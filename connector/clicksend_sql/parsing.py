@@ -29,6 +29,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+import duckdb
 import sqlglot
 from sqlglot import exp
 from sqlglot.dialects.duckdb import DuckDB
@@ -77,9 +78,10 @@ class Statement:
         return [node.name for node in self.expression.find_all(exp.Placeholder)]
 
 
-def parse(text: str) -> list[Statement]:
+def parse(text: str, session: duckdb.DuckDBPyConnection | None = None) -> list[Statement]:
     """Split and parse DuckDB SQL; what DuckDB's parser refuses is refused with its message, line
-    and column, before sqlglot reads it.
+    and column, before sqlglot reads it. ``session`` is the DuckDB connection the statements will
+    run in, whose parser reads them first (see :func:`.duckdb_refusal`).
 
     >>> [s.text for s in parse("SELECT ? AS a, :to; SELECT ?,?")]
     Traceback (most recent call last):
@@ -101,7 +103,7 @@ def parse(text: str) -> list[Statement]:
     if not isinstance(text, str):
         raise SQLSyntaxError(f"A statement must be SQL text (str), not {type(text).__name__}.")
     with deep_recursion():
-        refusal = duckdb_refusal(_duckdb_form(text))
+        refusal = duckdb_refusal(_duckdb_form(text), session)
         try:
             pieces = _normalised_pieces(text)
         except SQLSyntaxError:
