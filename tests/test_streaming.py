@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pyarrow as pa
 import pytest
 
 import clicksend_sql
@@ -184,12 +185,16 @@ class _Reader:
     def __init__(self, hungry: bool) -> None:
         self.hungry = hungry
 
+    def hunger(self) -> asyncio.Future[None]:
+        return asyncio.get_running_loop().create_future()  # as hungry as it was: never changes
 
-def _chunked(script: list[float], *, hungry: bool = True, eager: bool = False, stop_after: int | None = None
-             ) -> tuple[list[list[int]], list[int], bool]:
+
+def _chunked(script: list[float], *, hungry: bool | float = True, eager: bool = False, stop_after: int | None = None
+             ) -> tuple[list[list[int]], list[int], bool, list[float]]:
     """Pages 1.. arriving after the pauses of ``script`` (seconds), chunked: the chunks' page
-    numbers, the pages reported as they arrived, and whether the walk was closed."""
-    from clicksend_sql.execution import _chunks
+    numbers, the pages reported as they arrived, whether the walk was closed, and when each chunk
+    went (seconds). ``hungry`` as a number: a real feed whose reader starts waiting then."""
+    from clicksend_sql.execution import Feed, _chunks
     from clicksend_sql.http import ApiResponse
 
     closed = False
@@ -203,34 +208,54 @@ def _chunked(script: list[float], *, hungry: bool = True, eager: bool = False, s
         finally:
             closed = True
 
-    async def main() -> tuple[list[list[int]], list[int]]:
+    async def read_after(feed: Feed, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+        await feed.read(0)  # nothing is put: it waits, hungry, until cancelled
+
+    async def main() -> tuple[list[list[int]], list[int], list[float]]:
         arrived: list[int] = []
         chunks: list[list[int]] = []
+        times: list[float] = []
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        feed = _Reader(hungry) if isinstance(hungry, bool) else Feed(pa.schema([]), 1)
+        reader = asyncio.ensure_future(read_after(feed, hungry)) if isinstance(feed, Feed) else None
         walk = pages()
-        async with aclosing(walk), aclosing(_chunks(walk, _Reader(hungry), eager=eager,  # type: ignore[arg-type]
+        async with aclosing(walk), aclosing(_chunks(walk, feed, eager=eager,  # type: ignore[arg-type]
                                                     arrived=lambda page: arrived.append(page.page))) as gathered:
             async for chunk in gathered:
                 chunks.append([page.page for page in chunk])
+                times.append(loop.time() - started)
                 if stop_after is not None and len(chunks) == stop_after:
                     break
-        return chunks, arrived
+        if reader is not None:
+            reader.cancel()
+            await asyncio.gather(reader, return_exceptions=True)
+        return chunks, arrived, times
 
-    chunks, arrived = asyncio.run(main())
-    return chunks, arrived, closed
+    chunks, arrived, times = asyncio.run(main())
+    return chunks, arrived, closed, times
 
 
 def test_pages_arriving_together_are_converted_together(monkeypatch: pytest.MonkeyPatch) -> None:
     """While rows are awaited a page waits CHUNK_SECONDS for others (converting each alone cost
     twice the CPU), and no longer: a slow next page does not hold it back."""
     monkeypatch.setattr("clicksend_sql.execution.CHUNK_SECONDS", 0.3)
-    chunks, arrived, closed = _chunked([0, 0, 0, 1.0, 0])
+    chunks, arrived, closed, _ = _chunked([0, 0, 0, 1.0, 0])
     assert chunks == [[1, 2, 3], [4, 5]] and arrived == [1, 2, 3, 4, 5] and closed
     assert _chunked([0], hungry=True)[0] == [[1]]  # a one-page walk waits for nothing
     assert _chunked([0, 0, 0], eager=True)[0] == [[1], [2], [3]]  # rows counted against a LIMIT: at once
     assert _chunked([0, 0, 0.4, 0], hungry=False)[0] == [[1, 2, 3, 4]]  # a busy reader: pages gather
 
 
+def test_pages_gathered_while_the_reader_was_busy_go_when_it_waits(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Not when the next page comes, which at a slow pace is a second or more away."""
+    monkeypatch.setattr("clicksend_sql.execution.CHUNK_SECONDS", 0.1)
+    chunks, _, _, times = _chunked([0, 3.0], hungry=0.5)
+    assert chunks == [[1], [2]] and 0.5 <= times[0] < 2.0 and times[1] >= 3.0
+
+
 def test_a_walk_stopped_while_a_page_is_awaited_is_closed(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("clicksend_sql.execution.CHUNK_SECONDS", 0.1)
-    chunks, arrived, closed = _chunked([0, 0.5, 30], stop_after=2)
+    chunks, arrived, closed, _ = _chunked([0, 0.5, 30], stop_after=2)
     assert chunks == [[1], [2]] and arrived == [1, 2] and closed

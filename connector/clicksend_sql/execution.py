@@ -98,12 +98,22 @@ class Feed:
         self._finished = False
         self._error: BaseException | None = None
         self._changed = asyncio.Condition()
+        self._hunger: asyncio.Future[None] | None = None  # see hunger()
         self.starter: Callable[[], None] | None = None  # starts the producer at the first read, when set
 
     @property
     def hungry(self) -> bool:
         """A reader is waiting for rows: hand over what has arrived instead of gathering more."""
         return self._waiting > 0
+
+    def hunger(self) -> asyncio.Future[None]:
+        """Done once a reader waits for rows: pages gathered while it was busy go to it then, not
+        when the next page comes (a second away at a slow pace)."""
+        if self._hunger is None or self._hunger.done():
+            self._hunger = asyncio.get_running_loop().create_future()
+            if self._waiting:
+                self._hunger.set_result(None)
+        return self._hunger
 
     def open(self) -> bool:
         """A new reader starts at the first batch; False when that batch is gone (fetch again)."""
@@ -131,6 +141,8 @@ class Feed:
             start()
         async with self._changed:
             self._waiting += 1
+            if self._hunger is not None and not self._hunger.done():
+                self._hunger.set_result(None)
             try:
                 await self._changed.wait_for(
                     lambda: position < self._first + len(self._batches) or self._finished or self._error is not None
@@ -546,9 +558,10 @@ async def _chunks(
 
     A chunk goes at once when ``eager`` (rows are counted against a LIMIT), at ``CHUNK_PAGES``, and
     once its first page has waited ``CHUNK_SECONDS`` while the feed's reader waits for rows; a
-    reader busy with earlier rows leaves pages to gather. Converting each page alone as it came
-    cost twice the CPU of chunks of ten (Arrow's JSON reader and the casts cost ~0.7 ms a call);
-    chunks doubling up to 64 pages grew a 300,000-row COPY by 40-50 MB (bench_streaming.py).
+    reader busy with earlier rows leaves pages to gather until it waits again. Converting each
+    page alone as it came cost twice the CPU of chunks of ten (Arrow's JSON reader and the casts
+    cost ~0.7 ms a call); chunks doubling up to 64 pages grew a 300,000-row COPY by 40-50 MB
+    (bench_streaming.py).
     """
     pending: list[ApiResponse] = []
     first_at = 0.0
@@ -558,9 +571,11 @@ async def _chunks(
         while True:
             if upcoming is None:
                 upcoming = asyncio.ensure_future(anext(pages, None))
-            wait = max(0.0, first_at + CHUNK_SECONDS - loop.time()) if pending and feed.hungry else None
-            done, _ = await asyncio.wait((upcoming,), timeout=wait)
-            if done:
+            hungry = feed.hungry
+            wait = max(0.0, first_at + CHUNK_SECONDS - loop.time()) if pending and hungry else None
+            watched: set[asyncio.Future[Any]] = {upcoming} if hungry or not pending else {upcoming, feed.hunger()}
+            done, _ = await asyncio.wait(watched, timeout=wait, return_when=asyncio.FIRST_COMPLETED)
+            if upcoming in done:
                 page, upcoming = upcoming.result(), None
                 if page is None:
                     break
@@ -569,10 +584,11 @@ async def _chunks(
                 if len(pending) == 1:
                     first_at = loop.time()
                 ripe = eager or len(pending) >= CHUNK_PAGES or (feed.hungry and loop.time() - first_at >= CHUNK_SECONDS)
-                if not ripe:
-                    continue
-            yield pending
-            pending = []
+            else:  # CHUNK_SECONDS are up while rows are awaited, or a reader began to wait (then what is left of them)
+                ripe = not done
+            if ripe:
+                yield pending
+                pending = []
         if pending:
             yield pending
     finally:
