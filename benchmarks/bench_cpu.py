@@ -3,7 +3,7 @@ synchronous httpx loop fetching the same pages.
 
 The emulator runs in a process of its own at latency 0, so the client's own work shows. Each
 figure is this process's CPU time (every thread: the I/O loop, DuckDB's, Arrow's) over the scan
-alone, after one warm-up scan, median of ``--repeat``. Read: ``SELECT * FROM SMSHistory`` into
+alone, after one warm-up scan, median of ``--repeat`` rounds in which the three reads take turns. Read: ``SELECT * FROM SMSHistory`` into
 DuckDB's result with the cache off, with ``rate_limit=None`` and with the default (auto) pace.
 Target: whole-scan CPU <= 1.25x the bare fetch.
 
@@ -29,16 +29,20 @@ QUERY = "SELECT * FROM SMSHistory"
 TARGET = 1.25
 
 
-def measured(read: Callable[[], int], repeat: int) -> dict[str, float]:
-    """Median CPU and wall seconds of ``repeat`` reads after one warm-up, and the rows read."""
-    rows = read()
-    cpu, wall = [], []
+def measured(reads: dict[str, Callable[[], int]], repeat: int) -> dict[str, dict[str, float]]:
+    """Per read: median CPU and wall seconds of ``repeat`` rounds in which every read runs once
+    (after one warm-up each), so a machine slowing down mid-run slows each alike; and its rows."""
+    rows = {name: read() for name, read in reads.items()}
+    cpu: dict[str, list[float]] = {name: [] for name in reads}
+    wall: dict[str, list[float]] = {name: [] for name in reads}
     for _ in range(repeat):
-        started_cpu, started_wall = time.process_time(), time.perf_counter()
-        rows = read()
-        cpu.append(time.process_time() - started_cpu)
-        wall.append(time.perf_counter() - started_wall)
-    return {"rows": rows, "cpu_s": statistics.median(cpu), "wall_s": statistics.median(wall)}
+        for name, read in reads.items():
+            started_cpu, started_wall = time.process_time(), time.perf_counter()
+            rows[name] = read()
+            cpu[name].append(time.process_time() - started_cpu)
+            wall[name].append(time.perf_counter() - started_wall)
+    return {name: {"rows": rows[name], "cpu_s": statistics.median(cpu[name]), "wall_s": statistics.median(wall[name])}
+            for name in reads}
 
 
 def bare_fetch(emu: Emulator) -> Callable[[], int]:
@@ -65,11 +69,10 @@ def scan(con: clicksend_sql.Connection) -> Callable[[], int]:
 def measure(rows: int, repeat: int) -> dict[str, Any]:
     with Emulator(sizes={"sms-history": rows}, process=True) as emu:
         options: dict[str, Any] = {"base_url": emu.base_url, "cache_ttl": 0}
-        runs = {"bare httpx loop": measured(bare_fetch(emu), repeat)}
-        with clicksend_sql.connect(emu.username, emu.api_key, rate_limit=None, **options) as con:
-            runs["con.sql, rate_limit=None"] = measured(scan(con), repeat)
-        with clicksend_sql.connect(emu.username, emu.api_key, **options) as con:
-            runs["con.sql, default settings"] = measured(scan(con), repeat)
+        with clicksend_sql.connect(emu.username, emu.api_key, rate_limit=None, **options) as unpaced, \
+                clicksend_sql.connect(emu.username, emu.api_key, **options) as default:
+            runs = measured({"bare httpx loop": bare_fetch(emu), "con.sql, rate_limit=None": scan(unpaced),
+                             "con.sql, default settings": scan(default)}, repeat)
     floor = runs["bare httpx loop"]["cpu_s"]
     assert all(run["rows"] == rows for run in runs.values()), runs
     return {"rows": rows, "repeat": repeat, "target": TARGET,
