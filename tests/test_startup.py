@@ -3,7 +3,6 @@ gives the same catalog and the same DuckDB discovery as building both from scrat
 
 from __future__ import annotations
 
-import pickle
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -33,7 +32,7 @@ def cache_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]
 
 def test_the_catalog_read_from_the_cache_is_the_one_parsed(cache_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     built = load_catalog()
-    assert (cache_dir / f"catalog-{built.fingerprint}" / "catalog.pickle").is_file()
+    assert (cache_dir / f"catalog-{built.fingerprint}" / "catalog.json").is_file()
     load_catalog.cache_clear()
     assert load_catalog() == built
     monkeypatch.setenv("CLICKSEND_SQL_CACHE_DIR", "")
@@ -41,10 +40,9 @@ def test_the_catalog_read_from_the_cache_is_the_one_parsed(cache_dir: Path, monk
     assert load_catalog() == built
 
 
-@pytest.mark.parametrize("damage", [b"", b"not a pickle", pickle.dumps({"tables": {}})])
-def test_a_damaged_entry_is_parsed_around(cache_dir: Path, damage: bytes) -> None:
+def test_a_damaged_entry_is_parsed_around(cache_dir: Path) -> None:
     built = load_catalog()
-    (cache_dir / f"catalog-{built.fingerprint}" / "catalog.pickle").write_bytes(damage)
+    (cache_dir / f"catalog-{built.fingerprint}" / "catalog.json").write_text("{not json")
     load_catalog.cache_clear()
     assert load_catalog() == built
 

@@ -1,5 +1,5 @@
 """A per-user cache of what is slow to build at start-up and follows from a few files alone: the
-catalog, validated, and the DuckDB database that declares its tables.
+catalog's parsed YAML and the DuckDB database that declares its tables.
 
 An entry is a directory named after a fingerprint of everything it was built from (file names,
 sizes and modification times, library versions), so a changed declaration file simply names
