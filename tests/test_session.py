@@ -7,6 +7,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pyarrow as pa
 import pytest
@@ -71,6 +72,24 @@ def test_cursors_are_sessions_of_their_own(local_con: Connection) -> None:
     assert local_con.sql("SELECT answer FROM mine").fetchone() == (42,)  # closing a cursor leaves its connection open
     with pytest.raises(ConnectionClosedError):
         cursors[0].sql("SELECT 1")
+
+
+def test_e164_outlives_the_other_sessions_of_its_database(emulator: Emulator, tmp_path: Path) -> None:
+    """Found in review: each session's e164 called the Python function of the first connection to
+    a database file, freed once that connection closed (a crash, or another object's error)."""
+    path = str(tmp_path / "shared.duckdb")
+    options = {"base_url": emulator.base_url, "database": path}
+    with clicksend_sql.connect(emulator.username, emulator.api_key, **options) as first:
+        second = clicksend_sql.connect(emulator.username, emulator.api_key, **options)
+        cursor = first.cursor()
+    try:
+        for session in (second, second.cursor()):
+            number, error = session.sql("SELECT e164('0411 111 111', 'AU'), e164_error('12', 'AU')").fetchone()
+            assert number == "+61411111111" and isinstance(error, str) and error
+    finally:
+        second.close()
+    with pytest.raises(ConnectionClosedError):
+        cursor.sql("SELECT e164('0411 111 111', 'AU')")
 
 
 def test_a_cursor_keeps_the_connection_settings(emulator: Emulator) -> None:

@@ -8,8 +8,8 @@ whole Arrow batches, so DuckDB calls Python once per batch, not once per row.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
-from contextlib import suppress
 
 import duckdb
 import pyarrow as pa
@@ -17,6 +17,7 @@ from duckdb.func import FunctionNullHandling, PythonUDFType
 
 from .errors import ConfigurationError
 
+_SESSIONS = itertools.count(1)  # names each session's functions (see register)
 _WHY = {  # phonenumbers' ValidationResult values (phonenumbers loads at the first number: start-up)
     "INVALID_COUNTRY_CODE": "the country code is not valid",
     "TOO_SHORT": "it is too short",
@@ -109,19 +110,23 @@ def checked_region(region: str | None) -> str | None:
 
 
 def register(connection: duckdb.DuckDBPyConnection, default_country: str | None) -> None:
-    """Create ``e164`` and ``e164_error`` (one or two arguments) in ``connection``. The Python
-    functions belong to the database, so a cursor finds them there; the macros, which carry the
-    default country, are each session's own."""
+    """Create ``e164`` and ``e164_error`` (one or two arguments) in ``connection``: a macro of the
+    session (it carries the default country) over a Python function of the session's own.
+
+    The function is named for the session, never shared: DuckDB lists a Python function in the
+    database, where every connection to it finds it, but the Python object lives only as long
+    as the connection that made it, and a second connection to one file calling the first's
+    after it closed called freed memory (a crash, or another object's error)."""
+    session = next(_SESSIONS)
     for name, index in (("e164", 0), ("e164_error", 1)):
-        # Asked for first, the function list (duckdb_functions()) took 20-30 ms of every connect.
-        with suppress(duckdb.CatalogException):  # "already exists": a cursor's database has it
-            connection.create_function(
-                f"__clicksend_{name}", _batch(index), ["VARCHAR", "VARCHAR"], "VARCHAR",
-                type=PythonUDFType.ARROW, null_handling=FunctionNullHandling.SPECIAL, side_effects=False,
-            )
+        function = f"__clicksend_{name}_{session}"
+        connection.create_function(
+            function, _batch(index), ["VARCHAR", "VARCHAR"], "VARCHAR",
+            type=PythonUDFType.ARROW, null_handling=FunctionNullHandling.SPECIAL, side_effects=False,
+        )
         connection.execute(
             f"CREATE OR REPLACE TEMP MACRO {name}(phone, country := NULL) AS "
-            f"__clicksend_{name}(phone::VARCHAR, coalesce(country, $default)::VARCHAR)".replace(
+            f"{function}(phone::VARCHAR, coalesce(country, $default)::VARCHAR)".replace(
                 "$default", "NULL" if not default_country else "'" + default_country.replace("'", "''") + "'"
             )
         )
