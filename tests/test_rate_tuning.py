@@ -114,6 +114,11 @@ def test_files_of_accounts_unused_for_a_week_are_swept_at_most_hourly(rate_files
     assert old.exists()
     _forget_old(rate_files, now + SWEEP_SECONDS + 1)
     assert not old.exists() and fresh.exists()
+    old.write_text("{}")
+    os.utime(old, (now - KEPT_SECONDS - 60, now - KEPT_SECONDS - 60))
+    os.utime(rate_files / ".swept", (now + 30 * 86400, now + 30 * 86400))  # swept by a clock a month ahead
+    _forget_old(rate_files, now)
+    assert not old.exists()
 
 
 def test_with_the_headers_stripped_it_converges_from_429s_alone() -> None:

@@ -135,7 +135,7 @@ def _forget_old(folder: Path, now: float) -> None:
     folder was swept in the last :data:`SWEEP_SECONDS` (its ``.swept`` file says when)."""
     stamp = folder / ".swept"
     with contextlib.suppress(OSError):
-        if now - stamp.stat().st_mtime < SWEEP_SECONDS:
+        if 0 <= now - stamp.stat().st_mtime < SWEEP_SECONDS:  # one dated ahead (a clock put back) is no sweep
             return
     with contextlib.suppress(OSError):
         stamp.touch()
