@@ -30,8 +30,8 @@ from clicksend_sql.emulator import Emulator
 from clicksend_sql.errors import ConfigurationError
 from clicksend_sql.http import ClickSendClient
 from clicksend_sql.http.pacing import Slots
-from clicksend_sql.http.rate_control import RateControl, account_control
-from clicksend_sql.http.rate_state import KEPT_SECONDS, SWEEP_SECONDS, _forget_old
+from clicksend_sql.http.rate_control import MIN_RATE, START_RATE, RateControl, account_control
+from clicksend_sql.http.rate_state import KEPT_SECONDS, SWEEP_SECONDS, Learnt, RateFile, _forget_old
 
 PAGE = 100
 
@@ -96,6 +96,25 @@ def test_another_process_starts_at_its_share_of_the_learnt_rate(rate_files: Path
     assert float(child.stdout) == pytest.approx(15.0, rel=0.35)
     assert account_control(other) is not account_control(settings)  # per account
     assert account_control(other).rate == 4.0  # an account nothing was learnt for starts politely
+
+
+def test_processes_that_learnt_nothing_leave_the_account_s_pace_as_it_was(rate_files: Path) -> None:
+    """Found when a refused connection waited out its whole deadline: each process that started
+    at its share of the file's pace and learnt nothing wrote that share back, the next took a
+    share of it, and a test run left 1.7e-26 requests/s in the file for a retry to wait on."""
+    settings = Settings("u", "key", "http://127.0.0.1:9/v3")
+    shared = RateFile.for_account(settings)
+    assert shared is not None
+    shared.merge(Learnt(rate=40.0, peak=40.0), "another process")
+    for _ in range(50):
+        control = RateControl(START_RATE, learn=True, shared=RateFile.for_account(settings))
+        assert control.rate == pytest.approx(20.0)  # its share: the other process used the account just now
+        control.save()
+    learnt = shared.read()
+    assert learnt is not None and learnt.rate == 40.0 and learnt.peak == 40.0
+    shared.merge(Learnt(rate=1.7e-26), "another process")  # a file such runs left behind
+    control = RateControl(START_RATE, learn=True, shared=RateFile.for_account(settings))
+    assert control.rate == MIN_RATE and asyncio.run(asyncio.wait_for(control.turn(), 1.0)) is False
 
 
 def test_files_of_accounts_unused_for_a_week_are_swept_at_most_hourly(rate_files: Path) -> None:

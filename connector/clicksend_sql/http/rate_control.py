@@ -113,6 +113,10 @@ class RateControl:
         self._cut_wall = 0.0  # time.time() of the latest cut made here or taken from the file
         self._synced_at = -math.inf  # the first answer is shared at once
         self._syncing = False
+        # The pace changed here (headers, a 429, growth): only then is it the account's news. A
+        # process that started at its share and learnt nothing wrote that share back, the next
+        # took a share of it, and a test run left 1.7e-26 requests/s for the next request to wait on.
+        self._learnt = False
         if shared is not None:
             self._start_from(shared.read())
 
@@ -196,6 +200,7 @@ class RateControl:
         share = max(2.0 * remaining / limit, on_schedule)
         self.advertised = advertised
         self.rate = advertised * min(1.0, max(MIN_SHARE, share))
+        self._learnt = True
 
     def _cut(self, now: float, *, wall: float | None = None) -> None:
         """A 429 with no header: the server accepted less than the pace; fall below what it did
@@ -207,6 +212,7 @@ class RateControl:
         self.rate = max(MIN_RATE, BETA * accepted)
         self._cut_at = now
         self._cut_wall = time.time() if wall is None else wall
+        self._learnt = True
 
     def _grow(self, now: float) -> None:
         """Speed up: a little with each response the pace held back, so the pace doubles every
@@ -222,6 +228,7 @@ class RateControl:
         if self.advertised is not None:  # an answer without the headers: still never past what they said
             grown = min(grown, self.advertised)
         self.rate = max(rate, grown)
+        self._learnt = True
 
     def _recent(self, now: float) -> float | None:
         """Responses accepted per second over the last second, when it was busy enough to tell."""
@@ -241,9 +248,9 @@ class RateControl:
         self._cut_wall = learnt.cut
         self.advertised = learnt.advertised
         if learnt.rate is not None:
-            self.rate = learnt.rate / share
+            self.rate = max(MIN_RATE, learnt.rate / share)
         if learnt.peak is not None:  # at the top of CUBIC's curve: past it only slowly
-            self.accepted_peak = learnt.peak / share
+            self.accepted_peak = max(MIN_RATE, learnt.peak / share)
             self._cut_at = time.monotonic() - RECOVERY
 
     def save(self) -> None:
@@ -261,7 +268,7 @@ class RateControl:
             self._syncing, self._synced_at = True, now
             ours = Learnt(self.rate, self.accepted_peak, self.advertised, self._cut_wall)
         try:
-            before = self._file.merge(ours, str(os.getpid()))
+            before = self._file.merge(ours, str(os.getpid()), pace=self._learnt)
         finally:
             with self._lock:
                 self._syncing = False

@@ -83,15 +83,17 @@ class RateFile:
         except (OSError, Timeout):
             return None
 
-    def merge(self, ours: Learnt, pid: str) -> Learnt | None:
-        """Write ``ours`` over the file (keeping the latest cut and the other processes seen lately);
-        what the file said before, or None when it could not be read or written."""
+    def merge(self, ours: Learnt, pid: str, *, pace: bool = True) -> Learnt | None:
+        """Write ``ours`` over the file (keeping the latest cut and the other processes seen lately;
+        with ``pace`` False, the file's rate and peak too); what the file said before, or None when
+        it could not be read or written."""
         now = time.time()
         try:
             with self._lock.acquire(timeout=LOCK_WAIT):
                 before = self._load()
                 processes = {p: seen for p, seen in (before.processes if before else {}).items() if now - seen < 60.0}
-                merged = Learnt(ours.rate, ours.peak, ours.advertised, max(ours.cut, before.cut if before else 0.0),
+                kept = ours if pace or before is None else before
+                merged = Learnt(kept.rate, kept.peak, ours.advertised, max(ours.cut, before.cut if before else 0.0),
                                 {**processes, pid: now})
                 self._save(merged)
                 return before or Learnt()
