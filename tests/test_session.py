@@ -86,6 +86,11 @@ def test_e164_outlives_the_other_sessions_of_its_database(emulator: Emulator, tm
         for session in (second, second.cursor()):
             number, error = session.sql("SELECT e164('0411 111 111', 'AU'), e164_error('12', 'AU')").fetchone()
             assert number == "+61411111111" and isinstance(error, str) and error
+        for _ in range(3):
+            second.cursor().close()
+        # only the open sessions' functions are listed: a closed one's would call freed memory by its name
+        listed = second.sql("SELECT count(*) FROM duckdb_functions() WHERE function_name LIKE '\\_\\_clicksend\\_e164%' ESCAPE '\\'")
+        assert listed.fetchone() == (4,)  # e164 and e164_error of the second connection and of its open cursor
     finally:
         second.close()
     with pytest.raises(ConnectionClosedError):

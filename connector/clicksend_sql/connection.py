@@ -102,14 +102,15 @@ class Connection:
         try:
             catalog = catalog or load_catalog()
             database_connection = duckdb.connect(database)
-            _prepare_session(database_connection, catalog, default_country)
+            functions = _prepare_session(database_connection, catalog, default_country)
             client = pending.result()
         except BaseException:  # a refused setting or a DuckDB failure leaves neither the I/O thread nor DuckDB open
             _abandon(pending, io)
             if database_connection is not None:
                 database_connection.close()
             raise
-        self._engine = Engine(settings, catalog, database_connection, io, client, progress, pushdown, dry_run, limits)
+        self._engine = Engine(settings, catalog, database_connection, io, client, progress, pushdown, dry_run, limits,
+                              functions=functions)
         self._emulator: Any = None
         self._session_state()
 
@@ -189,12 +190,13 @@ class Connection:
         with self._session():
             duck = self._engine.duckdb.cursor()
             try:
-                _prepare_session(duck, self.catalog, self._engine.limits.default_country)
+                functions = _prepare_session(duck, self.catalog, self._engine.limits.default_country)
             except BaseException:
                 duck.close()
                 raise
             cursor = Connection._over(dataclasses.replace(self._engine, duckdb=duck, owns_client=False, duckdb_closed=False,
-                                                          streaming=False, counting=(), last_stats=StatementStats()))
+                                                          streaming=False, counting=(), last_stats=StatementStats(),
+                                                          functions=functions))
             self._cursors.add(cursor)
             return cursor
 
@@ -453,10 +455,11 @@ def _body_size(response: Any) -> int:
     return len(response.content)
 
 
-def _prepare_session(con: duckdb.DuckDBPyConnection, catalog: Catalog, default_country: str | None) -> None:
-    """What every session of a connection has: the ClickSend tables, ``e164()``, the search path."""
+def _prepare_session(con: duckdb.DuckDBPyConnection, catalog: Catalog, default_country: str | None) -> tuple[str, ...]:
+    """What every session of a connection has: the ClickSend tables, ``e164()``, the search path;
+    the names of the Python functions made for it (:func:`phones.register`)."""
     declare(con, catalog)
-    phones.register(con, default_country)
+    functions = phones.register(con, default_country)
     current = con.execute("SELECT current_setting('search_path')").fetchall()[0][0] or "main"
     con.execute("SET search_path = $path", {"path": f"{current},{SEARCH_PATH}"})
     # DuckDB's own bar is printed to stdout, piped or not, once a statement passes 2 s, as any
@@ -465,6 +468,7 @@ def _prepare_session(con: duckdb.DuckDBPyConnection, catalog: Catalog, default_c
     # In a notebook without ipywidgets DuckDB refuses any change to it, and shows no bar there.
     with suppress(duckdb.InvalidInputException):
         con.execute("SET enable_progress_bar_print = false")
+    return functions
 
 
 def _abandon(pending: Future[Any], io: EventLoopThread) -> None:

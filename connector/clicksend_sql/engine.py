@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Coroutine, Iterator
 from concurrent.futures import CancelledError, Future
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -118,6 +118,7 @@ class Engine:
     use_cache: bool = True  # this session's queries may be answered from the connection's cache
     reading_cached: bool = False  # the running statement's GETs use the cache (a query's, not a write's)
     interruption: Interruption = field(default_factory=Interruption, init=False, repr=False)  # a cursor gets its own
+    functions: tuple[str, ...] = ()  # the session's Python functions in DuckDB, removed when it closes
 
     @property
     def closed(self) -> bool:
@@ -236,6 +237,9 @@ class Engine:
     def close(self) -> None:
         """Close DuckDB and, unless a cursor's, the HTTP connections and the I/O thread."""
         if not self.duckdb_closed:
+            for name in self.functions:  # DuckDB would list them to the database's other sessions, dangling
+                with suppress(duckdb.Error):  # one that cannot go now (a failed transaction) goes with the database
+                    self.duckdb.remove_function(name)
             try:
                 self.duckdb.close()
             except duckdb.Error as exc:

@@ -109,17 +109,20 @@ def checked_region(region: str | None) -> str | None:
     return code
 
 
-def register(connection: duckdb.DuckDBPyConnection, default_country: str | None) -> None:
+def register(connection: duckdb.DuckDBPyConnection, default_country: str | None) -> tuple[str, ...]:
     """Create ``e164`` and ``e164_error`` (one or two arguments) in ``connection``: a macro of the
-    session (it carries the default country) over a Python function of the session's own.
+    session (it carries the default country) over a Python function of the session's own, whose
+    names it returns, for the session to remove when it closes.
 
     The function is named for the session, never shared: DuckDB lists a Python function in the
     database, where every connection to it finds it, but the Python object lives only as long
     as the connection that made it, and a second connection to one file calling the first's
     after it closed called freed memory (a crash, or another object's error)."""
     session = next(_SESSIONS)
+    functions = []
     for name, index in (("e164", 0), ("e164_error", 1)):
         function = f"__clicksend_{name}_{session}"
+        functions.append(function)
         connection.create_function(
             function, _batch(index), ["VARCHAR", "VARCHAR"], "VARCHAR",
             type=PythonUDFType.ARROW, null_handling=FunctionNullHandling.SPECIAL, side_effects=False,
@@ -130,3 +133,4 @@ def register(connection: duckdb.DuckDBPyConnection, default_country: str | None)
                 "$default", "NULL" if not default_country else "'" + default_country.replace("'", "''") + "'"
             )
         )
+    return tuple(functions)
