@@ -139,14 +139,15 @@ class Feed:
         if self.starter is not None:
             start, self.starter = self.starter, None
             start()
+        def ready() -> bool:
+            return position < self._first + len(self._batches) or self._finished or self._error is not None
+
         async with self._changed:
             self._waiting += 1
-            if self._hunger is not None and not self._hunger.done():
+            if not ready() and self._hunger is not None and not self._hunger.done():  # it will wait
                 self._hunger.set_result(None)
             try:
-                await self._changed.wait_for(
-                    lambda: position < self._first + len(self._batches) or self._finished or self._error is not None
-                )
+                await self._changed.wait_for(ready)
             finally:
                 self._waiting -= 1
             if self._error is not None:
