@@ -16,6 +16,7 @@ import argparse
 import statistics
 import time
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import httpx
@@ -23,7 +24,7 @@ import orjson
 
 import clicksend_sql
 from clicksend_sql.emulator import Emulator
-from report import print_table, write_json
+from report import in_turns, print_table, write_json
 
 QUERY = "SELECT * FROM SMSHistory"
 TARGET = 1.25
@@ -31,18 +32,19 @@ TARGET = 1.25
 
 def measured(reads: dict[str, Callable[[], int]], repeat: int) -> dict[str, dict[str, float]]:
     """Per read: median CPU and wall seconds of ``repeat`` rounds in which every read runs once
-    (after one warm-up each), so a machine slowing down mid-run slows each alike; and its rows."""
-    rows = {name: read() for name, read in reads.items()}
-    cpu: dict[str, list[float]] = {name: [] for name in reads}
-    wall: dict[str, list[float]] = {name: [] for name in reads}
-    for _ in range(repeat):
-        for name, read in reads.items():
-            started_cpu, started_wall = time.process_time(), time.perf_counter()
-            rows[name] = read()
-            cpu[name].append(time.process_time() - started_cpu)
-            wall[name].append(time.perf_counter() - started_wall)
-    return {name: {"rows": rows[name], "cpu_s": statistics.median(cpu[name]), "wall_s": statistics.median(wall[name])}
-            for name in reads}
+    (:func:`report.in_turns`, after one warm-up each), and the rows it read."""
+    for read in reads.values():
+        read()
+    runs = in_turns({name: partial(timed, read) for name, read in reads.items()}, repeat)
+    return {name: {"rows": done[-1][2], "cpu_s": statistics.median(cpu for cpu, _, _ in done),
+                   "wall_s": statistics.median(wall for _, wall, _ in done)} for name, done in runs.items()}
+
+
+def timed(read: Callable[[], int]) -> tuple[float, float, int]:
+    """CPU and wall seconds of one ``read``, and the rows it read."""
+    started_cpu, started_wall = time.process_time(), time.perf_counter()
+    rows = read()
+    return time.process_time() - started_cpu, time.perf_counter() - started_wall, rows
 
 
 def bare_fetch(emu: Emulator) -> Callable[[], int]:

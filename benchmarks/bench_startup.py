@@ -30,11 +30,12 @@ import subprocess
 import sys
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 
 import clicksend_sql
 from clicksend_sql.emulator import Emulator
-from report import print_table, write_json
+from report import in_turns, print_table, write_json
 
 SQL = "SELECT count(*), min(ListName) FROM ContactLists"
 SCRIPT = Path(sys.executable).with_name("clicksend-sql")
@@ -86,19 +87,21 @@ def wall_time(command: list[str], repeats: int, env: dict[str, str] | None = Non
 
 def taking_turns(commands: dict[str, tuple[list[str], dict[str, str] | None]], repeats: int
                  ) -> tuple[dict[str, float], dict[str, str]]:
-    """Each command's median seconds over ``repeats`` rounds in which every command runs once,
-    and its last stdout (a failed run raises)."""
-    times: dict[str, list[float]] = {name: [] for name in commands}
-    outs: dict[str, str] = {}
-    for _ in range(repeats):
-        for name, (command, env) in commands.items():
-            started = time.perf_counter()
-            done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
-            times[name].append(time.perf_counter() - started)
-            if done.returncode != 0:
-                raise RuntimeError(f"{command[:3]} exited {done.returncode}: {done.stderr[-2000:]}")
-            outs[name] = done.stdout
-    return {name: statistics.median(runs) for name, runs in times.items()}, outs
+    """Each command's median seconds over ``repeats`` rounds in which every command runs once
+    (:func:`report.in_turns`), and its last stdout."""
+    runs = in_turns({name: partial(timed_run, command, env) for name, (command, env) in commands.items()}, repeats)
+    return ({name: statistics.median(seconds for seconds, _ in done) for name, done in runs.items()},
+            {name: done[-1][1] for name, done in runs.items()})
+
+
+def timed_run(command: list[str], env: dict[str, str] | None) -> tuple[float, str]:
+    """Seconds ``command`` took, and its stdout (a failed run raises)."""
+    started = time.perf_counter()
+    done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+    seconds = time.perf_counter() - started
+    if done.returncode != 0:
+        raise RuntimeError(f"{command[:3]} exited {done.returncode}: {done.stderr[-2000:]}")
+    return seconds, done.stdout
 
 
 def bench_help(repeats: int) -> dict[str, object]:

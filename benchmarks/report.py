@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 import platform
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 RESULTS_DIR = Path(__file__).parent / "results"
 
@@ -22,6 +25,16 @@ def print_table(title: str, rows: list[dict[str, Any]]) -> None:
     print("  " + "  ".join(h.rjust(w) for h, w in zip(headers, widths, strict=True)))
     for row in cells:
         print("  " + "  ".join(c.rjust(w) for c, w in zip(row, widths, strict=True)))
+
+
+def in_turns(runs: Mapping[str, Callable[[], T]], rounds: int) -> dict[str, list[T]]:
+    """What each of ``runs`` gave in ``rounds`` rounds in which every one runs once, in order: a
+    machine slowing down mid-run (these are noisy) slows each alike, so their ratios hold."""
+    results: dict[str, list[T]] = {name: [] for name in runs}
+    for _ in range(rounds):
+        for name, run in runs.items():
+            results[name].append(run())
+    return results
 
 
 def write_json(name: str, payload: dict[str, Any]) -> Path:

@@ -118,7 +118,7 @@ def parse(text: str, session: duckdb.DuckDBPyConnection | None = None) -> list[S
                 expression = _parse_one(piece)
             except SQLSyntaxError:
                 raise refusal from None
-            if duckdb_refusal(_reserved_quoted(piece, expression)) is not None:
+            if duckdb_refusal(_reserved_quoted(piece, expression), session) is not None:
                 raise refusal
             statements.append(Statement(piece, expression))
         return statements

@@ -154,8 +154,10 @@ class ClickSendClient:
         self._backoff = (backoff_base, backoff_max)  # tenacity's wait_random_exponential, made on a retry
         self._auth = httpx.BasicAuth(settings.username, settings.api_key)
         self._secrets = secret_forms(settings.username, settings.api_key)
+        self._tls = httpx.create_ssl_context()  # httpx's default, made once for it and the later pages' aiohttp
         self._http = httpx.AsyncClient(
             base_url=settings.base_url,
+            verify=self._tls,
             timeout=httpx.Timeout(timeout),
             limits=httpx.Limits(max_connections=self._most, max_keepalive_connections=self._most),
             headers={"User-Agent": user_agent, "Accept": "application/json"},
@@ -460,7 +462,7 @@ class ClickSendClient:
         if self._pages is None and self._pages_wanted:
             self._pages_wanted = aiohttp_reaches(self.settings.base_url)
             if self._pages_wanted:
-                self._pages = AiohttpPages(limit=self._most, timeout=self._timeout)
+                self._pages = AiohttpPages(limit=self._most, timeout=self._timeout, ssl_context=self._tls)
         return self._pages
 
     def _page_url(self, path: str, params: Mapping[str, Any] | None) -> str:
